@@ -1,0 +1,1 @@
+# encoder_ffmpeg: rules come with the plugin

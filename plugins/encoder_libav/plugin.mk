@@ -1,0 +1,1 @@
+# encoder_libav: rules come with the plugin

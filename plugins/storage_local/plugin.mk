@@ -1,0 +1,1 @@
+# storage_local: rules come with the plugin

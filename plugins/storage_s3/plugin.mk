@@ -1,0 +1,1 @@
+# storage_s3: rules come with the plugin
