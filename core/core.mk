@@ -19,7 +19,9 @@ core_libvfcore_la_LIBADD = $(CORE_DEP_LIBS)
 core_libvfcore_la_SOURCES = \
 	core/log.c core/log.h \
 	core/util/timeutil.c core/util/timeutil.h \
-	core/loader.c core/loader.h
+	core/loader.c core/loader.h \
+	core/conf.c core/conf.h \
+	core/db.c core/db.h core/redis.c core/redis.h
 
 bin_PROGRAMS += videoflix
 videoflix_SOURCES = core/main.c
