@@ -217,3 +217,303 @@ void vft_plugin_free(vf_plugin_t *p)
         }
     }
 }
+
+/* --------------------------------------------------------------- services */
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+int vft_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int vft_wait_port(int port, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok)
+            return 0;
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+int vft_spawn(char *const argv[], const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            close(devnull);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+int vft_stop(int pid, int sig, int timeout_ms)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, sig);
+    int status;
+    for (int waited = 0;; waited += 20) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0)
+            return -1;
+        if (waited >= timeout_ms) {
+            kill(pid, SIGKILL);
+            if (waitpid(pid, &status, 0) != pid)
+                return -1;
+            break;
+        }
+        sleep_ms(20);
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
+int vft_redis_start(vft_redis_t *r, const char *dir, int port)
+{
+    const char *bin = getenv("VF_REDIS_SERVER");
+    if (!bin || !*bin)
+        bin = "redis-server";
+    r->port = port > 0 ? port : vft_free_port();
+    r->dir = strdup(dir);
+    char portstr[16], log[4096];
+    snprintf(portstr, sizeof portstr, "%d", r->port);
+    snprintf(log, sizeof log, "%s/redis.log", dir);
+    char *argv[] = {(char *)bin, "--port", portstr, "--bind", "127.0.0.1", "--dir", (char *)dir,
+                    "--save", "", "--appendonly", "no", "--daemonize", "no", NULL};
+    r->pid = vft_spawn(argv, log);
+    if (r->pid < 0 || vft_wait_port(r->port, 10000) != 0)
+        return -1;
+    return 0;
+}
+
+void vft_redis_stop(vft_redis_t *r)
+{
+    if (r->pid > 0)
+        vft_stop(r->pid, SIGTERM, 5000);
+    r->pid = 0;
+    free(r->dir);
+    r->dir = NULL;
+}
+
+/* verb is "CREATE DATABASE" or "DROP DATABASE IF EXISTS"; suffix follows the name. */
+static int pg_admin(const char *verb, const char *name, const char *suffix)
+{
+    const char *dsn = vft_env_or_skip("VF_TEST_PG_DSN");
+    PGconn *c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "vftest: cannot connect to %s: %s", dsn, PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    char *ident = PQescapeIdentifier(c, name, strlen(name));
+    char *sql = NULL;
+    int ret = -1;
+    if (ident && asprintf(&sql, "%s %s%s", verb, ident, suffix) >= 0) {
+        PGresult *r = PQexec(c, sql);
+        ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+        if (ret)
+            fprintf(stderr, "vftest: %s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    free(sql);
+    PQfreemem(ident);
+    PQfinish(c);
+    return ret;
+}
+
+char *vft_pg_create(const char *name_prefix)
+{
+    const char *dsn = vft_env_or_skip("VF_TEST_PG_DSN");
+    char name[64];
+    snprintf(name, sizeof name, "%s_%d_%ld", name_prefix, (int)getpid(), (long)time(NULL) % 100000);
+    if (pg_admin("CREATE DATABASE", name, "") != 0)
+        return NULL;
+    char *conninfo = NULL;
+    if (asprintf(&conninfo, "%s dbname=%s", dsn, name) < 0)
+        return NULL;
+    return conninfo;
+}
+
+void vft_pg_drop(const char *conninfo)
+{
+    const char *p = conninfo ? strstr(conninfo, "dbname=") : NULL;
+    if (!p)
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "%s", p + 7);
+    name[strcspn(name, " ")] = '\0';
+    pg_admin("DROP DATABASE IF EXISTS", name, " WITH (FORCE)");
+}
+
+char *vft_write_config(const char *dir, const char *conninfo, int redis_port, const char *extra)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/videoflix.conf", dir) < 0)
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(path);
+        return NULL;
+    }
+    const char *srcdir = getenv("VF_SRCDIR");
+    const char *plugdir = getenv("VF_PLUGIN_DIR");
+    fprintf(f,
+            "log = { level = \"%s\"; };\n"
+            "database = { conninfo = \"%s\"; migrations_dir = \"%s/sql\"; };\n"
+            "redis = { port = %d; };\n"
+            "plugins = { dir = \"%s\"; };\n"
+            "storage = { plugin = \"storage_local\"; settings = { root = \"%s/media\"; }; };\n"
+            "mail = { transport = \"file\"; dir = \"%s/mail\"; templates_dir = \"%s/templates\"; };\n"
+            "%s\n",
+            getenv("VF_TEST_LOG_LEVEL") ? getenv("VF_TEST_LOG_LEVEL") : "info", conninfo,
+            srcdir ? srcdir : ".", redis_port, plugdir ? plugdir : ".", dir, dir,
+            srcdir ? srcdir : ".", extra ? extra : "");
+    if (fclose(f) != 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* ------------------------------------------------------------------- HTTP */
+
+typedef struct membuf {
+    char *data;
+    size_t len;
+} membuf_t;
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    membuf_t *m = ud;
+    size_t n = size * nmemb;
+    char *nd = realloc(m->data, m->len + n + 1);
+    if (!nd)
+        return 0;
+    memcpy(nd + m->len, ptr, n);
+    m->len += n;
+    nd[m->len] = '\0';
+    m->data = nd;
+    return n;
+}
+
+static size_t collect_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    membuf_t *m = ud;
+    size_t n = size * nmemb;
+    /* A new status line starts the final response's block afresh. */
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+        m->len = 0;
+    return collect(ptr, size, nmemb, ud);
+}
+
+int vft_http(const char *method, const char *url, const char *body, const char *const *headers,
+             vft_response_t *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    membuf_t b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    resp->body = b.data ? b.data : strdup("");
+    resp->body_len = b.len;
+    resp->headers = h.data ? h.data : strdup("");
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void vft_response_free(vft_response_t *resp)
+{
+    free(resp->body);
+    free(resp->headers);
+    memset(resp, 0, sizeof *resp);
+}
+
+char *vft_header(const vft_response_t *resp, const char *name, int nth)
+{
+    size_t nlen = strlen(name);
+    for (const char *line = resp->headers; line && *line;) {
+        const char *end = strstr(line, "\r\n");
+        if (!end)
+            end = line + strlen(line);
+        if ((size_t)(end - line) > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+            if (nth-- == 0) {
+                const char *v = line + nlen + 1;
+                while (*v == ' ')
+                    v++;
+                return strndup(v, (size_t)(end - v));
+            }
+        }
+        line = *end ? end + 2 : end;
+    }
+    return NULL;
+}

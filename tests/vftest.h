@@ -53,4 +53,61 @@ vf_plugin_t *vft_plugin_load(const char *name, vf_plugin_kind_t kind, const char
                              char *err, size_t errlen);
 void vft_plugin_free(vf_plugin_t *p);
 
+/* ------------------------------------------------------------- services */
+
+/* A free TCP port on 127.0.0.1 (bound and released). */
+int vft_free_port(void);
+/* Block until something accepts on 127.0.0.1:port, up to timeout_ms. */
+int vft_wait_port(int port, int timeout_ms);
+
+/* Start a program in the background, stdout+stderr appended to log_path
+ * (NULL = inherit).  Returns the pid, or -1. */
+int vft_spawn(char *const argv[], const char *log_path);
+/* Send sig and wait up to timeout_ms for it to exit (SIGKILL after that).
+ * Returns the exit status (128+signal when killed), or -1. */
+int vft_stop(int pid, int sig, int timeout_ms);
+
+/* A private redis-server ($VF_REDIS_SERVER, else redis-server) on a free
+ * port with its data in dir; for tests that stop and restart Redis. */
+typedef struct vft_redis {
+    int pid;
+    int port;
+    char *dir;
+} vft_redis_t;
+int vft_redis_start(vft_redis_t *r, const char *dir, int port /* 0 = pick */);
+void vft_redis_stop(vft_redis_t *r);
+
+/* A fresh, empty PostgreSQL database on the server of $VF_TEST_PG_DSN
+ * (skips when unset).  Returns its conninfo (malloc()ed); vft_pg_drop
+ * removes it. */
+char *vft_pg_create(const char *name_prefix);
+void vft_pg_drop(const char *conninfo);
+
+/* Write a complete videoflix config for tests into dir/videoflix.conf with
+ * the given conninfo and Redis port, local storage under dir/media, mail
+ * files under dir/mail, the built plugins, the source tree's migrations;
+ * `extra` is appended (later settings of a section need a section of their
+ * own; prefer editing through the *_extra arguments).  Returns the path. */
+char *vft_write_config(const char *dir, const char *conninfo, int redis_port,
+                       const char *extra_sections);
+
+/* ----------------------------------------------------------------- HTTP */
+
+typedef struct vft_response {
+    long status;
+    char *body;          /* NUL-terminated */
+    size_t body_len;
+    char *headers;       /* raw header block of the final response */
+} vft_response_t;
+
+/* One request with libcurl.  `headers` is a NULL-terminated list of
+ * "Name: value" lines (may be NULL); body may be NULL.  Returns 0 when a
+ * response arrived. */
+int vft_http(const char *method, const char *url, const char *body, const char *const *headers,
+             vft_response_t *resp);
+void vft_response_free(vft_response_t *resp);
+/* The value of the first response header `name` (case-insensitive),
+ * malloc()ed, or NULL.  With `nth`, the nth (0-based) occurrence. */
+char *vft_header(const vft_response_t *resp, const char *name, int nth);
+
 #endif

@@ -1,0 +1,1 @@
+# accounts: rules come with the module

@@ -1,0 +1,1 @@
+# job queue and worker: rules come with the module
