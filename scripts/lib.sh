@@ -1,0 +1,112 @@
+# scripts/lib.sh - shared by dev.sh and test.sh: Debian packages, the build,
+# and private PostgreSQL / Redis servers on loopback.  Sourced, not run.
+
+VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
+ libevent-dev libpq-dev libhiredis-dev libjansson-dev libjwt-dev libconfig-dev
+ libcurl4-openssl-dev libssl-dev libsodium-dev check
+ libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
+ postgresql redis-server ffmpeg nodejs npm python3 python3-botocore python3-django
+ curl procps iproute2"
+
+vf_log() { printf '%s\n' "videoflix: $*" >&2; }
+vf_die() { printf '%s\n' "videoflix: error: $*" >&2; exit 1; }
+
+vf_sudo() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install the Debian packages that are missing (nothing when all are there).
+vf_install_packages() {
+    missing=""
+    for p in $VF_DEBIAN_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    vf_log "installing Debian packages:$missing"
+    vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || vf_die "apt-get update failed"
+    vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
+        >/dev/null || vf_die "apt-get install failed"
+}
+
+# Node packages of the test services (s3rver and the verifying proxy).
+vf_install_node_packages() {
+    if [ -x "$VF_SRC/tests/services/s3/install.sh" ]; then
+        "$VF_SRC/tests/services/s3/install.sh" || vf_die "cannot install the S3 test server"
+    fi
+}
+
+# autogen (when needed), configure with "$@", make.  Builds in $VF_BUILD.
+vf_build() {
+    [ -x "$VF_SRC/configure" ] || (cd "$VF_SRC" && ./autogen.sh >/dev/null) || vf_die "autogen failed"
+    mkdir -p "$VF_BUILD"
+    stamp="$VF_BUILD/.configure-args"
+    args="$*"
+    if [ ! -f "$VF_BUILD/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$args" ]; then
+        (cd "$VF_BUILD" && "$VF_SRC/configure" -q "$@") || vf_die "configure failed"
+        printf '%s' "$args" > "$stamp"
+    fi
+    make -C "$VF_BUILD" -j"$(nproc)" -s >/dev/null || vf_die "build failed"
+}
+
+vf_free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+vf_pg_bindir() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# Run a command as the owner of the PostgreSQL data: initdb refuses root.
+vf_as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# vf_pg_start DIR PORT: a private cluster in DIR (created when missing),
+# listening on 127.0.0.1:PORT and a socket in DIR; role and db "videoflix".
+vf_pg_start() {
+    dir=$1 port=$2 bin=$(vf_pg_bindir)
+    [ -n "$bin" ] || vf_die "PostgreSQL binaries not found"
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        vf_as_pg "$bin/initdb" -D "$dir/data" -U videoflix --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null \
+            || vf_die "initdb failed"
+    fi
+    vf_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgresql.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${VF_PG_FSYNC:-on}" start >/dev/null \
+        || { tail -n 20 "$dir/postgresql.log" >&2; vf_die "PostgreSQL did not start"; }
+    "$bin/psql" -h 127.0.0.1 -p "$port" -U videoflix -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname='videoflix'" | grep -q 1 ||
+        "$bin/createdb" -h 127.0.0.1 -p "$port" -U videoflix videoflix || vf_die "createdb failed"
+}
+
+vf_pg_stop() {
+    dir=$1 bin=$(vf_pg_bindir)
+    [ -f "$dir/data/postmaster.pid" ] && vf_as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+    return 0
+}
+
+# vf_redis_start DIR PORT
+vf_redis_start() {
+    dir=$1 port=$2
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes \
+        --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --appendonly yes --save "" \
+        || vf_die "Redis did not start"
+    for _ in $(seq 1 100); do
+        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.1
+    done
+    vf_die "Redis did not answer on port $port"
+}
+
+vf_redis_stop() {
+    dir=$1
+    if [ -f "$dir/redis.pid" ]; then
+        pid=$(cat "$dir/redis.pid")
+        kill "$pid" 2>/dev/null
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$dir/redis.pid"
+    fi
+    return 0
+}

@@ -1,0 +1,61 @@
+#!/bin/sh
+# scripts/test.sh - the whole test suite on a fresh Debian 12 machine:
+# installs what is missing, builds (extra arguments go to configure, e.g.
+# --enable-sanitizers), starts throwaway PostgreSQL, Redis and S3 servers on
+# free loopback ports, runs `make check`, and stops everything it started.
+set -u
+VF_SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$VF_SRC/scripts/lib.sh"
+
+vf_install_packages
+vf_install_node_packages
+
+case " $* " in *" --enable-sanitizers "*) default_build="$VF_SRC/build-sanitizers" ;; *) default_build="$VF_SRC/build" ;; esac
+VF_BUILD=${VF_BUILD:-$default_build}
+vf_build "$@"
+
+state=$(mktemp -d "${TMPDIR:-/tmp}/videoflix-test.XXXXXX")
+chmod 755 "$state"
+cleanup() {
+    [ -x "$VF_SRC/tests/services/s3/stop.sh" ] && "$VF_SRC/tests/services/s3/stop.sh" "$state/s3" >/dev/null 2>&1
+    vf_redis_stop "$state/redis"
+    vf_pg_stop "$state/pg"
+    rm -rf "$state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pg_port=$(vf_free_port)
+redis_port=$(vf_free_port)
+VF_PG_FSYNC=off vf_pg_start "$state/pg" "$pg_port"
+vf_redis_start "$state/redis" "$redis_port"
+export VF_TEST_PG_DSN="host=127.0.0.1 port=$pg_port user=videoflix dbname=videoflix"
+export VF_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+export VF_TEST_REDIS_PORT="$redis_port"
+export VF_REDIS_SERVER=$(command -v redis-server)
+export VF_SIGV4_TESTDATA=${VF_SIGV4_TESTDATA:-$(cd "$VF_SRC/.." && pwd)/shared/testdata/aws-sigv4}
+if [ -x "$VF_SRC/tests/services/s3/start.sh" ]; then
+    mkdir -p "$state/s3"
+    s3env=$("$VF_SRC/tests/services/s3/start.sh" "$state/s3") || vf_die "S3 test server did not start"
+    for line in $s3env; do export "$line"; done
+fi
+
+vf_log "running the test suite in $VF_BUILD"
+make -C "$VF_BUILD" -j"$(nproc)" check ${VF_CHECK_ARGS:-}
+status=$?
+# One closing line for CI, summed over Check's "Checks: N, Failures: F, Errors: E".
+find "$VF_BUILD/tests" -name '*.log' ! -name test-suite.log -exec cat {} + 2>/dev/null | awk '
+    /Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+        for (i = 1; i <= NF; i++) {
+            if ($i == "Checks:") n += $(i+1); if ($i == "Failures:") f += $(i+1); if ($i == "Errors:") e += $(i+1)
+        }
+    }
+    END { printf "checks: %d passed, %d failed\n", n - f - e, f + e }'
+skipped=$(grep -l '^:test-result: SKIP' $(find "$VF_BUILD/tests" -name '*.trs') 2>/dev/null | wc -l)
+[ "$skipped" -gt 0 ] && vf_log "$skipped test programs were skipped"
+if [ $status -ne 0 ]; then
+    for f in $(find "$VF_BUILD/tests" -name '*.log' 2>/dev/null); do
+        grep -q -E '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null && { echo "==== $f"; tail -n 60 "$f"; }
+    done
+fi
+exit $status
