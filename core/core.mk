@@ -21,7 +21,9 @@ core_libvfcore_la_SOURCES = \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/loader.c core/loader.h \
 	core/conf.c core/conf.h \
-	core/db.c core/db.h core/redis.c core/redis.h
+	core/db.c core/db.h core/redis.c core/redis.h \
+	core/app.c core/app.h core/cli.h core/router.c core/router.h core/routes.c \
+	core/http.c core/http.h core/health.c core/health.h
 
 bin_PROGRAMS += videoflix
 videoflix_SOURCES = core/main.c
