@@ -417,6 +417,15 @@ static void dispatch(struct evhttp_request *ev, void *arg)
         vf_reply_msg(r, 404, "detail", "Not found.");
         return;
     }
+    size_t limit = r->match.route && r->match.route->max_body ? r->match.route->max_body
+                                                              : (size_t)srv->app->cfg->server.max_body_size;
+    size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
+    if (body_len > limit) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Request body too large: the limit is %zu bytes.", limit);
+        vf_reply_msg(r, 413, "detail", msg);
+        return;
+    }
     if (!r->match.route) {
         char allow[128];
         vf_methods_string(r->match.allowed | VF_OPTIONS, allow, sizeof allow);
@@ -428,15 +437,6 @@ static void dispatch(struct evhttp_request *ev, void *arg)
         char msg[96];
         snprintf(msg, sizeof msg, "Method \"%s\" not allowed.", method_name(r->method));
         vf_reply_msg(r, 405, "detail", msg);
-        return;
-    }
-    size_t limit = r->match.route->max_body ? r->match.route->max_body
-                                            : (size_t)srv->app->cfg->server.max_body_size;
-    size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
-    if (body_len > limit) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Request body too large: the limit is %zu bytes.", limit);
-        vf_reply_msg(r, 413, "detail", msg);
         return;
     }
     r->match.route->handler(r);

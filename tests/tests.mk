@@ -17,3 +17,54 @@ AM_TESTS_ENVIRONMENT = \
 	VF_BUILDDIR='$(abs_top_builddir)'; export VF_BUILDDIR; \
 	VF_BINARY='$(abs_top_builddir)/videoflix'; export VF_BINARY; \
 	CK_DEFAULT_TIMEOUT=120; export CK_DEFAULT_TIMEOUT;
+
+# Plugin fixtures for check_loader: real shared objects (-rpath makes libtool
+# build them shared), each breaking one rule of the ABI handshake.
+FIXTURE_FLAGS = -module -avoid-version -shared -rpath /nowhere
+check_LTLIBRARIES += tests/fixture_good.la tests/fixture_bad_abi.la \
+	tests/fixture_no_symbol.la tests/fixture_wrong_kind.la
+tests_fixture_good_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_good_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_GOOD
+tests_fixture_good_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_good_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_bad_abi_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_bad_abi_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_BAD_ABI
+tests_fixture_bad_abi_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_bad_abi_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_no_symbol_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_no_symbol_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_NO_SYMBOL
+tests_fixture_no_symbol_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_no_symbol_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_wrong_kind_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_wrong_kind_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_WRONG_KIND
+tests_fixture_wrong_kind_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_wrong_kind_la_LIBADD = $(LIBCONFIG_LIBS)
+
+CORE_TESTS = tests/core/check_config tests/core/check_loader tests/core/check_router \
+	tests/core/check_migrate tests/e2e/check_server tests/e2e/check_cli
+check_PROGRAMS += $(CORE_TESTS)
+TESTS += $(CORE_TESTS)
+tests_core_check_config_SOURCES = tests/core/check_config.c
+tests_core_check_config_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_config_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_config_LDADD = $(TEST_LIBS)
+tests_core_check_loader_SOURCES = tests/core/check_loader.c
+tests_core_check_loader_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_loader_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_loader_LDADD = $(TEST_LIBS)
+tests_core_check_router_SOURCES = tests/core/check_router.c
+tests_core_check_router_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_router_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_router_LDADD = $(TEST_LIBS)
+tests_core_check_migrate_SOURCES = tests/core/check_migrate.c
+tests_core_check_migrate_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_migrate_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_migrate_LDADD = $(TEST_LIBS)
+tests_e2e_check_server_SOURCES = tests/e2e/check_server.c
+tests_e2e_check_server_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_server_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_server_LDADD = $(TEST_LIBS)
+tests_e2e_check_cli_SOURCES = tests/e2e/check_cli.c
+tests_e2e_check_cli_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_cli_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_cli_LDADD = $(TEST_LIBS)

@@ -384,7 +384,10 @@ char *vft_pg_create(const char *name_prefix)
 
 void vft_pg_drop(const char *conninfo)
 {
-    const char *p = conninfo ? strstr(conninfo, "dbname=") : NULL;
+    /* The last dbname= is ours: the base DSN names another database. */
+    const char *p = NULL;
+    for (const char *q = conninfo; q && (q = strstr(q, "dbname=")) != NULL; q++)
+        p = q;
     if (!p)
         return;
     char name[64];

@@ -1,0 +1,235 @@
+/*
+ * check_config.c - configuration parsing: defaults, every problem reported
+ * with file:line, unknown keys and sections, wrong types and ranges, secrets
+ * from the environment and from files, the rendition ladder, and the shipped
+ * config files themselves.
+ */
+#include "config.h"
+#include "vftest.h"
+#include "core/conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static vf_config_t *load(const char *text, char **errors)
+{
+    return vf_config_load_string(text, "test.conf", errors);
+}
+
+START_TEST(defaults_when_empty)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("", &errors);
+    ck_assert_msg(cfg != NULL, "errors: %s", errors);
+    ck_assert_int_eq(cfg->server.port, 8000);
+    ck_assert_str_eq(cfg->server.listen_address, "127.0.0.1");
+    ck_assert_uint_eq(cfg->server.cors_origins.n, 2);
+    ck_assert_str_eq(cfg->server.cors_origins.items[0], "http://localhost:4200");
+    ck_assert_str_eq(cfg->auth.cookie_access, "vf_access");
+    ck_assert_int_eq(cfg->auth.access_ttl, 300);
+    ck_assert_int_eq(cfg->auth.remember_ttl, 604800);
+    ck_assert_str_eq(cfg->storage.plugin, "storage_local");
+    ck_assert_ptr_null(cfg->storage.settings);
+    ck_assert_uint_eq(cfg->media.nrenditions, 4);
+    ck_assert_str_eq(cfg->media.renditions[3].name, "1080p");
+    ck_assert_int_eq(cfg->media.renditions[3].height, 1080);
+    ck_assert_int_eq(cfg->upload.max_size, (int64_t)20 << 30);
+    ck_assert_int_eq(cfg->upload.chunk_max, 16 << 20);
+    ck_assert_ptr_null(cfg->auth.secret_key);
+    vf_config_free(&cfg);
+    ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+START_TEST(values_override_defaults)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("server = { port = 9000; cors_origins = [\"https://app.example\"]; };\n"
+                            "upload = { max_size = 1000000000000L; };\n"
+                            "media = { thumbnail_at = 2; renditions = ( { name = \"240p\"; height = 240; } ); };\n"
+                            "queue = { types = ( { type = \"transcode\"; max_attempts = 3; timeout = 60; } ); };\n",
+                            &errors);
+    ck_assert_msg(cfg != NULL, "errors: %s", errors);
+    ck_assert_int_eq(cfg->server.port, 9000);
+    ck_assert_uint_eq(cfg->server.cors_origins.n, 1);
+    ck_assert(vf_config_origin_allowed(cfg, "https://app.example", 19));
+    ck_assert(!vf_config_origin_allowed(cfg, "https://app.example.evil", 24));
+    ck_assert_int_eq(cfg->upload.max_size, 1000000000000LL);
+    ck_assert(cfg->media.thumbnail_at == 2.0);
+    ck_assert_uint_eq(cfg->media.nrenditions, 1);
+    ck_assert_ptr_nonnull(vf_config_rendition(cfg, "240p"));
+    ck_assert_ptr_null(vf_config_rendition(cfg, "720p"));
+    ck_assert_int_eq(vf_config_job_max_attempts(cfg, "transcode"), 3);
+    ck_assert_int_eq(vf_config_job_timeout(cfg, "transcode"), 60);
+    ck_assert_int_eq(vf_config_job_max_attempts(cfg, "mail"), 5);
+    vf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(every_problem_with_its_line)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("server = {\n"
+                            "  port = \"eighty\";\n"
+                            "  threads = -1;\n"
+                            "  colour = \"blue\";\n"
+                            "};\n"
+                            "nonsense = { a = 1; };\n"
+                            "auth = { cookie_secure = 1; cookie_samesite = \"Sometimes\"; };\n",
+                            &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_ptr_nonnull(errors);
+    ck_assert_msg(strstr(errors, "test.conf:2: server.port must be an integer, not a string"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: server.threads must be an integer in 0..256"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:4: unknown setting 'colour' in section 'server'"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:6: unknown section 'nonsense'"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:7: auth.cookie_secure must be true or false"), "%s", errors);
+    ck_assert_msg(strstr(errors, "auth.cookie_samesite must be"), "%s", errors);
+    free(errors);
+}
+END_TEST
+
+START_TEST(syntax_error_with_line)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("server = {\n port = 1;\n listen_address = ;\n};\n", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "test.conf:3: syntax error") != NULL, "%s", errors);
+    free(errors);
+}
+END_TEST
+
+START_TEST(samesite_none_needs_secure)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("auth = { cookie_samesite = \"None\"; };", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "requires auth.cookie_secure = true") != NULL, "%s", errors);
+    free(errors);
+    cfg = load("auth = { cookie_samesite = \"None\"; cookie_secure = true; };", &errors);
+    ck_assert_ptr_nonnull(cfg);
+    vf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(secrets_from_env_and_file)
+{
+    char *dir = vft_tmpdir("conf");
+    char path[512];
+    snprintf(path, sizeof path, "%s/db.pass", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("from-a-file\n", f);
+    fclose(f);
+    setenv("VF_TEST_SECRET_KEY", "0123456789abcdef0123456789abcdef-env", 1);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "auth = { secret_key_env = \"VF_TEST_SECRET_KEY\"; };\n"
+             "database = { password_file = \"%s\"; };\n"
+             "redis = { password = \"inline\"; };\n",
+             path);
+    char *errors = NULL;
+    vf_config_t *cfg = load(text, &errors);
+    ck_assert_msg(cfg != NULL, "errors: %s", errors);
+    ck_assert_str_eq(cfg->auth.secret_key, "0123456789abcdef0123456789abcdef-env");
+    ck_assert_str_eq(cfg->database.password, "from-a-file");
+    ck_assert_str_eq(cfg->redis.password, "inline");
+    vf_config_free(&cfg);
+
+    snprintf(text, sizeof text, "database = { password_file = \"%s/missing\"; };\n", dir);
+    cfg = load(text, &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "database.password_file: cannot read") != NULL, "%s", errors);
+    free(errors);
+
+    setenv("VF_TEST_SECRET_KEY", "short", 1);
+    cfg = load("auth = { secret_key_env = \"VF_TEST_SECRET_KEY\"; };", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "at least 32 bytes") != NULL, "%s", errors);
+    free(errors);
+    vft_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(bad_renditions)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("media = { renditions = (\n"
+                            "  { name = \"720p\"; height = 721; },\n"
+                            "  { name = \"Bad Name\"; height = 240; },\n"
+                            "  { name = \"x\"; },\n"
+                            "  { name = \"360p\"; height = 360; },\n"
+                            "  { name = \"360p\"; height = 360; }\n"
+                            "); };\n",
+                            &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, ":2: media.renditions[0].height must be an even number"), "%s", errors);
+    ck_assert_msg(strstr(errors, ":3: media.renditions[1].name must be"), "%s", errors);
+    ck_assert_msg(strstr(errors, ":4: media.renditions[2] must be"), "%s", errors);
+    ck_assert_msg(strstr(errors, "'360p' appears twice"), "%s", errors);
+    free(errors);
+}
+END_TEST
+
+/* The files we ship must load as they are. */
+START_TEST(shipped_configs_load)
+{
+    const char *src = vft_env_or_skip("VF_SRCDIR");
+    const char *names[] = {"conf/videoflix.conf", "conf/videoflix-production.conf"};
+    setenv("VIDEOFLIX_SECRET_KEY", "0123456789abcdef0123456789abcdef", 1);
+    setenv("VIDEOFLIX_DB_PASSWORD", "x", 1);
+    setenv("AWS_ACCESS_KEY_ID", "x", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "x", 1);
+    for (size_t i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", src, names[i]);
+        char *errors = NULL;
+        vf_config_t *cfg = vf_config_load(path, &errors);
+        ck_assert_msg(cfg != NULL, "%s: %s", names[i], errors ? errors : "?");
+        vf_config_free(&cfg);
+    }
+}
+END_TEST
+
+START_TEST(missing_file_reported)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = vf_config_load("/nonexistent/videoflix.conf", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "/nonexistent/videoflix.conf: cannot read the file") != NULL, "%s", errors);
+    free(errors);
+}
+END_TEST
+
+START_TEST(default_path_order)
+{
+    unsetenv("VIDEOFLIX_CONFIG");
+    ck_assert_str_eq(vf_config_default_path("/a.conf"), "/a.conf");
+    ck_assert_ptr_nonnull(strstr(vf_config_default_path(NULL), "/videoflix/videoflix.conf"));
+    setenv("VIDEOFLIX_CONFIG", "/b.conf", 1);
+    ck_assert_str_eq(vf_config_default_path(NULL), "/b.conf");
+    ck_assert_str_eq(vf_config_default_path("/a.conf"), "/a.conf");
+    unsetenv("VIDEOFLIX_CONFIG");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, defaults_when_empty);
+    tcase_add_test(tc, values_override_defaults);
+    tcase_add_test(tc, every_problem_with_its_line);
+    tcase_add_test(tc, syntax_error_with_line);
+    tcase_add_test(tc, samesite_none_needs_secure);
+    tcase_add_test(tc, secrets_from_env_and_file);
+    tcase_add_test(tc, bad_renditions);
+    tcase_add_test(tc, shipped_configs_load);
+    tcase_add_test(tc, missing_file_reported);
+    tcase_add_test(tc, default_path_order);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VFT_MAIN(config_suite)

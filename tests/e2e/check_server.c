@@ -1,0 +1,269 @@
+/*
+ * check_server.c - the HTTP core through the real binary: /health/ against
+ * real PostgreSQL and a private Redis that is stopped and restarted; JSON
+ * 404/405/413; CORS on every response to an allowed origin and preflight;
+ * the trailing slash; graceful shutdown finishing a response in flight;
+ * the CLI's exit codes and messages.
+ */
+#include "config.h"
+#include "vftest.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir, *conninfo, *config_path;
+static vft_redis_t redis;
+static int http_port, server_pid;
+static char base[64];
+
+static void start_server(void)
+{
+    char log[1024];
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    char *argv[] = {(char *)vft_env_or_skip("VF_BINARY"), "--config", config_path, "serve", NULL};
+    server_pid = vft_spawn(argv, log);
+    ck_assert_int_gt(server_pid, 0);
+    ck_assert_msg(vft_wait_port(http_port, 15000) == 0, "server did not start; see %s", log);
+}
+
+static void setup(void)
+{
+    dir = vft_tmpdir("server");
+    conninfo = vft_pg_create("vf_server");
+    ck_assert_ptr_nonnull(conninfo);
+    ck_assert_int_eq(vft_redis_start(&redis, dir, 0), 0);
+    http_port = vft_free_port();
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "server = { port = %d; threads = 2; max_body_size = 2048; shutdown_timeout = 20; };\n",
+             http_port);
+    config_path = vft_write_config(dir, conninfo, redis.port, extra);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", http_port);
+    start_server();
+}
+
+static void teardown(void)
+{
+    if (server_pid > 0)
+        vft_stop(server_pid, SIGKILL, 1000);
+    server_pid = 0;
+    vft_redis_stop(&redis);
+    vft_pg_drop(conninfo);
+    free(conninfo);
+    free(config_path);
+    vft_rmrf(dir);
+    free(dir);
+}
+
+static long get(const char *path, const char *const *headers, vft_response_t *resp)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    ck_assert_int_eq(vft_http("GET", url, NULL, headers, resp), 0);
+    return resp->status;
+}
+
+START_TEST(health_follows_redis)
+{
+    vft_response_t r;
+    ck_assert_int_eq(get("/health/", NULL, &r), 200);
+    ck_assert_str_eq(r.body, "{\"status\":\"ok\",\"components\":{\"database\":\"ok\",\"redis\":\"ok\"}}");
+    vft_response_free(&r);
+
+    int port = redis.port;
+    vft_redis_stop(&redis);
+    ck_assert_int_eq(get("/health/", NULL, &r), 503);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"status\":\"error\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"database\":\"ok\""));
+    ck_assert_msg(strstr(r.body, "\"redis\":\"ok\"") == NULL, "%s", r.body);
+    vft_response_free(&r);
+
+    ck_assert_int_eq(vft_redis_start(&redis, dir, port), 0);
+    /* A failed connect is retried after a second at most. */
+    long status = 0;
+    for (int i = 0; i < 30 && status != 200; i++) {
+        status = get("/health/", NULL, &r);
+        vft_response_free(&r);
+        if (status != 200)
+            usleep(100000);
+    }
+    ck_assert_int_eq(status, 200);
+}
+END_TEST
+
+START_TEST(errors_are_json_with_cors)
+{
+    const char *allowed[] = {"Origin: http://localhost:4200", NULL};
+    const char *other[] = {"Origin: http://evil.example", NULL};
+    vft_response_t r;
+    ck_assert_int_eq(get("/no/such/path/", allowed, &r), 404);
+    ck_assert_str_eq(r.body, "{\"detail\":\"Not found.\"}");
+    char *ct = vft_header(&r, "Content-Type", 0), *acao = vft_header(&r, "Access-Control-Allow-Origin", 0);
+    char *acac = vft_header(&r, "Access-Control-Allow-Credentials", 0), *vary = vft_header(&r, "Vary", 0);
+    ck_assert_str_eq(ct, "application/json; charset=utf-8");
+    ck_assert_str_eq(acao, "http://localhost:4200");
+    ck_assert_str_eq(acac, "true");
+    ck_assert_str_eq(vary, "Origin");
+    free(ct), free(acao), free(acac), free(vary);
+    vft_response_free(&r);
+
+    ck_assert_int_eq(get("/no/such/path/", other, &r), 404);
+    ck_assert_ptr_null(vft_header(&r, "Access-Control-Allow-Origin", 0));
+    vft_response_free(&r);
+
+    char url[256];
+    snprintf(url, sizeof url, "%s/health/", base);
+    ck_assert_int_eq(vft_http("DELETE", url, NULL, allowed, &r), 0);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.body, "{\"detail\":\"Method \\\"DELETE\\\" not allowed.\"}");
+    char *allow = vft_header(&r, "Allow", 0);
+    ck_assert_str_eq(allow, "GET, HEAD, OPTIONS");
+    free(allow);
+    acao = vft_header(&r, "Access-Control-Allow-Origin", 0);
+    ck_assert_str_eq(acao, "http://localhost:4200");
+    free(acao);
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(preflight)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/users/login/", base);
+    const char *h[] = {"Origin: http://127.0.0.1:4200", "Access-Control-Request-Method: POST",
+                       "Access-Control-Request-Headers: content-type", NULL};
+    vft_response_t r;
+    ck_assert_int_eq(vft_http("OPTIONS", url, NULL, h, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *m = vft_header(&r, "Access-Control-Allow-Methods", 0);
+    char *hd = vft_header(&r, "Access-Control-Allow-Headers", 0);
+    char *age = vft_header(&r, "Access-Control-Max-Age", 0);
+    char *acao = vft_header(&r, "Access-Control-Allow-Origin", 0);
+    ck_assert_str_eq(m, "DELETE, GET, OPTIONS, PATCH, POST, PUT");
+    ck_assert_str_eq(hd, "accept, authorization, content-type, user-agent, x-csrftoken, x-requested-with, x-retry");
+    ck_assert_str_eq(age, "86400");
+    ck_assert_str_eq(acao, "http://127.0.0.1:4200");
+    free(m), free(hd), free(age), free(acao);
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(trailing_slash_optional)
+{
+    vft_response_t r;
+    ck_assert_int_eq(get("/health", NULL, &r), 200);
+    ck_assert_ptr_null(vft_header(&r, "Location", 0));
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(body_limit_is_json_413)
+{
+    char body[4096];
+    memset(body, 'a', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    char url[256];
+    snprintf(url, sizeof url, "%s/health/", base);
+    vft_response_t r;
+    ck_assert_int_eq(vft_http("POST", url, body, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 413);
+    ck_assert_str_eq(r.body, "{\"detail\":\"Request body too large: the limit is 2048 bytes.\"}");
+    vft_response_free(&r);
+    /* The server is still there. */
+    ck_assert_int_eq(get("/health/", NULL, &r), 200);
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(request_ids)
+{
+    vft_response_t r;
+    const char *h[] = {"X-Request-Id: from-nginx-1234", NULL};
+    ck_assert_int_eq(get("/health/", h, &r), 200);
+    char *id = vft_header(&r, "X-Request-Id", 0);
+    ck_assert_str_eq(id, "from-nginx-1234");
+    free(id);
+    vft_response_free(&r);
+    ck_assert_int_eq(get("/health/", NULL, &r), 200);
+    id = vft_header(&r, "X-Request-Id", 0);
+    ck_assert_uint_eq(strlen(id), 16);
+    free(id);
+    vft_response_free(&r);
+}
+END_TEST
+
+/* A large media file read slowly keeps its response in flight across
+ * SIGTERM: the whole body still arrives, then the server exits 0. */
+START_TEST(graceful_shutdown_finishes_in_flight)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/media/big.bin", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    const off_t size = 32 << 20;
+    ck_assert_int_eq(ftruncate(fd, size), 0);
+    close(fd);
+
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    const char *req = "GET /media/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+    char buf[65536];
+    ssize_t n = read(s, buf, 1024);
+    ck_assert_int_gt(n, 0);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%.*s", (int)n, buf);
+    size_t total = (size_t)n;
+
+    kill(server_pid, SIGTERM);
+    usleep(300000);
+    /* New connections are refused once the listener is closed. */
+    ck_assert_int_ne(vft_wait_port(http_port, 0), 0);
+    while ((n = read(s, buf, sizeof buf)) > 0)
+        total += (size_t)n;
+    close(s);
+    /* headers + the whole body */
+    ck_assert_uint_gt(total, (size_t)size);
+    int status = vft_stop(server_pid, 0, 20000);
+    server_pid = 0;
+    ck_assert_int_eq(status, 0);
+}
+END_TEST
+
+START_TEST(sigterm_exits_zero)
+{
+    int status = vft_stop(server_pid, SIGTERM, 10000);
+    server_pid = 0;
+    ck_assert_int_eq(status, 0);
+}
+END_TEST
+
+static Suite *server_suite(void)
+{
+    Suite *s = suite_create("server");
+    TCase *tc = tcase_create("http");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, health_follows_redis);
+    tcase_add_test(tc, errors_are_json_with_cors);
+    tcase_add_test(tc, preflight);
+    tcase_add_test(tc, trailing_slash_optional);
+    tcase_add_test(tc, body_limit_is_json_413);
+    tcase_add_test(tc, request_ids);
+    tcase_add_test(tc, graceful_shutdown_finishes_in_flight);
+    tcase_add_test(tc, sigterm_exits_zero);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VFT_MAIN(server_suite)

@@ -1,0 +1,827 @@
+/*
+ * check_encoder_ffmpeg.c - the encoder_ffmpeg plugin against the real
+ * ffmpeg and ffprobe: settings, probing good and bad inputs, transcoding
+ * (sizes, codecs, audio, faststart, rotation, no upscale), thumbnails,
+ * progress, cancellation, timeout, failure messages and process hygiene.
+ * Clips are generated once per run with tests/media.c.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "media.h"
+#include "vftest.h"
+
+static char *clips;          /* directory of the generated inputs */
+static char clip_av[512];    /* 640x360, 25 fps, 3 s, stereo tone */
+static char clip_silent[512];/* 320x240, 29.97 fps, 2 s, no audio */
+static char clip_wide[512];  /* 322x182, 25 fps, 2 s, audio */
+static char clip_odd[512];   /* 321x181 FFV1 in Matroska, 1 s */
+static char clip_rot90[512]; /* 320x180 halves, rotate tag 90 */
+static char clip_rot270[512];/* 320x180 halves, rotate tag 270 */
+static char clip_long[512];  /* 640x360, 25 fps, 30 s, audio */
+static char clip_short[512]; /* 320x240, 1 s */
+static char audio_only[512], empty_file[512], text_file[512], truncated[512];
+
+static void make(char *path, const char *name, vfm_clip_t clip)
+{
+    snprintf(path, 512, "%s/%s", clips, name);
+    if (vfm_make_clip(path, &clip) != 0) {
+        fprintf(stderr, "cannot generate %s\n", path);
+        exit(EXIT_FAILURE);
+    }
+}
+
+static void make_clips(void)
+{
+    clips = vft_tmpdir("ffe-clips");
+    if (!clips)
+        exit(EXIT_FAILURE);
+    make(clip_av, "av.mp4", (vfm_clip_t){.width = 640, .height = 360, .fps = 25, .seconds = 3, .audio = 1});
+    make(clip_silent, "silent.mp4", (vfm_clip_t){.width = 320, .height = 240, .fps = 29.97, .seconds = 2});
+    make(clip_wide, "wide.mp4", (vfm_clip_t){.width = 322, .height = 182, .fps = 25, .seconds = 2, .audio = 1});
+    make(clip_odd, "odd.mkv", (vfm_clip_t){.width = 321, .height = 181, .fps = 25, .seconds = 1, .video_codec = "ffv1"});
+    make(clip_rot90, "rot90.mp4", (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 1, .halves = 1, .rotate = 90});
+    make(clip_rot270, "rot270.mp4", (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 1, .halves = 1, .rotate = 270});
+    make(clip_long, "long.mp4", (vfm_clip_t){.width = 640, .height = 360, .fps = 25, .seconds = 30, .audio = 1});
+    make(clip_short, "short.mp4", (vfm_clip_t){.width = 320, .height = 240, .fps = 25, .seconds = 1});
+
+    snprintf(audio_only, sizeof audio_only, "%s/tone.m4a", clips);
+    snprintf(empty_file, sizeof empty_file, "%s/empty.mp4", clips);
+    snprintf(text_file, sizeof text_file, "%s/notes.mp4", clips);
+    snprintf(truncated, sizeof truncated, "%s/truncated.mp4", clips);
+    struct stat st;
+    FILE *empty = fopen(empty_file, "w"), *text = fopen(text_file, "w");
+    int ok = vft_sh(NULL, "ffmpeg -v error -nostdin -y -f lavfi -i sine=duration=2 -c:a aac '%s'",
+                    audio_only) == 0 &&
+             empty && fclose(empty) == 0 && text &&
+             fputs("This is a text file with a video's name.\nIt has two lines.\n", text) >= 0 &&
+             fclose(text) == 0 && stat(clip_av, &st) == 0 &&
+             vfm_copy_prefix(clip_av, truncated, (size_t)st.st_size / 2) == 0;
+    if (!ok) {
+        fprintf(stderr, "cannot write the bad inputs in %s\n", clips);
+        exit(EXIT_FAILURE);
+    }
+}
+
+static void remove_clips(void)
+{
+    vft_rmrf(clips);
+    free(clips);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static vf_plugin_t *load(const char *config)
+{
+    char err[1024] = "";
+    vf_plugin_t *p = vft_plugin_load("encoder_ffmpeg", VF_PLUGIN_ENCODER, config, err, sizeof err);
+    ck_assert_msg(p != NULL, "load failed: %s", err);
+    return p;
+}
+
+/* The loader's message when the config is refused, or NULL if accepted. */
+static char *load_error(const char *config)
+{
+    static char err[1024];
+    err[0] = '\0';
+    vf_plugin_t *p = vft_plugin_load("encoder_ffmpeg", VF_PLUGIN_ENCODER, config, err, sizeof err);
+    if (p) {
+        vft_plugin_free(p);
+        return NULL;
+    }
+    return err;
+}
+
+static int entries_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Our child processes, from /proc: at most `max`, with their group ids. */
+static int find_children(pid_t *pids, pid_t *groups, char comms[][32], int max)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) && n < max;) {
+        char path[300], stat_line[1024];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(stat_line, 1, sizeof stat_line - 1, f);
+        fclose(f);
+        stat_line[len] = '\0';
+        char *open = strchr(stat_line, '('), *close = strrchr(stat_line, ')');
+        int ppid, pgrp;
+        char state;
+        if (!open || !close || sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+            continue;
+        if (ppid != getpid())
+            continue;
+        pids[n] = atoi(e->d_name);
+        groups[n] = pgrp;
+        snprintf(comms[n], 32, "%.*s", (int)(close - open - 1), open + 1);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* 1 when process pid has a descriptor open on `target`. */
+static int has_fd_on(pid_t pid, const char *target)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    int found = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char link[400], dest[1024];
+        snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(link, dest, sizeof dest - 1);
+        if (n > 0) {
+            dest[n] = '\0';
+            if (strcmp(dest, target) == 0)
+                found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static int fd0_is_dev_null(pid_t pid)
+{
+    char link[64], dest[256];
+    snprintf(link, sizeof link, "/proc/%d/fd/0", (int)pid);
+    ssize_t n = readlink(link, dest, sizeof dest - 1);
+    if (n <= 0)
+        return 0;
+    dest[n] = '\0';
+    return strcmp(dest, "/dev/null") == 0;
+}
+
+/* What progress callbacks saw. */
+typedef struct watch {
+    int calls;
+    double first_percent, last_percent;
+    int decreasing, out_of_range;
+    double last_call, max_gap;
+    double cancel_after;      /* seconds after the first call; < 0 = never */
+    double cancelled_at;      /* when the callback asked to stop */
+    double started;
+    /* about the ffmpeg child seen during the call */
+    pid_t child;
+    int child_own_group;
+    int child_leaks_marker;
+    int child_stdin_null;
+    const char *marker;
+} watch_t;
+
+static int watch_progress(void *ud, double percent)
+{
+    watch_t *w = ud;
+    double t = now_s();
+    if (w->calls == 0)
+        w->started = t, w->first_percent = percent;
+    else {
+        if (percent < w->last_percent)
+            w->decreasing = 1;
+        if (t - w->last_call > w->max_gap)
+            w->max_gap = t - w->last_call;
+    }
+    if (percent < 0 || percent > 100)
+        w->out_of_range = 1;
+    w->calls++;
+    w->last_percent = percent;
+    w->last_call = t;
+
+    pid_t pids[8], groups[8];
+    char comms[8][32];
+    int n = find_children(pids, groups, comms, 8);
+    for (int i = 0; i < n; i++)
+        if (strcmp(comms[i], "ffmpeg") == 0) {
+            w->child = pids[i];
+            w->child_own_group = groups[i] == pids[i];
+            w->child_stdin_null = fd0_is_dev_null(pids[i]);
+            if (w->marker && has_fd_on(pids[i], w->marker))
+                w->child_leaks_marker = 1;
+        }
+    int cancel = w->cancel_after >= 0 && t - w->started >= w->cancel_after && w->child;
+    if (cancel)
+        w->cancelled_at = now_s();
+    return cancel;
+}
+
+static int no_children_left(void)
+{
+    errno = 0;
+    return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+}
+
+static void assert_between(double v, double lo, double hi, const char *what)
+{
+    ck_assert_msg(v >= lo && v <= hi, "%s is %g, expected %g..%g", what, v, lo, hi);
+}
+
+/* An MP4 rendition as the contract wants it. */
+static void assert_rendition(const char *path, int height, int width, int audio, double duration)
+{
+    char *codec = vfm_probe_str(path, "v:0", "codec_name");
+    char *profile = vfm_probe_str(path, "v:0", "profile");
+    char *pix_fmt = vfm_probe_str(path, "v:0", "pix_fmt");
+    ck_assert_msg(codec && strcmp(codec, "h264") == 0, "%s: codec %s", path, codec);
+    ck_assert_msg(profile && strcmp(profile, "High") == 0, "%s: profile %s", path, profile);
+    ck_assert_msg(pix_fmt && strcmp(pix_fmt, "yuv420p") == 0, "%s: pix_fmt %s", path, pix_fmt);
+    free(codec);
+    free(profile);
+    free(pix_fmt);
+    ck_assert_int_eq((int)vfm_probe_num(path, "v:0", "height"), height);
+    int w = (int)vfm_probe_num(path, "v:0", "width");
+    ck_assert_msg(w % 2 == 0, "%s: odd width %d", path, w);
+    if (width > 0)
+        ck_assert_int_eq(w, width);
+    ck_assert_int_eq(vfm_count_streams(path, "v"), 1);
+    if (audio) {
+        ck_assert_int_eq(vfm_count_streams(path, "a"), 1);
+        char *acodec = vfm_probe_str(path, "a:0", "codec_name");
+        ck_assert_msg(acodec && strcmp(acodec, "aac") == 0, "%s: audio codec %s", path, acodec);
+        free(acodec);
+        ck_assert_int_eq((int)vfm_probe_num(path, "a:0", "channels"), 2);
+    } else
+        ck_assert_int_eq(vfm_count_streams(path, "a"), 0);
+    double d = vfm_probe_num(path, NULL, "duration");
+    ck_assert_msg(fabs(d - duration) <= 0.1, "%s: duration %g, source %g", path, d, duration);
+    ck_assert_msg(vfm_moov_before_mdat(path) == 1, "%s: moov is not before mdat", path);
+}
+
+static void assert_jpeg(const char *path, int width, int height)
+{
+    char *codec = vfm_probe_str(path, "v:0", "codec_name");
+    ck_assert_msg(codec && strcmp(codec, "mjpeg") == 0, "%s: codec %s", path, codec);
+    free(codec);
+    ck_assert_msg(vfm_decodes(path), "%s does not decode", path);
+    ck_assert_int_eq((int)vfm_probe_num(path, "v:0", "width"), width);
+    ck_assert_int_eq((int)vfm_probe_num(path, "v:0", "height"), height);
+}
+
+static vf_transcode_params_t params_for(const vf_rendition_t *r, size_t n, const char *thumb)
+{
+    return (vf_transcode_params_t){
+        .size = sizeof(vf_transcode_params_t),
+        .renditions = r,
+        .nrenditions = n,
+        .preset = "veryfast",
+        .crf = 28,
+        .audio_bitrate = 128000,
+        .thumbnail_path = thumb,
+        .thumbnail_at = -1,
+    };
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p = NULL;
+    ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+/* ---- settings --------------------------------------------------------- */
+
+START_TEST(test_settings)
+{
+    char *e = load_error("ffmpeg = \"ffmpeg\";\nthreds = 2;");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strstr(e, "line 3") && strstr(e, "threds"), "message: %s", e);
+    e = load_error("threads = \"two\";");
+    ck_assert_msg(e && strstr(e, "line 2") && strstr(e, "threads") && strstr(e, "integer"),
+                  "message: %s", e);
+    e = load_error("timeout = -1;");
+    ck_assert_msg(e && strstr(e, "timeout"), "message: %s", e);
+    e = load_error("ffprobe = 3;");
+    ck_assert_msg(e && strstr(e, "string"), "message: %s", e);
+    e = load_error("ffmpeg = \"/nonexistent/ffmpeg\";");
+    ck_assert_msg(e && strstr(e, "line 2") && strstr(e, "/nonexistent/ffmpeg"), "message: %s", e);
+    e = load_error("ffmpeg = \"no-such-ffmpeg-program\";");
+    ck_assert_msg(e && strstr(e, "not found in PATH"), "message: %s", e);
+    e = load_error("tmp_dir = \"/nonexistent/dir\";");
+    ck_assert_msg(e && strstr(e, "tmp_dir"), "message: %s", e);
+
+    char *config = NULL;
+    ck_assert_int_ge(asprintf(&config, "ffmpeg = \"/usr/bin/ffmpeg\"; ffprobe = \"ffprobe\";\n"
+                                       "threads = 2; timeout = 60; tmp_dir = \"%s\";", clips), 0);
+    ck_assert_ptr_null(load_error(config));
+    ck_assert_ptr_null(load_error(""));
+    free(config);
+}
+END_TEST
+
+/* ---- probe ------------------------------------------------------------ */
+
+START_TEST(test_probe_good)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    ck_assert_int_eq(ops->accepts_urls, 1);
+    vf_media_info_t info;
+    vf_error_t err = {0};
+    ck_assert_msg(ops->probe(p->state, clip_av, &info, &err) == 0, "%s", err.message);
+    ck_assert_msg(strstr(info.container, "mp4"), "container %s", info.container);
+    assert_between(info.duration, 2.95, 3.1, "duration");
+    ck_assert_int_eq(info.has_video, 1);
+    ck_assert_int_eq(info.has_audio, 1);
+    ck_assert_int_eq(info.width, 640);
+    ck_assert_int_eq(info.height, 360);
+    ck_assert_int_eq(info.rotation, 0);
+    assert_between(info.fps, 24.99, 25.01, "fps");
+    ck_assert_str_eq(info.video_codec, "h264");
+    ck_assert_str_eq(info.audio_codec, "aac");
+    ck_assert_int_gt(info.bit_rate, 0);
+
+    ck_assert_msg(ops->probe(p->state, clip_silent, &info, &err) == 0, "%s", err.message);
+    ck_assert_int_eq(info.has_audio, 0);
+    ck_assert_str_eq(info.audio_codec, "");
+    ck_assert_int_eq(info.width, 320);
+    ck_assert_int_eq(info.height, 240);
+    assert_between(info.fps, 29.96, 29.98, "fps");
+    assert_between(info.duration, 1.95, 2.1, "duration");
+
+    ck_assert_msg(ops->probe(p->state, clip_odd, &info, &err) == 0, "%s", err.message);
+    ck_assert_str_eq(info.video_codec, "ffv1");
+    ck_assert_int_eq(info.width, 321);
+    ck_assert_int_eq(info.height, 181);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* Where white ends up in a displayed frame of a "halves" clip (white on
+ * the coded left): 'T'op, 'B'ottom, 'L'eft or 'R'ight. */
+static char white_side(const char *path)
+{
+    int w = 0, h = 0;
+    unsigned char *px = vfm_first_frame_gray(path, &w, &h);
+    ck_assert_msg(px != NULL, "cannot decode %s", path);
+    int top = px[(h / 8) * w + w / 2], bottom = px[(h - 1 - h / 8) * w + w / 2];
+    int left = px[(h / 2) * w + w / 8], right = px[(h / 2) * w + w - 1 - w / 8];
+    free(px);
+    if (top > 200 && bottom < 50)
+        return 'T';
+    if (bottom > 200 && top < 50)
+        return 'B';
+    if (left > 200 && right < 50)
+        return 'L';
+    if (right > 200 && left < 50)
+        return 'R';
+    return '?';
+}
+
+START_TEST(test_probe_rotation)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    vf_media_info_t r90, r270;
+    vf_error_t err = {0};
+    ck_assert_msg(ops->probe(p->state, clip_rot90, &r90, &err) == 0, "%s", err.message);
+    ck_assert_msg(ops->probe(p->state, clip_rot270, &r270, &err) == 0, "%s", err.message);
+    /* Coded size stays; the two tags give the two quarter turns. */
+    ck_assert_int_eq(r90.width, 320);
+    ck_assert_int_eq(r90.height, 180);
+    ck_assert_msg((r90.rotation == 90 && r270.rotation == 270) ||
+                      (r90.rotation == 270 && r270.rotation == 90),
+                  "rotations %d and %d", r90.rotation, r270.rotation);
+    /* Clockwise means what ffmpeg shows: turning the coded picture 90
+     * degrees clockwise moves its left edge to the top. */
+    ck_assert_int_eq(white_side(clip_rot90), r90.rotation == 90 ? 'T' : 'B');
+    ck_assert_int_eq(white_side(clip_rot270), r270.rotation == 90 ? 'T' : 'B');
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_probe_bad)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    vf_media_info_t info;
+    struct {
+        const char *path, *expect;
+    } cases[] = {
+        {truncated, "moov atom not found"},
+        {audio_only, "no video stream"},
+        {empty_file, "not a readable media file"},
+        {text_file, "not a readable media file"},
+        {"/nonexistent/video.mp4", "No such file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vf_error_t err = {0};
+        int ret = ops->probe(p->state, cases[i].path, &info, &err);
+        ck_assert_msg(ret == -EINVAL, "%s: %d %s", cases[i].path, ret, err.message);
+        ck_assert_msg(strstr(err.message, cases[i].expect), "%s: message '%s'", cases[i].path,
+                      err.message);
+        ck_assert_msg(strstr(err.message, " @ 0x") == NULL, "unreadable message '%s'", err.message);
+    }
+    vf_error_t err = {0};
+    ck_assert_int_eq(ops->probe(p->state, "ftp://example.com/x.mp4", &info, &err), -EINVAL);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* ---- transcode -------------------------------------------------------- */
+
+START_TEST(test_transcode_renditions)
+{
+    vf_plugin_t *p = load("threads = 2;");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *p120 = path_in(out, "120p.mp4"), *p360 = path_in(out, "360p.mp4"),
+         *thumb = path_in(out, "thumb.jpg");
+    vf_rendition_t r[] = {{"120p", 120, p120}, {"360p", 360, p360}};
+    vf_transcode_params_t params = params_for(r, 2, thumb);
+    watch_t w = {.cancel_after = -1};
+    params.progress = watch_progress;
+    params.progress_ud = &w;
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_av, &params, &err) == 0, "%s", err.message);
+
+    assert_rendition(p120, 120, 214, 1, 3.0);
+    assert_rendition(p360, 360, 640, 1, 3.0);
+    assert_jpeg(thumb, 640, 360);
+    ck_assert_int_eq(entries_in(out), 3); /* no temporaries left */
+    ck_assert_int_ge(w.calls, 2);
+    ck_assert_int_eq(w.decreasing, 0);
+    ck_assert_int_eq(w.out_of_range, 0);
+    ck_assert_msg(w.last_percent == 100.0, "last progress %g", w.last_percent);
+    vft_rmrf(out);
+    free(out);
+    free(p120);
+    free(p360);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_transcode_no_audio_no_upscale)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *p360 = path_in(out, "360p.mp4"), *p120 = path_in(out, "120p.mp4");
+    vf_rendition_t r[] = {{"360p", 360, p360}, {"120p", 120, p120}};
+    vf_transcode_params_t params = params_for(r, 2, NULL);
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_silent, &params, &err) == 0, "%s", err.message);
+    assert_rendition(p360, 240, 320, 0, 2.0);  /* 240p source: not upscaled */
+    assert_rendition(p120, 120, 160, 0, 2.0);
+    assert_between(vfm_probe_num(p360, NULL, "duration"), 1.9, 2.1, "duration");
+
+    /* allow_upscale lets it grow. */
+    params.allow_upscale = 1;
+    params.nrenditions = 1;
+    ck_assert_msg(ops->transcode(p->state, clip_silent, &params, &err) == 0, "%s", err.message);
+    assert_rendition(p360, 360, 480, 0, 2.0);
+    ck_assert_int_eq(entries_in(out), 2);
+    vft_rmrf(out);
+    free(out);
+    free(p360);
+    free(p120);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_transcode_odd_sizes)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *a = path_in(out, "a.mp4"), *b = path_in(out, "b.mp4");
+    vf_rendition_t r[] = {{"120p", 120, a}, {"360p", 360, b}};
+    vf_transcode_params_t params = params_for(r, 2, NULL);
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_wide, &params, &err) == 0, "%s", err.message);
+    assert_rendition(a, 120, 212, 1, 2.0);   /* 120 * 322/182 = 212.3 */
+    assert_rendition(b, 182, 322, 1, 2.0);   /* capped at the source */
+
+    /* 321x181: heights round down to even, widths stay even. */
+    ck_assert_msg(ops->transcode(p->state, clip_odd, &params, &err) == 0, "%s", err.message);
+    assert_rendition(a, 120, 212, 0, 1.0);   /* 120 * 321/181 = 212.8 -> 2*round(106.4) */
+    assert_rendition(b, 180, 320, 0, 1.0);   /* 180 * 321/181 = 319.2 */
+    vft_rmrf(out);
+    free(out);
+    free(a);
+    free(b);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_transcode_rotation)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"160p", 160, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    const char *sources[] = {clip_rot90, clip_rot270};
+    for (int i = 0; i < 2; i++) {
+        vf_error_t err = {0};
+        ck_assert_msg(ops->transcode(p->state, sources[i], &params, &err) == 0, "%s", err.message);
+        /* 320x180 shown upright is 180x320; 160 lines high is 90 wide. */
+        assert_rendition(video, 160, 90, 0, 1.0);
+        assert_jpeg(thumb, 180, 320);
+        vf_media_info_t info;
+        ck_assert_msg(ops->probe(p->state, video, &info, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(info.rotation, 0);
+        /* Upright: the pixels stand where a player showed the source's. */
+        char expected = white_side(sources[i]);
+        ck_assert_int_eq(white_side(video), expected);
+        ck_assert_int_eq(white_side(thumb), expected);
+    }
+    vft_rmrf(out);
+    free(out);
+    free(video);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_transcode_tmp_dir)
+{
+    char *tmp = vft_tmpdir("ffe-tmp"), *out = vft_tmpdir("ffe-out"), *config = NULL;
+    ck_assert_int_ge(asprintf(&config, "tmp_dir = \"%s\";", tmp), 0);
+    vf_plugin_t *p = load(config);
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_short, &params, &err) == 0, "%s", err.message);
+    assert_rendition(video, 120, 160, 0, 1.0);
+    assert_jpeg(thumb, 320, 240);
+    ck_assert_int_eq(entries_in(tmp), 0);
+    ck_assert_int_eq(entries_in(out), 2);
+
+    /* An output directory that does not exist: an error, nothing left. */
+    char *missing = path_in(out, "missing/v.mp4");
+    r[0].output_path = missing;
+    ck_assert_int_lt(ops->transcode(p->state, clip_short, &params, &err), 0);
+    ck_assert_msg(strstr(err.message, "missing/v.mp4"), "message: %s", err.message);
+    ck_assert_int_eq(entries_in(tmp), 0);
+    vft_rmrf(tmp);
+    vft_rmrf(out);
+    free(tmp);
+    free(out);
+    free(config);
+    free(video);
+    free(thumb);
+    free(missing);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_thumbnail)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *thumb = path_in(out, "t.jpg");
+    vf_error_t err = {0};
+    watch_t w = {.cancel_after = -1};
+    ck_assert_msg(ops->thumbnail(p->state, clip_av, -1, thumb, watch_progress, &w, &err) == 0, "%s",
+                  err.message);
+    assert_jpeg(thumb, 640, 360);
+    ck_assert_msg(w.last_percent == 100.0, "last progress %g", w.last_percent);
+    /* Short videos and times past the end use the middle. */
+    ck_assert_msg(ops->thumbnail(p->state, clip_short, -1, thumb, NULL, NULL, &err) == 0, "%s",
+                  err.message);
+    assert_jpeg(thumb, 320, 240);
+    ck_assert_msg(ops->thumbnail(p->state, clip_av, 60, thumb, NULL, NULL, &err) == 0, "%s",
+                  err.message);
+    assert_jpeg(thumb, 640, 360);
+    /* Never taller than 720 lines... and never upscaled. */
+    ck_assert_msg(ops->thumbnail(p->state, clip_rot90, 0.5, thumb, NULL, NULL, &err) == 0, "%s",
+                  err.message);
+    assert_jpeg(thumb, 180, 320);
+    ck_assert_int_eq(entries_in(out), 1);
+    ck_assert_int_eq(ops->thumbnail(p->state, text_file, -1, thumb, NULL, NULL, &err), -EINVAL);
+    ck_assert_int_eq(entries_in(out), 1);
+    vft_rmrf(out);
+    free(out);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* ---- failures, cancellation, timeout ---------------------------------- */
+
+START_TEST(test_failure_messages)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    vf_error_t err = {0};
+
+    /* Non-media input: refused by the probe with ffprobe's reason. */
+    ck_assert_int_eq(ops->transcode(p->state, text_file, &params, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "notes.mp4") && strstr(err.message, "moov atom not found"),
+                  "message: %s", err.message);
+    ck_assert_int_eq(entries_in(out), 0);
+
+    /* ffmpeg itself fails: its stderr explains why. */
+    params.preset = "no-such-preset";
+    ck_assert_int_eq(ops->transcode(p->state, clip_short, &params, &err), -EIO);
+    ck_assert_msg(strstr(err.message, "ffmpeg failed (exit status 1)") &&
+                      strstr(err.message, "no-such-preset"),
+                  "message: %s", err.message);
+    ck_assert_msg(strstr(err.message, " @ 0x") == NULL, "unreadable message '%s'", err.message);
+    ck_assert_int_eq(entries_in(out), 0);
+
+    params.preset = "veryfast";
+    params.crf = 99;
+    ck_assert_int_eq(ops->transcode(p->state, clip_short, &params, &err), -EINVAL);
+    ck_assert_int_eq(entries_in(out), 0);
+    ck_assert(no_children_left());
+    vft_rmrf(out);
+    free(out);
+    free(video);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *a = path_in(out, "a.mp4"), *b = path_in(out, "b.mp4"), *thumb = path_in(out, "t.jpg");
+    char *marker = path_in(out, "marker");
+    /* A descriptor the plugin knows nothing about, without O_CLOEXEC:
+     * ffmpeg must not inherit it. */
+    int marker_fd = open(marker, O_RDWR | O_CREAT, 0600);
+    ck_assert_int_ge(marker_fd, 0);
+    vf_rendition_t r[] = {{"360p", 360, a}, {"240p", 240, b}};
+    vf_transcode_params_t params = params_for(r, 2, thumb);
+    params.preset = "slow";
+    watch_t w = {.cancel_after = 2.5, .marker = marker};
+    params.progress = watch_progress;
+    params.progress_ud = &w;
+    vf_error_t err = {0};
+    double t0 = now_s();
+    int ret = ops->transcode(p->state, clip_long, &params, &err);
+    double took = now_s() - t0;
+    double stop_latency = now_s() - w.cancelled_at;
+    fprintf(stderr, "cancel: returned %.2f s after the callback asked (%.2f s in all), %d progress "
+            "calls, at most %.2f s apart\n", stop_latency, took, w.calls, w.max_gap);
+    ck_assert_msg(stop_latency < 2.5, "stopping took %.2f s", stop_latency);
+    ck_assert_msg(ret == -ECANCELED, "%d %s", ret, err.message);
+    ck_assert_msg(took < 6, "cancelling took %.1f s", took);
+
+    ck_assert_msg(w.child > 0, "no ffmpeg child seen during progress calls");
+    ck_assert_msg(w.child_own_group, "ffmpeg shares our process group");
+    ck_assert_msg(w.child_stdin_null, "ffmpeg's stdin is not /dev/null");
+    ck_assert_msg(!w.child_leaks_marker, "ffmpeg inherited a descriptor of the host");
+    ck_assert_msg(kill(w.child, 0) != 0 && errno == ESRCH, "ffmpeg %d still exists", (int)w.child);
+    ck_assert(no_children_left());
+    ck_assert_msg(w.max_gap <= 1.25, "progress calls %.2f s apart", w.max_gap);
+    ck_assert_msg(w.last_percent > 0 && w.last_percent < 100, "progress %g", w.last_percent);
+
+    close(marker_fd);
+    unlink(marker);
+    ck_assert_int_eq(entries_in(out), 0);
+    vft_rmrf(out);
+    free(out);
+    free(a);
+    free(b);
+    free(thumb);
+    free(marker);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+    vf_plugin_t *p = load("timeout = 1;");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *a = path_in(out, "a.mp4");
+    vf_rendition_t r[] = {{"360p", 360, a}};
+    vf_transcode_params_t params = params_for(r, 1, NULL);
+    params.preset = "slow";
+    vf_error_t err = {0};
+    double t0 = now_s();
+    int ret = ops->transcode(p->state, clip_long, &params, &err);
+    double took = now_s() - t0;
+    fprintf(stderr, "timeout: returned after %.2f s: %s\n", took, err.message);
+    ck_assert_msg(ret == -ETIMEDOUT, "%d %s", ret, err.message);
+    ck_assert_msg(strstr(err.message, "timeout"), "message: %s", err.message);
+    ck_assert_msg(took >= 0.9 && took < 4, "timeout took %.1f s", took);
+    ck_assert(no_children_left());
+    ck_assert_int_eq(entries_in(out), 0);
+    vft_rmrf(out);
+    free(out);
+    free(a);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* ---- threads ---------------------------------------------------------- */
+
+typedef struct job {
+    vf_plugin_t *plugin;
+    char *out;
+    int ret;
+    vf_error_t err;
+} job_t;
+
+static void *run_job(void *arg)
+{
+    job_t *j = arg;
+    char path[600];
+    snprintf(path, sizeof path, "%s/v.mp4", j->out);
+    vf_rendition_t r[] = {{"120p", 120, path}};
+    vf_transcode_params_t params = params_for(r, 1, NULL);
+    j->ret = vf_encoder_ops(j->plugin)->transcode(j->plugin->state, clip_wide, &params, &j->err);
+    return NULL;
+}
+
+START_TEST(test_parallel)
+{
+    vf_plugin_t *p = load("threads = 1;");
+    job_t jobs[2];
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        jobs[i] = (job_t){.plugin = p, .out = vft_tmpdir("ffe-par")};
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, run_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_msg(jobs[i].ret == 0, "job %d: %s", i, jobs[i].err.message);
+        char path[600];
+        snprintf(path, sizeof path, "%s/v.mp4", jobs[i].out);
+        assert_rendition(path, 120, 212, 1, 2.0);
+        ck_assert_int_eq(entries_in(jobs[i].out), 1);
+        vft_rmrf(jobs[i].out);
+        free(jobs[i].out);
+    }
+    vft_plugin_free(p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("encoder_ffmpeg");
+    TCase *tc = tcase_create("ffmpeg");
+    tcase_add_unchecked_fixture(tc, make_clips, remove_clips);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_settings);
+    tcase_add_test(tc, test_probe_good);
+    tcase_add_test(tc, test_probe_rotation);
+    tcase_add_test(tc, test_probe_bad);
+    tcase_add_test(tc, test_transcode_renditions);
+    tcase_add_test(tc, test_transcode_no_audio_no_upscale);
+    tcase_add_test(tc, test_transcode_odd_sizes);
+    tcase_add_test(tc, test_transcode_rotation);
+    tcase_add_test(tc, test_transcode_tmp_dir);
+    tcase_add_test(tc, test_thumbnail);
+    tcase_add_test(tc, test_failure_messages);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_timeout);
+    tcase_add_test(tc, test_parallel);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VFT_MAIN(suite)
