@@ -1,0 +1,466 @@
+/*
+ * multipart.c - multipart uploads of storage_local, kept on disk so that
+ * successive calls may come from different threads or processes.
+ *
+ * An upload <id> (32 hex digits) is two files in <root>/.uploads:
+ *   <id>        the data written so far, parts appended in order;
+ *   <id>.parts  a text sidecar: "key <key>\n" then "part <n> <len> <etag>\n"
+ *               per part, appended after the part's bytes are synced.
+ * Every call takes flock(LOCK_EX) on the sidecar, so parts of one upload
+ * are serialised across processes.  After a crash the data file may hold
+ * bytes past the parts the sidecar lists (a part written but never
+ * acknowledged); they are cut off before the next part or at completion.
+ */
+#include "storage_local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SL_UPLOAD_ID_BYTES 16
+#define SL_UPLOAD_ID_LEN (2 * SL_UPLOAD_ID_BYTES)
+#define SL_MAX_PARTS 10000
+#define SL_ETAG_MAX 64
+#define SL_SIDECAR_MAX (64 + SL_KEY_MAX + SL_MAX_PARTS * 128)
+
+typedef struct part_record {
+    uint64_t len;
+    char etag[SL_ETAG_MAX];
+} part_record_t;
+
+/* An open, locked upload. */
+typedef struct upload {
+    int uploads_fd;
+    int sidecar_fd;
+    char data_name[SL_UPLOAD_ID_LEN + 1];
+    char sidecar_name[SL_UPLOAD_ID_LEN + 8];
+    part_record_t *parts; /* parts[i] is part i + 1 */
+    size_t nparts;
+    uint64_t total;       /* bytes the listed parts add up to */
+    off_t sidecar_len;    /* end of the last complete sidecar line */
+} upload_t;
+
+static void upload_close(upload_t *up)
+{
+    if (up->sidecar_fd >= 0)
+        close(up->sidecar_fd); /* also drops the lock */
+    if (up->uploads_fd >= 0)
+        close(up->uploads_fd);
+    free(up->parts);
+    up->sidecar_fd = up->uploads_fd = -1;
+    up->parts = NULL;
+}
+
+/* Ids become file names, so only exactly SL_UPLOAD_ID_LEN lowercase hex digits pass. */
+static int check_upload_id(const sl_state_t *st, const char *id, vf_error_t *err)
+{
+    size_t len = id ? strnlen(id, SL_UPLOAD_ID_LEN + 1) : 0;
+    bool hex = len == SL_UPLOAD_ID_LEN;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+    if (!hex)
+        return SL_FAIL(st, err, -EINVAL, "the upload id is not one storage_local issued (%d hex digits)",
+                       SL_UPLOAD_ID_LEN);
+    return 0;
+}
+
+/* FNV-1a: cheap, and enough to tell a retried part from a different one. */
+static uint64_t digest(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
+
+static void part_etag(char out[SL_ETAG_MAX], unsigned number, const void *data, size_t len)
+{
+    snprintf(out, SL_ETAG_MAX, "p%u-%zu-%016" PRIx64, number, len, digest(data, len));
+}
+
+static int open_uploads_dir(const sl_state_t *st, bool create, vf_error_t *err)
+{
+    int root = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        int e = errno;
+        return SL_FAIL(st, err, -e, "cannot open the storage root %s: %s", st->root, sl_strerror(e));
+    }
+    if (create && mkdirat(root, SL_UPLOADS_DIR, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        close(root);
+        return SL_FAIL(st, err, -e, "cannot create %s/%s: %s", st->root, SL_UPLOADS_DIR, sl_strerror(e));
+    }
+    int fd = openat(root, SL_UPLOADS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(root);
+    if (fd < 0 && e == ENOENT)
+        return SL_FAIL(st, err, -ENOENT, "unknown upload id");
+    if (fd < 0)
+        return SL_FAIL(st, err, -e, "cannot open %s/%s: %s", st->root, SL_UPLOADS_DIR, sl_strerror(e));
+    return fd;
+}
+
+/* Parse the sidecar text: the key line, then one line per part.  A last
+ * line without its newline is an append cut short by a crash: ignored. */
+static int parse_sidecar(const sl_state_t *st, upload_t *up, char *text, size_t len, const char *key,
+                         vf_error_t *err)
+{
+    size_t line_no = 0;
+    char *line = text;
+    char *end = text + len;
+    while (line < end) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl)
+            break;
+        *nl = '\0';
+        line_no++;
+        if (line_no == 1) {
+            if (strncmp(line, "key ", 4) != 0)
+                return SL_FAIL(st, err, -EIO, "upload %s is damaged: its sidecar has no key line", up->data_name);
+            if (strcmp(line + 4, key) != 0)
+                return SL_FAIL(st, err, -EINVAL, "upload %s belongs to another key than '%.200s'", up->data_name,
+                               key);
+        } else {
+            unsigned number;
+            uint64_t part_len;
+            char etag[SL_ETAG_MAX];
+            int used = -1;
+            if (sscanf(line, "part %u %" SCNu64 " %63[0-9a-zA-Z-]%n", &number, &part_len, etag, &used) != 3 ||
+                used < 0 || line[used] != '\0' || number != up->nparts + 1 || up->nparts >= SL_MAX_PARTS)
+                return SL_FAIL(st, err, -EIO, "upload %s is damaged: line %zu of its sidecar is not part %zu",
+                               up->data_name, line_no, up->nparts + 1);
+            part_record_t *grown = realloc(up->parts, (up->nparts + 1) * sizeof *grown);
+            if (!grown)
+                return SL_FAIL(st, err, -ENOMEM, "out of memory");
+            up->parts = grown;
+            up->parts[up->nparts].len = part_len;
+            memcpy(up->parts[up->nparts].etag, etag, sizeof etag);
+            up->nparts++;
+            up->total += part_len;
+        }
+        line = nl + 1;
+        up->sidecar_len = (off_t)(line - text);
+    }
+    if (line_no == 0)
+        return SL_FAIL(st, err, -EIO, "upload %s is damaged: its sidecar is empty", up->data_name);
+    return 0;
+}
+
+/* Open and lock the upload, then read its part list.  -ENOENT for an
+ * upload that does not exist or was completed or aborted meanwhile. */
+static int upload_open(const sl_state_t *st, const char *key, const char *id, upload_t *up, vf_error_t *err)
+{
+    char *text = NULL;
+    struct stat sb;
+    int ret;
+
+    *up = (upload_t){.uploads_fd = -1, .sidecar_fd = -1};
+    if ((ret = check_upload_id(st, id, err)) < 0 || (ret = sl_key_check(st, key, err)) < 0)
+        return ret;
+    snprintf(up->data_name, sizeof up->data_name, "%s", id);
+    snprintf(up->sidecar_name, sizeof up->sidecar_name, "%s.parts", id);
+    up->uploads_fd = open_uploads_dir(st, false, err);
+    if (up->uploads_fd < 0) {
+        ret = up->uploads_fd;
+        goto out;
+    }
+    up->sidecar_fd = openat(up->uploads_fd, up->sidecar_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (up->sidecar_fd < 0) {
+        int e = errno;
+        ret = e == ENOENT ? SL_FAIL(st, err, -ENOENT, "unknown upload id %s", id)
+                          : SL_FAIL(st, err, -e, "cannot open upload %s: %s", id, sl_strerror(e));
+        goto out;
+    }
+    while ((ret = flock(up->sidecar_fd, LOCK_EX)) != 0 && errno == EINTR)
+        ;
+    if (ret != 0) {
+        int e = errno;
+        ret = SL_FAIL(st, err, -e, "cannot lock upload %s: %s", id, sl_strerror(e));
+        goto out;
+    }
+    if (fstat(up->sidecar_fd, &sb) != 0) {
+        int e = errno;
+        ret = SL_FAIL(st, err, -e, "cannot read upload %s: %s", id, sl_strerror(e));
+        goto out;
+    }
+    if (sb.st_nlink == 0) {
+        ret = SL_FAIL(st, err, -ENOENT, "upload %s was completed or aborted meanwhile", id);
+        goto out;
+    }
+    if (sb.st_size > SL_SIDECAR_MAX) {
+        ret = SL_FAIL(st, err, -EIO, "upload %s is damaged: its sidecar is too large", id);
+        goto out;
+    }
+    text = malloc((size_t)sb.st_size + 1);
+    if (!text) {
+        ret = SL_FAIL(st, err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    ret = sl_read_all_at(up->sidecar_fd, text, (size_t)sb.st_size, 0);
+    if (ret < 0) {
+        ret = SL_FAIL(st, err, ret, "cannot read upload %s: %s", id, sl_strerror(ret));
+        goto out;
+    }
+    text[sb.st_size] = '\0';
+    ret = parse_sidecar(st, up, text, (size_t)sb.st_size, key, err);
+out:
+    free(text);
+    if (ret < 0)
+        upload_close(up);
+    return ret;
+}
+
+/* Open the data file and cut off bytes no listed part accounts for. */
+static int open_data(const sl_state_t *st, const upload_t *up, vf_error_t *err)
+{
+    struct stat sb;
+    int fd = openat(up->uploads_fd, up->data_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return SL_FAIL(st, err, e == ENOENT ? -EIO : -e, "upload %s is damaged: cannot open its data: %s",
+                       up->data_name, sl_strerror(e));
+    }
+    int ret = 0;
+    if (fstat(fd, &sb) != 0)
+        ret = SL_FAIL(st, err, -errno, "cannot read upload %s: %s", up->data_name, sl_strerror(errno));
+    else if ((uint64_t)sb.st_size < up->total)
+        ret = SL_FAIL(st, err, -EIO, "upload %s is damaged: %jd bytes of data for parts adding up to %" PRIu64,
+                      up->data_name, (intmax_t)sb.st_size, up->total);
+    else if ((uint64_t)sb.st_size > up->total && ftruncate(fd, (off_t)up->total) != 0)
+        ret = SL_FAIL(st, err, -errno, "cannot trim upload %s: %s", up->data_name, sl_strerror(errno));
+    if (ret < 0) {
+        close(fd);
+        return ret;
+    }
+    return fd;
+}
+
+int sl_multipart_begin(void *state, const char *key, char **upload_id, vf_error_t *err)
+{
+    const sl_state_t *st = state;
+    char id[SL_UPLOAD_ID_LEN + 1];
+    char sidecar_name[SL_UPLOAD_ID_LEN + 8];
+    char *header = NULL;
+    int uploads = -1, sidecar = -1, data = -1;
+
+    /* Refuse a key that cannot be completed before any part is sent. */
+    int ret = sl_check_reachable(st, key, err);
+    if (ret < 0)
+        return ret;
+    ret = sl_random_hex(id, SL_UPLOAD_ID_BYTES);
+    if (ret < 0)
+        return SL_FAIL(st, err, ret, "cannot draw an upload id: %s", sl_strerror(ret));
+    snprintf(sidecar_name, sizeof sidecar_name, "%s.parts", id);
+    int header_len = asprintf(&header, "key %s\n", key);
+    if (header_len < 0) {
+        header = NULL;
+        return SL_FAIL(st, err, -ENOMEM, "out of memory");
+    }
+    uploads = open_uploads_dir(st, true, err);
+    if (uploads < 0) {
+        ret = uploads;
+        goto out;
+    }
+    /* The sidecar first: it is what later calls look for. */
+    sidecar = openat(uploads, sidecar_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (sidecar < 0) {
+        ret = SL_FAIL(st, err, -errno, "cannot create upload %s: %s", id, sl_strerror(errno));
+        goto out;
+    }
+    ret = sl_write_all_at(sidecar, header, (size_t)header_len, 0);
+    if (ret == 0 && fsync(sidecar) != 0)
+        ret = -errno;
+    if (ret < 0) {
+        ret = SL_FAIL(st, err, ret, "cannot write upload %s: %s", id, sl_strerror(ret));
+        goto out;
+    }
+    data = openat(uploads, id, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (data < 0 || fchmod(data, 0644) != 0 || fsync(uploads) != 0) {
+        ret = SL_FAIL(st, err, -errno, "cannot create upload %s: %s", id, sl_strerror(errno));
+        goto out;
+    }
+    *upload_id = strdup(id);
+    if (!*upload_id) {
+        ret = SL_FAIL(st, err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    ret = 0;
+out:
+    if (ret < 0 && data >= 0)
+        unlinkat(uploads, id, 0);
+    if (ret < 0 && sidecar >= 0)
+        unlinkat(uploads, sidecar_name, 0);
+    if (data >= 0)
+        close(data);
+    if (sidecar >= 0)
+        close(sidecar);
+    if (uploads >= 0)
+        close(uploads);
+    free(header);
+    return ret;
+}
+
+int sl_multipart_write(void *state, const char *key, const char *upload_id, unsigned part_number,
+                       const void *data, size_t len, char **etag, vf_error_t *err)
+{
+    const sl_state_t *st = state;
+    upload_t up;
+    char tag[SL_ETAG_MAX];
+    int data_fd = -1;
+
+    if (!data && len > 0)
+        return SL_FAIL(st, err, -EINVAL, "part %u has no data", part_number);
+    int ret = upload_open(st, key, upload_id, &up, err);
+    if (ret < 0)
+        return ret;
+    part_etag(tag, part_number, data, len);
+
+    /* A retry of the part just acknowledged (the answer was lost). */
+    if (up.nparts > 0 && part_number == up.nparts && len == up.parts[up.nparts - 1].len) {
+        if (strcmp(tag, up.parts[up.nparts - 1].etag) != 0) {
+            ret = SL_FAIL(st, err, -EINVAL, "part %u of upload %s was already written with other content",
+                          part_number, upload_id);
+            goto out;
+        }
+        goto answer;
+    }
+    if (part_number != up.nparts + 1) {
+        ret = SL_FAIL(st, err, -EINVAL, "part %u of upload %s is out of order: part %zu is expected next",
+                      part_number, upload_id, up.nparts + 1);
+        goto out;
+    }
+    if (up.nparts >= SL_MAX_PARTS) {
+        ret = SL_FAIL(st, err, -EINVAL, "upload %s already has the most parts allowed (%d)", upload_id,
+                      SL_MAX_PARTS);
+        goto out;
+    }
+    data_fd = open_data(st, &up, err);
+    if (data_fd < 0) {
+        ret = data_fd;
+        goto out;
+    }
+    /* Bytes synced before the sidecar line: a listed part is always whole. */
+    ret = sl_write_all_at(data_fd, data, len, (off_t)up.total);
+    if (ret == 0 && fsync(data_fd) != 0)
+        ret = -errno;
+    if (ret < 0) {
+        ret = SL_FAIL(st, err, ret, "cannot write part %u of upload %s: %s", part_number, upload_id,
+                      sl_strerror(ret));
+        goto out;
+    }
+    char line[32 + SL_ETAG_MAX];
+    int line_len = snprintf(line, sizeof line, "part %u %zu %s\n", part_number, len, tag);
+    ret = sl_write_all_at(up.sidecar_fd, line, (size_t)line_len, up.sidecar_len);
+    if (ret == 0 && ftruncate(up.sidecar_fd, up.sidecar_len + line_len) != 0)
+        ret = -errno;
+    if (ret == 0 && fsync(up.sidecar_fd) != 0)
+        ret = -errno;
+    if (ret < 0) {
+        ret = SL_FAIL(st, err, ret, "cannot record part %u of upload %s: %s", part_number, upload_id,
+                      sl_strerror(ret));
+        goto out;
+    }
+answer:
+    *etag = strdup(tag);
+    ret = *etag ? 0 : SL_FAIL(st, err, -ENOMEM, "out of memory");
+out:
+    if (data_fd >= 0)
+        close(data_fd);
+    upload_close(&up);
+    return ret;
+}
+
+static int check_part_list(const sl_state_t *st, const upload_t *up, const vf_storage_part_t *parts,
+                           size_t nparts, vf_error_t *err)
+{
+    if (nparts == 0 || !parts)
+        return SL_FAIL(st, err, -EINVAL, "upload %s cannot be completed without parts", up->data_name);
+    if (nparts != up->nparts)
+        return SL_FAIL(st, err, -EINVAL, "upload %s has %zu parts, but %zu were listed to complete it",
+                       up->data_name, up->nparts, nparts);
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i].number != i + 1)
+            return SL_FAIL(st, err, -EINVAL, "part %zu of the list for upload %s is numbered %u", i + 1,
+                           up->data_name, parts[i].number);
+        if (!parts[i].etag || strcmp(parts[i].etag, up->parts[i].etag) != 0)
+            return SL_FAIL(st, err, -EINVAL, "part %zu of upload %s has another etag than the one listed", i + 1,
+                           up->data_name);
+    }
+    return 0;
+}
+
+int sl_multipart_complete(void *state, const char *key, const char *upload_id, const vf_storage_part_t *parts,
+                          size_t nparts, vf_error_t *err)
+{
+    const sl_state_t *st = state;
+    upload_t up;
+    int data_fd = -1;
+
+    int ret = upload_open(st, key, upload_id, &up, err);
+    if (ret < 0)
+        return ret;
+    ret = check_part_list(st, &up, parts, nparts, err);
+    if (ret < 0)
+        goto out;
+    data_fd = open_data(st, &up, err);
+    if (data_fd < 0) {
+        ret = data_fd;
+        goto out;
+    }
+    if (fsync(data_fd) != 0) {
+        ret = SL_FAIL(st, err, -errno, "cannot sync upload %s: %s", upload_id, sl_strerror(errno));
+        goto out;
+    }
+    ret = sl_rename_onto_key(st, up.uploads_fd, up.data_name, key, err);
+    if (ret < 0)
+        goto out;
+    /* The object is in place; a sidecar left by a failure here is harmless
+     * (later calls find no data) and abort() clears it. */
+    if (unlinkat(up.uploads_fd, up.sidecar_name, 0) != 0 || fsync(up.uploads_fd) != 0)
+        st->host->log(SL_NAME, VF_LOG_WARNING, "upload %s: cannot remove its sidecar: %s", upload_id,
+                      sl_strerror(errno));
+out:
+    if (data_fd >= 0)
+        close(data_fd);
+    upload_close(&up);
+    return ret;
+}
+
+int sl_multipart_abort(void *state, const char *key, const char *upload_id, vf_error_t *err)
+{
+    const sl_state_t *st = state;
+    upload_t up;
+
+    int ret = upload_open(st, key, upload_id, &up, err);
+    if (ret == -ENOENT)
+        return 0; /* unknown, completed or aborted: nothing left to remove */
+    if (ret == -EIO) {
+        /* A damaged sidecar is still ours to clear: reopen it without parsing. */
+        st->host->log(SL_NAME, VF_LOG_WARNING, "aborting damaged upload %s: %s", upload_id, err ? err->message : "");
+    } else if (ret < 0) {
+        return ret;
+    }
+    int uploads = ret == 0 ? up.uploads_fd : open_uploads_dir(st, false, err);
+    if (uploads < 0)
+        return uploads == -ENOENT ? 0 : uploads;
+    char sidecar_name[SL_UPLOAD_ID_LEN + 8];
+    snprintf(sidecar_name, sizeof sidecar_name, "%s.parts", upload_id);
+    ret = 0;
+    if (unlinkat(uploads, upload_id, 0) != 0 && errno != ENOENT)
+        ret = SL_FAIL(st, err, -errno, "cannot remove upload %s: %s", upload_id, sl_strerror(errno));
+    else if (unlinkat(uploads, sidecar_name, 0) != 0 && errno != ENOENT)
+        ret = SL_FAIL(st, err, -errno, "cannot remove upload %s: %s", upload_id, sl_strerror(errno));
+    else if (fsync(uploads) != 0)
+        ret = SL_FAIL(st, err, -errno, "cannot sync %s: %s", SL_UPLOADS_DIR, sl_strerror(errno));
+    if (uploads != up.uploads_fd)
+        close(uploads);
+    upload_close(&up);
+    return ret;
+}
