@@ -2,7 +2,7 @@
  * media.c - see media.h.
  */
 #include "config.h"
-#include "media.h"
+#include "tests/media.h"
 
 #include <errno.h>
 #include <math.h>

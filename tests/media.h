@@ -5,7 +5,8 @@
  *
  * Shared by the encoder plugin tests (check_encoder_ffmpeg,
  * check_encoder_libav); every function returns a failure value rather
- * than aborting, so tests assert on the result.
+ * than aborting, so tests assert on the result.  Include it as
+ * "tests/media.h" (core/media.h is another file).
  */
 #ifndef VF_TEST_MEDIA_H
 #define VF_TEST_MEDIA_H

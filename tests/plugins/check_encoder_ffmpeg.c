@@ -15,12 +15,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "media.h"
+#include "tests/media.h"
 #include "vftest.h"
 
 static char *clips;          /* directory of the generated inputs */
@@ -32,7 +35,11 @@ static char clip_rot90[512]; /* 320x180 halves, rotate tag 90 */
 static char clip_rot270[512];/* 320x180 halves, rotate tag 270 */
 static char clip_long[512];  /* 640x360, 25 fps, 30 s, audio */
 static char clip_short[512]; /* 320x240, 1 s */
+static char clip_long_audio[512]; /* 1 s of video, 3 s of audio */
+static char clip_faststart[512];  /* av.mp4 with its index first, served over HTTP */
 static char audio_only[512], empty_file[512], text_file[512], truncated[512];
+static pid_t http_server;
+static int http_port;
 
 static void make(char *path, const char *name, vfm_clip_t clip)
 {
@@ -57,6 +64,8 @@ static void make_clips(void)
     make(clip_long, "long.mp4", (vfm_clip_t){.width = 640, .height = 360, .fps = 25, .seconds = 30, .audio = 1});
     make(clip_short, "short.mp4", (vfm_clip_t){.width = 320, .height = 240, .fps = 25, .seconds = 1});
 
+    snprintf(clip_long_audio, sizeof clip_long_audio, "%s/long-audio.mp4", clips);
+    snprintf(clip_faststart, sizeof clip_faststart, "%s/fast.mp4", clips);
     snprintf(audio_only, sizeof audio_only, "%s/tone.m4a", clips);
     snprintf(empty_file, sizeof empty_file, "%s/empty.mp4", clips);
     snprintf(text_file, sizeof text_file, "%s/notes.mp4", clips);
@@ -65,6 +74,11 @@ static void make_clips(void)
     FILE *empty = fopen(empty_file, "w"), *text = fopen(text_file, "w");
     int ok = vft_sh(NULL, "ffmpeg -v error -nostdin -y -f lavfi -i sine=duration=2 -c:a aac '%s'",
                     audio_only) == 0 &&
+             vft_sh(NULL, "ffmpeg -v error -nostdin -y -f lavfi -i testsrc2=size=320x240:duration=1 "
+                    "-f lavfi -i sine=duration=3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p "
+                    "-c:a aac '%s'", clip_long_audio) == 0 &&
+             vft_sh(NULL, "ffmpeg -v error -nostdin -y -i '%s' -c copy -movflags +faststart '%s'",
+                    clip_av, clip_faststart) == 0 &&
              empty && fclose(empty) == 0 && text &&
              fputs("This is a text file with a video's name.\nIt has two lines.\n", text) >= 0 &&
              fclose(text) == 0 && stat(clip_av, &st) == 0 &&
@@ -75,8 +89,55 @@ static void make_clips(void)
     }
 }
 
-static void remove_clips(void)
+/* python3's http.server over the clips directory, on a free port. */
+static void start_http_server(void)
 {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    if (s < 0 || bind(s, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        getsockname(s, (struct sockaddr *)&addr, &len) != 0) {
+        fprintf(stderr, "cannot find a free port\n");
+        exit(EXIT_FAILURE);
+    }
+    http_port = ntohs(addr.sin_port);
+    close(s);
+    char port[16];
+    snprintf(port, sizeof port, "%d", http_port);
+    http_server = fork();
+    if (http_server == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1); /* its banner */
+        dup2(devnull, 2); /* its request log */
+        execl("/usr/bin/python3", "python3", "-m", "http.server", port, "--bind", "127.0.0.1",
+              "--directory", clips, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int up = c >= 0 && connect(c, (struct sockaddr *)&addr, sizeof addr) == 0;
+        if (c >= 0)
+            close(c);
+        if (up)
+            return;
+        usleep(50000);
+    }
+    fprintf(stderr, "the test HTTP server did not start\n");
+    exit(EXIT_FAILURE);
+}
+
+static void setup(void)
+{
+    make_clips();
+    start_http_server();
+}
+
+static void teardown(void)
+{
+    if (http_server > 0) {
+        kill(http_server, SIGTERM);
+        waitpid(http_server, NULL, 0);
+    }
     vft_rmrf(clips);
     free(clips);
 }
@@ -244,10 +305,19 @@ static int watch_progress(void *ud, double percent)
     return cancel;
 }
 
+/* No process (running or zombie) of ours is left, but the HTTP server
+ * (a child of this process only when Check runs without fork). */
 static int no_children_left(void)
 {
-    errno = 0;
-    return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+    pid_t pids[8], groups[8];
+    char comms[8][32];
+    int n = find_children(pids, groups, comms, 8), others = 0;
+    for (int i = 0; i < n; i++)
+        if (pids[i] != http_server) {
+            fprintf(stderr, "child left: %d (%s)\n", (int)pids[i], comms[i]);
+            others++;
+        }
+    return n >= 0 && others == 0;
 }
 
 static void assert_between(double v, double lo, double hi, const char *what)
@@ -477,6 +547,9 @@ START_TEST(test_transcode_renditions)
     assert_rendition(p360, 360, 640, 1, 3.0);
     assert_jpeg(thumb, 640, 360);
     ck_assert_int_eq(entries_in(out), 3); /* no temporaries left */
+    struct stat st;
+    ck_assert_int_eq(stat(p360, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
     ck_assert_int_ge(w.calls, 2);
     ck_assert_int_eq(w.decreasing, 0);
     ck_assert_int_eq(w.out_of_range, 0);
@@ -641,7 +714,103 @@ START_TEST(test_thumbnail)
 }
 END_TEST
 
+START_TEST(test_thumbnail_past_video_end)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out");
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    /* Inside the file's 3 s, but its video stops after 1 s. */
+    params.thumbnail_at = 2.0;
+    watch_t w = {.cancel_after = -1};
+    params.progress = watch_progress;
+    params.progress_ud = &w;
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_long_audio, &params, &err) == 0, "%s", err.message);
+    assert_jpeg(thumb, 320, 240);
+    assert_rendition(video, 120, 160, 1, 3.0);
+    ck_assert_int_eq(w.decreasing, 0);
+    ck_assert_msg(w.last_percent == 100.0, "last progress %g", w.last_percent);
+    unlink(thumb);
+    ck_assert_msg(ops->thumbnail(p->state, clip_long_audio, 2.0, thumb, NULL, NULL, &err) == 0,
+                  "%s", err.message);
+    assert_jpeg(thumb, 320, 240);
+    ck_assert_int_eq(entries_in(out), 2);
+    vft_rmrf(out);
+    free(out);
+    free(video);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_http_source)
+{
+    vf_plugin_t *p = load("timeout = 60;");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char url[256], missing[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/fast.mp4?X-Amz-Signature=topsecret", http_port);
+    snprintf(missing, sizeof missing, "http://127.0.0.1:%d/gone.mp4?X-Amz-Signature=topsecret",
+             http_port);
+    vf_media_info_t info;
+    vf_error_t err = {0};
+    ck_assert_msg(ops->probe(p->state, url, &info, &err) == 0, "%s", err.message);
+    ck_assert_int_eq(info.width, 640);
+    ck_assert_int_eq(info.has_audio, 1);
+
+    char *out = vft_tmpdir("ffe-out");
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    ck_assert_msg(ops->transcode(p->state, url, &params, &err) == 0, "%s", err.message);
+    assert_rendition(video, 120, 214, 1, 3.0);
+    assert_jpeg(thumb, 640, 360);
+
+    /* Errors name the URL without its query string (credentials). */
+    ck_assert_int_eq(ops->probe(p->state, missing, &info, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "gone.mp4?...") && strstr(err.message, "404") &&
+                      !strstr(err.message, "topsecret"),
+                  "message: %s", err.message);
+    vft_rmrf(out);
+    free(out);
+    free(video);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- failures, cancellation, timeout ---------------------------------- */
+
+START_TEST(test_unrunnable_ffmpeg)
+{
+    char *dir = vft_tmpdir("ffe-bin"), *fake = path_in(dir, "ffmpeg"), *config = NULL;
+    /* Executable, but not a program exec() can start. */
+    FILE *f = fopen(fake, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(chmod(fake, 0755), 0);
+    ck_assert_int_ge(asprintf(&config, "ffmpeg = \"%s\";", fake), 0);
+    vf_plugin_t *p = load(config);
+    char *out = vft_tmpdir("ffe-out"), *video = path_in(out, "v.mp4");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, NULL);
+    vf_error_t err = {0};
+    ck_assert_int_eq(vf_encoder_ops(p)->transcode(p->state, clip_short, &params, &err), -ENOEXEC);
+    ck_assert_msg(strstr(err.message, "cannot run ffmpeg"), "message: %s", err.message);
+    ck_assert_int_eq(entries_in(out), 0);
+    ck_assert(no_children_left());
+    vft_rmrf(out);
+    vft_rmrf(dir);
+    free(out);
+    free(video);
+    free(dir);
+    free(fake);
+    free(config);
+    vft_plugin_free(p);
+}
+END_TEST
 
 START_TEST(test_failure_messages)
 {
@@ -804,7 +973,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("encoder_ffmpeg");
     TCase *tc = tcase_create("ffmpeg");
-    tcase_add_unchecked_fixture(tc, make_clips, remove_clips);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_settings);
     tcase_add_test(tc, test_probe_good);
@@ -816,6 +985,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_transcode_rotation);
     tcase_add_test(tc, test_transcode_tmp_dir);
     tcase_add_test(tc, test_thumbnail);
+    tcase_add_test(tc, test_thumbnail_past_video_end);
+    tcase_add_test(tc, test_http_source);
+    tcase_add_test(tc, test_unrunnable_ffmpeg);
     tcase_add_test(tc, test_failure_messages);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_timeout);

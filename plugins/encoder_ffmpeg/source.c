@@ -1,0 +1,57 @@
+/*
+ * source.c - see state.h (ffe_source_t, ffe_deadline).
+ */
+#include "state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "run.h"
+
+static int is_url(const char *s)
+{
+    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
+}
+
+int ffe_source_init(const ffe_state_t *st, const char *source, ffe_source_t *src, vf_error_t *err)
+{
+    memset(src, 0, sizeof *src);
+    if (!source || !*source)
+        return st->host->error(err, EINVAL, "no source given");
+    if (is_url(source)) {
+        size_t base = strcspn(source, "?#");
+        src->arg = strdup(source);
+        if (asprintf(&src->shown, "%.*s%s", (int)base, source, source[base] ? "?..." : "") < 0)
+            src->shown = NULL;
+        /* crypto and tls/tcp are what HLS and https need; nothing local. */
+        src->protocols = "http,https,tls,tcp,crypto";
+    } else if (strstr(source, "://")) {
+        return st->host->error(err, EINVAL, "unsupported source '%.*s': only local paths and "
+                               "http(s) URLs are accepted", (int)strcspn(source, "?#"), source);
+    } else {
+        if (asprintf(&src->arg, "file:%s", source) < 0)
+            src->arg = NULL;
+        src->shown = strdup(source);
+        src->protocols = "file";
+    }
+    if (!src->arg || !src->shown) {
+        ffe_source_free(src);
+        return st->host->error(err, ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void ffe_source_free(ffe_source_t *src)
+{
+    free(src->arg);
+    free(src->shown);
+    memset(src, 0, sizeof *src);
+}
+
+double ffe_deadline(const ffe_state_t *st)
+{
+    return st->settings.timeout > 0 ? ffe_now() + st->settings.timeout : 0;
+}

@@ -1,0 +1,322 @@
+/*
+ * transcode.c - see transcode.h.
+ *
+ * One ffmpeg process writes every rendition: the first video stream goes
+ * through `-filter_complex "[0:v:0]split=N..."` into one scaler per output,
+ * so the source is read and decoded once however many renditions there
+ * are.  The thumbnail asked for with a transcode is one more branch of that
+ * split (trim to the chosen time, keep one frame); trim's end makes split
+ * drop that branch, so nothing queues behind the finished JPEG.  The
+ * thumbnail operation alone seeks the input instead (-ss before -i), which
+ * avoids decoding everything before the chosen time.  Either way, a video
+ * stream ending before that time yields no frame (ffmpeg still succeeds);
+ * the thumbnail is then taken from the first frame in a second, short run.
+ *
+ * ffmpeg's autorotation stays on, so outputs are upright and carry no
+ * rotation; metadata and chapters are not copied (phone videos carry
+ * locations in their tags).
+ */
+#include "transcode.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "argv.h"
+#include "outputs.h"
+#include "plan.h"
+#include "probe.h"
+#include "run.h"
+
+/* The caller's progress callback, shared by the probe and ffmpeg runs. */
+typedef struct call_progress {
+    vf_progress_fn fn;
+    void *ud;
+} call_progress_t;
+
+static void add_head(ffe_argv_t *a, const ffe_state_t *st)
+{
+    ffe_argv_add(a, st->settings.ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-nostats",
+                 "-progress", "pipe:1", "-y", (char *)NULL);
+}
+
+static void add_input(ffe_argv_t *a, const ffe_source_t *src, double seek)
+{
+    if (seek >= 0) {
+        ffe_argv_add(a, "-ss", (char *)NULL);
+        ffe_argv_addf(a, "%.3f", seek);
+    }
+    ffe_argv_add(a, "-protocol_whitelist", src->protocols, "-i", src->arg, (char *)NULL);
+}
+
+static void add_output_path(ffe_argv_t *a, const char *format, const char *tmp_path)
+{
+    ffe_argv_add(a, "-map_metadata", "-1", "-map_chapters", "-1", "-f", format, (char *)NULL);
+    ffe_argv_addf(a, "file:%s", tmp_path);
+}
+
+static void add_rendition(ffe_argv_t *a, const ffe_state_t *st, const vf_transcode_params_t *p,
+                          size_t index, int has_audio, const char *tmp_path)
+{
+    ffe_argv_add(a, "-map", (char *)NULL);
+    ffe_argv_addf(a, "[v%zu]", index);
+    ffe_argv_add(a, "-c:v", "libx264", "-preset", p->preset, "-profile:v", "high", "-pix_fmt",
+                 "yuv420p", (char *)NULL);
+    ffe_argv_add(a, "-crf", (char *)NULL);
+    ffe_argv_addf(a, "%d", p->crf);
+    if (st->settings.threads > 0) {
+        ffe_argv_add(a, "-threads", (char *)NULL);
+        ffe_argv_addf(a, "%d", st->settings.threads);
+    }
+    if (has_audio) {
+        ffe_argv_add(a, "-map", "0:a:0", "-c:a", "aac", "-ac", "2", "-b:a", (char *)NULL);
+        ffe_argv_addf(a, "%d", p->audio_bitrate);
+    }
+    /* x264's lookahead delays the first video packet; let audio wait. */
+    ffe_argv_add(a, "-movflags", "+faststart", "-max_muxing_queue_size", "4096", (char *)NULL);
+    add_output_path(a, "mp4", tmp_path);
+}
+
+static void add_thumbnail_output(ffe_argv_t *a, const char *label, const char *tmp_path)
+{
+    ffe_argv_add(a, "-map", label, "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "2", "-update", "1",
+                 (char *)NULL);
+    add_output_path(a, "image2", tmp_path);
+}
+
+/* snprintf at *len that stops (leaving *len >= cap) once buf is full. */
+static void appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    *len = n < 0 ? cap : *len + (size_t)n;
+}
+
+/* "[0:v:0]split=N[s0]..;[s0]scale..[v0];..;[sK]trim..,scale..[thumb]" */
+static char *filter_graph(const vf_transcode_params_t *p, const vf_media_info_t *info,
+                          double thumb_at)
+{
+    size_t branches = p->nrenditions + (p->thumbnail_path ? 1 : 0);
+    size_t cap = 256 + branches * 160, len = 0;
+    char *graph = malloc(cap), scale[96];
+    if (!graph)
+        return NULL;
+    int display_height = ffe_display_height(info);
+    appendf(graph, cap, &len, "[0:v:0]split=%zu", branches);
+    for (size_t i = 0; i < branches; i++)
+        appendf(graph, cap, &len, "[s%zu]", i);
+    for (size_t i = 0; i < p->nrenditions; i++) {
+        int h = ffe_target_height(p->renditions[i].height, display_height, p->allow_upscale);
+        ffe_scale_filter(scale, sizeof scale, h);
+        appendf(graph, cap, &len, ";[s%zu]%s[v%zu]", i, scale, i);
+    }
+    if (p->thumbnail_path) {
+        ffe_scale_filter(scale, sizeof scale, ffe_thumbnail_height(display_height));
+        appendf(graph, cap, &len, ";[s%zu]trim=start=%.3f,trim=end_frame=1,%s[thumb]",
+                p->nrenditions, thumb_at, scale);
+    }
+    if (len >= cap) {
+        free(graph);
+        return NULL;
+    }
+    return graph;
+}
+
+/* Run one built command line to a successful exit. */
+static int run_ffmpeg(const ffe_state_t *st, const ffe_source_t *src, const ffe_argv_t *argv,
+                      double deadline, double duration, const call_progress_t *cp,
+                      double percent_from, vf_error_t *err)
+{
+    ffe_run_opts_t opts = {
+        .host = st->host,
+        .what = "ffmpeg",
+        .deadline = deadline,
+        .timeout = st->settings.timeout,
+        .stdout_is_progress = 1,
+        .duration = duration,
+        .percent_from = percent_from,
+        .percent_to = 100,
+        .progress = cp->fn,
+        .progress_ud = cp->ud,
+    };
+    ffe_run_result_t result;
+    int ret = ffe_run(argv->items, &opts, &result, err);
+    if (ret == 0)
+        ret = ffe_run_check_exit(&opts, &result, src->arg, src->shown, err);
+    free(result.out);
+    return ret;
+}
+
+static int is_empty_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size == 0;
+}
+
+static void log_first_frame(const ffe_state_t *st, const ffe_source_t *src, double at)
+{
+    st->host->log("encoder_ffmpeg", VF_LOG_INFO,
+                  "%s has no video frame at %.3f s; its thumbnail shows the first frame",
+                  src->shown, at);
+}
+
+/* Write the thumbnail at `at` seconds (input seeking) into tmp_path.
+ * ffmpeg exits successfully without a frame when the video ends before
+ * `at` (a container longer than its video stream); the first frame is
+ * taken then.  Progress reported stays at or above percent_from. */
+static int write_thumbnail(const ffe_state_t *st, const ffe_source_t *src,
+                           const vf_media_info_t *info, double at, const char *tmp_path,
+                           double deadline, const call_progress_t *cp, double percent_from,
+                           vf_error_t *err)
+{
+    char scale[96];
+    ffe_scale_filter(scale, sizeof scale, ffe_thumbnail_height(ffe_display_height(info)));
+    int ret = 0;
+    for (int attempt = 0; attempt < 2 && ret == 0; attempt++) {
+        if (attempt == 1) {
+            if (at <= 0 || !is_empty_file(tmp_path))
+                break;
+            log_first_frame(st, src, at);
+            at = 0;
+        }
+        ffe_argv_t argv = {0};
+        add_head(&argv, st);
+        add_input(&argv, src, at);
+        ffe_argv_add(&argv, "-vf", scale, (char *)NULL);
+        add_thumbnail_output(&argv, "0:v:0", tmp_path);
+        if ((ret = ffe_argv_ok(&argv)) < 0)
+            ret = st->host->error(err, ret, "out of memory");
+        else
+            ret = run_ffmpeg(st, src, &argv, deadline, 0, cp, percent_from, err);
+        ffe_argv_free(&argv);
+    }
+    return ret;
+}
+
+static int check_params(const vf_host_api_t *host, const vf_transcode_params_t *p, vf_error_t *err)
+{
+    if (!p || p->size < sizeof *p)
+        return host->error(err, EINVAL, "transcode parameters are missing or too old");
+    if (p->nrenditions == 0 && !p->thumbnail_path)
+        return host->error(err, EINVAL, "nothing to do: no rendition and no thumbnail asked for");
+    if (p->nrenditions > 0 && !p->renditions)
+        return host->error(err, EINVAL, "renditions missing");
+    if (p->nrenditions > 64)
+        return host->error(err, EINVAL, "too many renditions (%zu)", p->nrenditions);
+    for (size_t i = 0; i < p->nrenditions; i++)
+        if (p->renditions[i].height <= 0 || p->renditions[i].height > 8640 ||
+            !p->renditions[i].output_path)
+            return host->error(err, EINVAL, "rendition %s needs a height of 1..8640 and an output path",
+                               p->renditions[i].name ? p->renditions[i].name : "?");
+    if (p->nrenditions > 0) {
+        if (!p->preset || !*p->preset)
+            return host->error(err, EINVAL, "no libx264 preset given");
+        if (p->crf < 0 || p->crf > 51)
+            return host->error(err, EINVAL, "crf %d is outside 0..51", p->crf);
+        if (p->audio_bitrate < 8000 || p->audio_bitrate > 512000)
+            return host->error(err, EINVAL, "audio bit rate %d is outside 8000..512000",
+                               p->audio_bitrate);
+    }
+    return 0;
+}
+
+int ffe_transcode(const ffe_state_t *st, const char *source, const vf_transcode_params_t *p,
+                  vf_error_t *err)
+{
+    const vf_host_api_t *host = st->host;
+    ffe_source_t src = {0};
+    ffe_outputs_t outputs = {0};
+    ffe_argv_t argv = {0};
+    char *graph = NULL;
+    int ret = check_params(host, p, err);
+    if (ret < 0)
+        return ret;
+    if ((ret = ffe_source_init(st, source, &src, err)) < 0)
+        return ret;
+
+    double started = ffe_now(), deadline = ffe_deadline(st);
+    call_progress_t cp = {p->progress, p->progress_ud};
+    vf_media_info_t info;
+    if ((ret = ffe_probe(st, &src, deadline, cp.fn, cp.ud, &info, err)) < 0)
+        goto out;
+
+    for (size_t i = 0; i < p->nrenditions; i++)
+        if ((ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir,
+                                   p->renditions[i].output_path, err)) < 0)
+            goto out;
+    if (p->thumbnail_path &&
+        (ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir, p->thumbnail_path, err)) < 0)
+        goto out;
+
+    double thumb_at = ffe_thumbnail_time(p->thumbnail_at, info.duration);
+    graph = filter_graph(p, &info, thumb_at);
+    add_head(&argv, st);
+    add_input(&argv, &src, -1);
+    ffe_argv_add(&argv, "-filter_complex", graph ? graph : "", (char *)NULL);
+    for (size_t i = 0; i < p->nrenditions; i++)
+        add_rendition(&argv, st, p, i, info.has_audio, outputs.items[i].tmp_path);
+    if (p->thumbnail_path)
+        add_thumbnail_output(&argv, "[thumb]", outputs.items[p->nrenditions].tmp_path);
+    if (!graph || (ret = ffe_argv_ok(&argv)) < 0) {
+        ret = host->error(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    host->log("encoder_ffmpeg", VF_LOG_DEBUG, "transcoding %s: %s", src.shown, graph);
+    if ((ret = run_ffmpeg(st, &src, &argv, deadline, info.duration, &cp, 0, err)) < 0)
+        goto out;
+    const char *thumb_tmp = p->thumbnail_path ? outputs.items[p->nrenditions].tmp_path : NULL;
+    if (thumb_tmp && is_empty_file(thumb_tmp)) {
+        log_first_frame(st, &src, thumb_at);
+        if ((ret = write_thumbnail(st, &src, &info, 0, thumb_tmp, deadline, &cp, 99.9, err)) < 0)
+            goto out;
+    }
+    if ((ret = ffe_outputs_commit(&outputs, host, err)) < 0)
+        goto out;
+    if (cp.fn)
+        cp.fn(cp.ud, 100.0);
+    host->log("encoder_ffmpeg", VF_LOG_INFO, "transcoded %s (%.1f s) into %zu rendition%s%s in %.1f s",
+              src.shown, info.duration, p->nrenditions, p->nrenditions == 1 ? "" : "s",
+              p->thumbnail_path ? " and a thumbnail" : "", ffe_now() - started);
+out:
+    ffe_outputs_discard(&outputs);
+    ffe_argv_free(&argv);
+    free(graph);
+    ffe_source_free(&src);
+    return ret;
+}
+
+int ffe_thumbnail(const ffe_state_t *st, const char *source, double at, const char *output_path,
+                  vf_progress_fn progress, void *progress_ud, vf_error_t *err)
+{
+    const vf_host_api_t *host = st->host;
+    ffe_source_t src = {0};
+    ffe_outputs_t outputs = {0};
+    int ret = ffe_source_init(st, source, &src, err);
+    if (ret < 0)
+        return ret;
+
+    double deadline = ffe_deadline(st);
+    call_progress_t cp = {progress, progress_ud};
+    vf_media_info_t info;
+    if ((ret = ffe_probe(st, &src, deadline, cp.fn, cp.ud, &info, err)) < 0 ||
+        (ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir, output_path, err)) < 0 ||
+        (ret = write_thumbnail(st, &src, &info, ffe_thumbnail_time(at, info.duration),
+                               outputs.items[0].tmp_path, deadline, &cp, 0, err)) < 0 ||
+        (ret = ffe_outputs_commit(&outputs, host, err)) < 0)
+        goto out;
+    if (cp.fn)
+        cp.fn(cp.ud, 100.0);
+out:
+    ffe_outputs_discard(&outputs);
+    ffe_source_free(&src);
+    return ret;
+}
