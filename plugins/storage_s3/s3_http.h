@@ -1,0 +1,73 @@
+/*
+ * s3_http.h - one S3 request over libcurl: signed with SigV4 (header auth,
+ * x-amz-content-sha256), body streamed from memory or a file range, answer
+ * to memory or a file, retried with exponential backoff and jitter on 5xx,
+ * 429, timeouts and connection errors, and S3's <Code>/<Message> turned into
+ * a readable error.
+ *
+ * The caller owns the CURL easy handle (one per operation; never shared
+ * between threads) so a multi-request operation reuses its connection.
+ */
+#ifndef VF_S3_HTTP_H
+#define VF_S3_HTTP_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <videoflix/plugin.h>
+
+#include "s3_config.h"
+#include "sigv4.h"
+
+typedef struct s3_client {
+    const vf_host_api_t *host;
+    const s3_config_t *cfg;
+} s3_client_t;
+
+/* A request body: `length` bytes of `data`, or of the file `fd` from
+ * `offset`, with its SHA-256 computed up front. */
+typedef struct s3_body {
+    const void *data;
+    int fd;                   /* -1 for memory */
+    uint64_t offset;
+    uint64_t length;
+    char sha256[65];
+} s3_body_t;
+
+/* Hash the buffer.  0 or -errno. */
+int s3_body_from_memory(s3_body_t *body, const void *data, size_t len);
+/* Hash the file range, reading it in 64 KiB blocks (the file is read again
+ * while it is sent).  0 or -errno; -EIO if the file is shorter. */
+int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length);
+
+typedef struct s3_request {
+    const char *method;             /* GET, HEAD, PUT, POST, DELETE */
+    const char *key;                /* validated object key; NULL = the bucket */
+    const sigv4_pair_t *query;      /* decoded */
+    size_t nquery;
+    const sigv4_pair_t *headers;    /* extra headers to send and sign */
+    size_t nheaders;
+    const s3_body_t *body;          /* NULL = empty */
+    int download_fd;                /* >= 0: a 2xx body is written here, from offset 0 */
+} s3_request_t;
+
+typedef struct s3_response {
+    long status;
+    char *body;                     /* NUL-terminated; not for downloads that succeed */
+    size_t body_len;
+    char etag[128];
+    char content_type[128];
+    int64_t last_modified;          /* -1 when absent */
+    uint64_t content_length;
+    int has_content_length;
+} s3_response_t;
+
+/* Perform the request (with retries).  0 when S3 answered 2xx; otherwise a
+ * negative errno (-ENOENT for 404, -EACCES for 401/403, -EINVAL for other
+ * 400s, -ECONNREFUSED, -ETIMEDOUT, -EIO ...), err filled with one sentence
+ * and err->status with the HTTP status (0 when none arrived).  resp is
+ * filled either way; free it with s3_response_free. */
+int s3_perform(const s3_client_t *client, CURL *curl, const s3_request_t *req, s3_response_t *resp,
+               vf_error_t *err);
+void s3_response_free(s3_response_t *resp);
+
+#endif
