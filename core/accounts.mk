@@ -1,1 +1,47 @@
-# accounts: rules come with the module
+# core/accounts.mk - accounts and authentication: users, passwords, tokens,
+# sessions, rate limits, the Origin check, account emails, createsuperuser,
+# their tests, migration and templates.  See docs/accounts.md.
+
+core_libvfcore_la_SOURCES += \
+	core/auth.c core/auth.h \
+	core/sessions.c core/sessions.h \
+	core/password.c core/password.h \
+	core/users.c core/users_login.c core/users.h core/users_cli.c \
+	core/ratelimit.c core/ratelimit.h \
+	core/origin_check.c core/origin_check.h \
+	core/mail.c core/mail.h
+
+dist_sql_DATA += sql/001_users.sql
+
+templatesdir = $(pkgdatadir)/templates
+dist_templates_DATA = \
+	templates/confirm_email.txt templates/confirm_email.html \
+	templates/reset_password.txt templates/reset_password.html
+
+check_PROGRAMS += tests/core/check_password
+TESTS += tests/core/check_password
+tests_core_check_password_SOURCES = tests/core/check_password.c
+tests_core_check_password_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_password_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_password_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/core/check_tokens
+TESTS += tests/core/check_tokens
+tests_core_check_tokens_SOURCES = tests/core/check_tokens.c
+tests_core_check_tokens_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_tokens_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_tokens_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/core/check_mail
+TESTS += tests/core/check_mail
+tests_core_check_mail_SOURCES = tests/core/check_mail.c
+tests_core_check_mail_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_mail_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_mail_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/e2e/check_accounts
+TESTS += tests/e2e/check_accounts
+tests_e2e_check_accounts_SOURCES = tests/e2e/check_accounts.c
+tests_e2e_check_accounts_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_accounts_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_accounts_LDADD = $(TEST_LIBS)

@@ -21,6 +21,7 @@ int vf_cmd_workers(vf_app_t *app, int argc, char **argv);        /* jobs_cli.c *
 int vf_cmd_migrate(vf_app_t *app, int argc, char **argv);        /* main.c */
 int vf_cmd_createsuperuser(vf_app_t *app, int argc, char **argv);/* users_cli.c */
 int vf_cmd_check_config(vf_app_t *app, int argc, char **argv);   /* main.c */
+int vf_cmd_video(vf_app_t *app, int argc, char **argv);          /* video_cli.c */
 
 /* Read a line from the terminal without echo (for passwords). */
 char *vf_cli_prompt(const char *prompt, int secret);

@@ -24,8 +24,11 @@ typedef struct command {
 static const command_t commands[] = {
     {"serve", vf_cmd_serve, "serve                       run the HTTP API server"},
     {"migrate", vf_cmd_migrate, "migrate                     apply pending database migrations"},
+    {"createsuperuser", vf_cmd_createsuperuser,
+     "createsuperuser             create an admin account (--email E --password-env VAR, or asked)"},
     {"check-config", vf_cmd_check_config,
      "check-config                validate the configuration and load its plugins"},
+    {"video", vf_cmd_video, "video add|list|delete       manage videos (add FILE --title T --category C)"},
     {NULL, NULL, NULL},
 };
 

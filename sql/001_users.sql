@@ -1,5 +1,5 @@
--- 001_users.sql - accounts: users, their favourite videos, and the login
--- sessions (refresh-token families) with their rotated tokens.
+-- 001_users.sql - accounts: users and their login sessions (refresh-token
+-- families) with their rotated tokens.
 -- Owned by core/users.c and core/sessions.c (docs/accounts.md).
 
 CREATE TABLE users (
@@ -24,15 +24,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_email_key ON users (lower(email));
 CREATE UNIQUE INDEX users_username_key ON users (username);
 
--- The content module adds the foreign key to its videos table in its own
--- migration (videos do not exist yet at this point of the history).
-CREATE TABLE user_favorite_videos (
-    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    video_id bigint NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (user_id, video_id)
-);
-CREATE INDEX user_favorite_videos_video_idx ON user_favorite_videos (video_id);
+-- Favourites (user_favorites) come with the videos in 003_videos.sql.
 
 -- One row per login: the refresh-token family.  Its access tokens carry the
 -- session id, so revoking the row (revoked_at) stops them too.

@@ -1,0 +1,80 @@
+/*
+ * password.h - password hashes and rules.
+ * Owns: Argon2id hashing and verification (libsodium), verification of
+ * Django's pbkdf2_sha256 hashes imported from the old service, deciding when
+ * a stored hash must be upgraded, the password rules and their messages, and
+ * the small thread pool that runs all of this off the event-loop threads.
+ * Must not: touch the database or reply to requests (callers do).
+ */
+#ifndef VF_PASSWORD_H
+#define VF_PASSWORD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Room for any stored hash we write or accept (Argon2id strings are < 128). */
+#define VF_PASSWORD_HASH_SIZE 256
+/* Longest password accepted, in characters (bounds the hashing cost). */
+#define VF_PASSWORD_MAX_CHARS 1024
+
+/* sodium_init() once per process; 0 or -1. */
+int vf_sodium_init(void);
+
+/* Argon2id with the parameters in force.  0, or -ENOMEM (libsodium could
+ * not get its memory). */
+int vf_password_hash(const char *password, char out[VF_PASSWORD_HASH_SIZE]);
+
+/* 1 when password matches stored, 0 when not (also for a hash we cannot
+ * read, such as the unusable "!").  *needs_upgrade is set to 1 when it
+ * matched but the hash is a Django one or Argon2id with weaker parameters
+ * than those in force. */
+int vf_password_verify(const char *password, const char *stored, int *needs_upgrade);
+
+/* Django's "pbkdf2_sha256$<iterations>$<salt>$<base64 hash>": 1 match,
+ * 0 mismatch or malformed. */
+int vf_password_verify_django(const char *password, const char *stored);
+
+/* The rules of registration and reset.  NULL when the password is fine,
+ * else a new JSON array of every message that applies (DRF/Django wording). */
+json_t *vf_password_rule_errors(const char *password, const char *email, int min_length);
+
+/* Number of characters (UTF-8 code points) in s. */
+size_t vf_utf8_length(const char *s);
+
+/* ------------------------------------------------------------ the pool */
+
+typedef enum {
+    VF_PW_HASH,     /* password -> new_hash */
+    VF_PW_VERIFY,   /* password, stored -> matched (and new_hash when upgraded) */
+} vf_pw_op_t;
+
+typedef struct vf_pw_job vf_pw_job_t;
+struct vf_pw_job {
+    vf_pw_op_t op;
+    char *password;     /* malloc()ed; wiped and freed by the pool */
+    char *stored;       /* malloc()ed or NULL (VERIFY: NULL = no such user;
+                           that and unusable hashes are checked against a
+                           dummy hash for equal timing) */
+    /* results */
+    int status;         /* 0, or a negative errno */
+    int matched;
+    int upgraded;       /* new_hash holds the upgraded hash */
+    char new_hash[VF_PASSWORD_HASH_SIZE];
+    /* Called on a pool thread when the work is done: it must hand the job
+     * back to its owner's thread (vf_req_run_in_loop) and not block. */
+    void (*done)(vf_pw_job_t *job);
+    void *arg;
+    vf_pw_job_t *next;  /* the pool's */
+};
+
+/* Start the pool once with `threads` threads (later calls do nothing). */
+int vf_password_pool_start(int threads);
+/* Queue a job.  0, -EAGAIN when the queue is full (answer 503), or
+ * -ENOMEM.  On failure the job is still the caller's. */
+int vf_password_pool_submit(vf_pw_job_t *job);
+/* Free a job's memory (password wiped). */
+void vf_pw_job_free(vf_pw_job_t *job);
+/* Wait for queued jobs to finish and stop the threads (tests, shutdown). */
+void vf_password_pool_stop(void);
+
+#endif
