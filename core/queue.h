@@ -69,11 +69,13 @@ const char *vf_job_type(const vf_job_t *job);
 /* 1 on the first run, 2 on the first retry, ... */
 int vf_job_attempt(const vf_job_t *job);
 const json_t *vf_job_payload(const vf_job_t *job);
-/* Cheap to call often: Redis is written at most every half second. */
+/* Cheap to call often, from any thread: the worker writes it to Redis
+ * every half second. */
 void vf_job_progress(vf_job_t *job, int percent);
 /* Non-zero once the job must stop: its timeout passed, the worker is
- * shutting down, or another worker took the job over.  Handlers check it
- * between steps and then return -ECANCELED. */
+ * shutting down and the grace period is over, or the job is no longer ours
+ * (taken over, deleted).  Handlers check it between steps and then return
+ * -ECANCELED. */
 int vf_job_cancelled(const vf_job_t *job);
 /* Kept in the job's record when the handler returns 0. */
 void vf_job_set_result(vf_job_t *job, json_t *result /* stolen */);

@@ -77,8 +77,7 @@ struct vf_job {
     vf_thread_ctx_t *ctx;
     atomic_int cancel;      /* VF_JOB_RUN or a VF_JOB_CANCEL_* reason */
     atomic_int progress;
-    int progress_written;
-    int64_t progress_written_us;
+    int progress_written;   /* by the supervisor, under the slot's lock */
     int64_t deadline_mono_us;
 };
 
@@ -86,8 +85,6 @@ struct vf_job {
  * attempts}.  -EINVAL when the reply does not have that shape. */
 int vf_job_from_reply(vf_job_t *job, const redisReply *rep);
 void vf_job_clear(vf_job_t *job);
-/* Writes the last reported progress if it changed (worker loop, at end). */
-void vf_job_flush_progress(vf_job_t *job, int force);
 
 /* Job ids: 12 hex digits of milliseconds since the epoch, 16 random. */
 int vf_job_new_id(char id[VF_JOB_ID_SIZE]);

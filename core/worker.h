@@ -7,12 +7,14 @@
  *
  * A job type is a plain C function; a subsystem adds one with
  *     vf_worker_register("email", send_email_job);
- * called from vf_worker_register_builtin() (worker.c) so that every
+ * called from vf_worker_register_builtin() (worker_job.c) so that every
  * `videoflix worker` knows it.  Test binaries register their own types
  * before calling vf_cmd_worker().
  */
 #ifndef VF_WORKER_H
 #define VF_WORKER_H
+
+#include <stdint.h>
 
 #include "queue.h"
 

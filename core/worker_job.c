@@ -5,6 +5,8 @@
  */
 #include "config.h"
 #include "log.h"
+#include "mail.h"
+#include "pipeline.h"
 #include "queue_internal.h"
 #include "util/timeutil.h"
 #include "worker.h"
@@ -72,8 +74,8 @@ vf_job_handler_fn vf_worker_handler(const char *type)
 
 void vf_worker_register_builtin(void)
 {
-    /* Later subsystems add their job types here, e.g. accounts' "email" and
-     * uploads' "transcode", "thumbnail" and "remove_files". */
+    vf_mail_register_jobs();     /* "mail" */
+    vf_pipeline_register_jobs(); /* "transcode", "thumbnail", "remove_files" */
 }
 
 /* -------------------------------------------------------------- backoff */
@@ -166,27 +168,8 @@ void vf_job_set_result(vf_job_t *job, json_t *result)
     job->result = result;
 }
 
-#define PROGRESS_WRITE_INTERVAL_US 500000
-
-void vf_job_flush_progress(vf_job_t *job, int force)
-{
-    int pct = atomic_load(&job->progress);
-    if (pct == job->progress_written || !job->ctx)
-        return;
-    int64_t now = vf_mono_us();
-    if (!force && now - job->progress_written_us < PROGRESS_WRITE_INTERVAL_US)
-        return;
-    char pctbuf[8];
-    snprintf(pctbuf, sizeof pctbuf, "%d", pct);
-    const char *args[] = {job->consumer, job->id, pctbuf};
-    redisReply *rep = vf_qscript_call(job->ctx->redis, job->base, VF_QS_PROGRESS, 3, args);
-    if (rep)
-        freeReplyObject(rep);
-    /* Also on failure: a dead Redis must not be retried on every call. */
-    job->progress_written = pct;
-    job->progress_written_us = now;
-}
-
+/* Only noted here: the worker's supervisor thread writes it to Redis on its
+ * own connection, so handlers may report from any thread. */
 void vf_job_progress(vf_job_t *job, int percent)
 {
     if (percent < 0)
@@ -194,5 +177,4 @@ void vf_job_progress(vf_job_t *job, int percent)
     if (percent > 100)
         percent = 100;
     atomic_store(&job->progress, percent);
-    vf_job_flush_progress(job, 0);
 }
