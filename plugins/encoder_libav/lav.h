@@ -1,0 +1,253 @@
+/*
+ * lav.h - declarations shared by the sources of the encoder_libav plugin.
+ * Owns nothing itself; each section names the file that implements it.
+ *
+ * Threads: an operation runs on the caller's thread (demuxing, decoding,
+ * audio encoding, the thumbnail and every progress callback) plus one worker
+ * thread per rendition (scaling, H.264 encoding and muxing of that output).
+ */
+#ifndef LAV_H
+#define LAV_H
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+#include <libswscale/swscale.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <videoflix/encoder.h>
+
+#define LAV_PLUGIN_NAME "encoder_libav"
+#define LAV_MSG_MAX 512
+
+/* ---- config.c: the plugin's settings ---- */
+typedef struct lav_config {
+    int threads;        /* x264 threads per rendition, 0 = let x264 choose */
+    char **order;       /* rendition names opened/fed/finalised first */
+    size_t norder;
+    double timeout;     /* seconds for a whole operation, 0 = none */
+    double io_timeout;  /* seconds a network read may block */
+} lav_config_t;
+
+int lav_config_parse(const vf_host_api_t *host, const config_setting_t *group, lav_config_t *cfg,
+                     vf_error_t *err);
+void lav_config_free(lav_config_t *cfg);
+
+typedef struct lav_state {
+    const vf_host_api_t *host;
+    lav_config_t cfg;
+} lav_state_t;
+
+/* ---- job.c: one operation's clock, progress reports and first error ---- */
+typedef struct lav_job {
+    const lav_state_t *state;
+    vf_error_t *err;
+    vf_progress_fn progress;
+    void *progress_ud;
+    int64_t deadline_ns;    /* CLOCK_MONOTONIC, 0 = none */
+    int64_t last_report_ns;
+    double percent;         /* last known position, 0..100 */
+    int stop;               /* -ECANCELED or -ETIMEDOUT once the job must end */
+    int failed;             /* err holds the first failure */
+    int reported_end;       /* 100 was reported: no more reports */
+} lav_job_t;
+
+void lav_job_init(lav_job_t *job, const lav_state_t *state, vf_progress_fn progress, void *ud,
+                  vf_error_t *err);
+/* Check the deadline and report progress when a report is due; returns
+ * job->stop (0 while the job may go on).  Call it often. */
+int lav_job_tick(lav_job_t *job);
+/* Report `percent` now (the final 100, or the first 0). */
+int lav_job_report(lav_job_t *job, double percent);
+/* libavformat's interrupt callback: non-zero once the job must stop. */
+int lav_job_interrupt(void *job);
+/* Record the first failure (later ones are ignored) and return its code;
+ * once the job was stopped, the stop reason wins over `code`. */
+int lav_job_fail(lav_job_t *job, int code, const char *fmt, ...) VF_PRINTF(3, 4);
+/* Same for a libav error: "<step>: <av_err2str>", mapped to an errno with
+ * `fallback` for libav's own error codes. */
+int lav_job_av_fail(lav_job_t *job, int averr, int fallback, const char *step);
+/* A negative errno for a libav error code (fallback when it is not one). */
+int lav_errno(int averr, int fallback);
+
+/* ---- input.c: opening a source and describing it ---- */
+typedef struct lav_input {
+    AVFormatContext *fmt;
+    AVIOContext *pb;            /* ours: the format context uses custom I/O */
+    int is_url;
+    int vidx, aidx;             /* stream indexes, aidx < 0 without audio */
+    AVCodecContext *vdec, *adec;
+    int rotation;               /* degrees clockwise to display */
+    int display_w, display_h;   /* after rotation */
+    AVRational sar;             /* display sample aspect ratio, 0/1 = unknown */
+    AVRational frame_rate;      /* best guess, never 0 */
+    double duration;            /* seconds, 0 = unknown */
+    int64_t start_time;         /* AV_TIME_BASE units, subtracted from every timestamp */
+} lav_input_t;
+
+/* Open `source` (a local path or an http(s) URL), find its streams and,
+ * when `decoders` is set, open the video decoder and (if any) the audio one.
+ * Failures to read the source are -EINVAL with "opening input: ..." style
+ * messages.  lav_input_close() is safe on a partly opened input. */
+int lav_input_open(lav_input_t *in, lav_job_t *job, const char *source, int decoders,
+                   int want_audio);
+void lav_input_close(lav_input_t *in);
+/* `source` fit for messages and logs: URLs lose their query (signatures). */
+void lav_source_label(const char *source, char *buf, size_t len);
+
+/* ---- demux.c: the read/decode loop ---- */
+/* Called for each decoded frame (video when is_video, else audio).  Return
+ * 0 to go on, 1 to stop reading (success), or a negative errno after
+ * lav_job_fail().  The frame is unreferenced after the call. */
+typedef int (*lav_frame_fn)(void *ud, AVFrame *frame, int is_video);
+/* Read and decode until the end (flushing the decoders) or until `fn` stops;
+ * `span` (seconds of media) turns the read position into a percent. */
+int lav_decode_run(lav_input_t *in, lav_job_t *job, double span, lav_frame_fn fn, void *ud);
+
+/* ---- geometry.c: sizes ---- */
+/* The coded size of a rendition `height` tall for a `display_w` x
+ * `display_h` source, as ffmpeg's scale=-2:H picks it (even width nearest to
+ * the aspect); heights are even and never above the source unless allowed. */
+void lav_rendition_size(int display_w, int display_h, int height, int allow_upscale, int *out_w,
+                        int *out_h);
+/* The thumbnail size: the display size, at most 720 lines tall. */
+void lav_thumbnail_size(int display_w, int display_h, int *out_w, int *out_h);
+
+/* ---- scale.c: libswscale contexts (bicubic, like ffmpeg's scale) ---- */
+struct SwsContext *lav_sws_new(int src_w, int src_h, int src_format, int src_full_range,
+                               int dst_w, int dst_h, int dst_format, int dst_full_range);
+/* 1 when the frame's samples use the full 0-255 range (JPEG style). */
+int lav_full_range(const AVFrame *frame);
+
+/* ---- rotate.c: turning decoded pictures upright ---- */
+typedef struct lav_rotator {
+    int rotation;                 /* 0, 90, 180 or 270 degrees clockwise */
+    struct SwsContext *to_planar; /* for formats the plane turner cannot take */
+    AVFrame *planar;
+} lav_rotator_t;
+
+/* *out becomes a new reference to the upright picture (the input itself
+ * when rotation is 0); frame properties and timestamps are kept. */
+int lav_rotate(lav_rotator_t *rot, const AVFrame *in, AVFrame **out);
+void lav_rotator_free(lav_rotator_t *rot);
+
+/* ---- audio.c: one resampler and one AAC encoder shared by all outputs ---- */
+typedef struct lav_audio {
+    AVCodecContext *enc;
+    struct SwrContext *swr;
+    struct AVAudioFifo *fifo;
+    AVFrame *converted;
+    AVFrame *chunk;
+    AVPacket *pkt;
+    int in_rate;
+    int in_format;
+    AVChannelLayout in_layout;
+    AVRational in_tb;
+    int64_t start;           /* input start in in_tb */
+    int64_t next_pts;        /* in 1/sample_rate */
+    int have_pts;
+} lav_audio_t;
+
+/* Receives each encoded AAC packet (pts in enc->time_base); returns 0 or a
+ * negative errno after lav_job_fail(). */
+typedef int (*lav_packet_fn)(void *ud, AVPacket *pkt);
+
+int lav_audio_open(lav_audio_t *a, lav_job_t *job, const lav_input_t *in, int bit_rate);
+/* Feed one decoded frame, or NULL to drain everything at the end. */
+int lav_audio_feed(lav_audio_t *a, lav_job_t *job, const AVFrame *frame, lav_packet_fn fn,
+                   void *ud);
+void lav_audio_close(lav_audio_t *a);
+
+/* ---- output.c: one MP4 file written under a temporary name ---- */
+typedef struct lav_output {
+    char *final_path;
+    char *tmp_path;          /* ".<name>.part.mp4" beside final_path */
+    AVFormatContext *oc;
+    AVStream *vst, *ast;
+    AVRational venc_tb, aenc_tb;
+    int file_created;
+} lav_output_t;
+
+/* "<dir>/.<base without ext>.part<ext>" for `final_path`. */
+char *lav_temp_path(const char *final_path, const char *ext);
+/* Create the file and write the header for one H.264 stream and, when
+ * `aenc` is not NULL, one AAC stream. */
+int lav_output_open(lav_output_t *o, const char *final_path, const AVCodecContext *venc,
+                    AVRational frame_rate, const AVCodecContext *aenc, char *msg);
+/* Write a packet (ownership of its reference moves to the muxer). */
+int lav_output_write(lav_output_t *o, AVPacket *pkt, int is_video, char *msg);
+/* Trailer (moov moved to the front) and close; the file stays temporary. */
+int lav_output_finish(lav_output_t *o, char *msg);
+/* Rename the finished file to its final name; a negative errno on failure. */
+int lav_output_commit(lav_output_t *o);
+/* Free everything; the temporary file is removed unless it was committed. */
+void lav_output_close(lav_output_t *o);
+
+/* ---- encode.c: scaling and H.264 encoding of one rendition ---- */
+typedef struct lav_video_enc {
+    AVCodecContext *enc;
+    struct SwsContext *sws;
+    int sws_src_w, sws_src_h, sws_src_fmt, sws_src_range;
+    AVFrame *scaled;
+    AVPacket *pkt;
+    AVRational frame_rate;
+} lav_video_enc_t;
+
+int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int height,
+                       const vf_transcode_params_t *params, int threads, int global_header,
+                       char *msg);
+/* Scale (when needed) and encode `frame` (NULL drains the encoder); each
+ * packet goes to lav_output_write(). */
+int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_output_t *out, char *msg);
+void lav_video_enc_close(lav_video_enc_t *v);
+
+/* ---- worker.c: a thread fed through a small bounded queue ---- */
+#define LAV_QUEUE_CAP 6
+typedef struct lav_item {
+    AVFrame *frame;    /* a video frame, or */
+    AVPacket *packet;  /* an audio packet; both NULL = end of input */
+} lav_item_t;
+
+/* Handles one item in the worker thread; non-zero ends the worker. */
+typedef int (*lav_item_fn)(void *ud, lav_item_t *item);
+
+typedef struct lav_worker {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    lav_item_t items[LAV_QUEUE_CAP];
+    size_t head, count;
+    int abort;        /* the feeder gave up: drop everything */
+    int finished;     /* the thread returned; ret holds its result */
+    int ret;
+    int started, sync_ready;
+    pthread_t thread;
+    lav_item_fn fn;
+    void *ud;
+} lav_worker_t;
+
+int lav_worker_start(lav_worker_t *w, lav_item_fn fn, void *ud);
+/* Queue an item (ownership moves in, even on failure), waiting while the
+ * queue is full and ticking the job meanwhile.  Returns 0, job->stop, or
+ * -EPIPE when the worker has already ended. */
+int lav_worker_push(lav_worker_t *w, lav_job_t *job, AVFrame *frame, AVPacket *packet);
+/* Wait for the worker to end, ticking the job; returns its result or job->stop. */
+int lav_worker_wait(lav_worker_t *w, lav_job_t *job);
+/* Abort (when still running), join and free the queue.  Safe to call twice. */
+void lav_worker_destroy(lav_worker_t *w);
+
+/* ---- thumbnail.c ---- */
+/* Scale an upright decoded picture to the thumbnail size and write it as a
+ * JPEG, atomically (temporary file + rename). */
+int lav_thumbnail_write(const AVFrame *upright, const char *path, AVRational sar, char *msg);
+/* The thumbnail time for `at` (< 0 picks the default) and a `duration`. */
+double lav_thumbnail_time(double at, double duration);
+
+/* ---- ops: probe.c, transcode.c, thumbnail.c ---- */
+int lav_probe(void *state, const char *source, vf_media_info_t *info, vf_error_t *err);
+int lav_transcode(void *state, const char *source, const vf_transcode_params_t *params,
+                  vf_error_t *err);
+int lav_thumbnail(void *state, const char *source, double at, const char *output_path,
+                  vf_progress_fn progress, void *progress_ud, vf_error_t *err);
+
+#endif

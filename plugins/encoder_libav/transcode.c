@@ -1,0 +1,379 @@
+/*
+ * transcode.c - the transcode operation: one pass over the source feeds
+ * every rendition and the thumbnail.
+ *
+ *   caller's thread: read -> decode video once -> turn upright -> thumbnail
+ *                    and a reference of the frame to each rendition's queue;
+ *                    decode audio once -> resample -> AAC once -> a reference
+ *                    of each packet to each rendition's queue
+ *   rendition thread (one each, worker.c): scale -> x264 -> mux
+ *
+ * The renditions share the AAC packets because they all ask for the same
+ * audio (stereo AAC at params->audio_bitrate): encoding it once per output
+ * would give identical bytes at several times the cost.
+ *
+ * Every output is written under a temporary name; the files are renamed
+ * into place together once all of them are complete, and removed on any
+ * failure, timeout or cancellation.
+ */
+#include "lav.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct rendition {
+    const vf_rendition_t *spec;
+    int width, height;
+    lav_video_enc_t video;
+    lav_output_t out;
+    lav_worker_t worker;
+    char msg[LAV_MSG_MAX];     /* written by the worker thread only */
+} rendition_t;
+
+typedef struct transcode {
+    lav_job_t *job;
+    const vf_transcode_params_t *params;
+    lav_input_t in;
+    rendition_t *r;            /* in the configured order */
+    size_t nr;
+    lav_audio_t audio;
+    int has_audio;
+    lav_rotator_t rot;
+    int64_t start_v;           /* the input start, in the video time base */
+    int64_t last_pts;          /* of the last frame passed on, relative */
+    int have_last;
+    long dropped;
+    /* thumbnail */
+    double thumb_at;
+    AVFrame *thumb_last;       /* latest upright frame until the thumbnail is taken */
+    int thumb_done;
+    char *thumb_tmp;
+    int thumb_written;
+} transcode_t;
+
+static int rendition_item(void *ud, lav_item_t *it)
+{
+    rendition_t *r = ud;
+    int ret;
+    if (it->frame)
+        ret = lav_video_enc_send(&r->video, it->frame, &r->out, r->msg);
+    else if (it->packet)
+        ret = lav_output_write(&r->out, it->packet, 0, r->msg);
+    else if ((ret = lav_video_enc_send(&r->video, NULL, &r->out, r->msg)) >= 0)
+        ret = lav_output_finish(&r->out, r->msg);
+    return ret < 0 ? ret : 0;
+}
+
+/* A push failed: the worker ended with an error, or the job was stopped. */
+static int rendition_failed(transcode_t *t, rendition_t *r, int ret)
+{
+    if (ret == -EPIPE) {
+        int wret = r->worker.ret;
+        return lav_job_fail(t->job, lav_errno(wret, -EIO), "rendition %s: %s", r->spec->name,
+                            r->msg[0] ? r->msg : av_err2str(wret));
+    }
+    return lav_job_fail(t->job, ret, "stopped");
+}
+
+static int send_packet(void *ud, AVPacket *pkt)
+{
+    transcode_t *t = ud;
+    for (size_t i = 0; i < t->nr; i++) {
+        AVPacket *copy = av_packet_clone(pkt);
+        if (!copy)
+            return lav_job_fail(t->job, ENOMEM, "out of memory");
+        int ret = lav_worker_push(&t->r[i].worker, t->job, NULL, copy);
+        if (ret < 0)
+            return rendition_failed(t, &t->r[i], ret);
+    }
+    return 0;
+}
+
+static int take_thumbnail(transcode_t *t, const AVFrame *upright)
+{
+    char msg[LAV_MSG_MAX];
+    int ret = lav_thumbnail_write(upright, t->thumb_tmp, t->in.sar, msg);
+    if (ret < 0)
+        return lav_job_fail(t->job, lav_errno(ret, -EIO), "%s", msg);
+    t->thumb_written = 1;
+    t->thumb_done = 1;
+    av_frame_unref(t->thumb_last);
+    return 0;
+}
+
+static int thumbnail_frame(transcode_t *t, const AVFrame *upright, double pos)
+{
+    if (pos >= t->thumb_at - 1e-6)
+        return take_thumbnail(t, upright);
+    av_frame_unref(t->thumb_last);
+    int ret = av_frame_ref(t->thumb_last, upright);
+    return ret < 0 ? lav_job_av_fail(t->job, ret, -ENOMEM, "keeping a thumbnail candidate") : 0;
+}
+
+static int on_video(transcode_t *t, AVFrame *frame)
+{
+    AVRational tb = t->in.fmt->streams[t->in.vidx]->time_base;
+    int64_t step = av_rescale_q(1, av_inv_q(t->in.frame_rate), tb);
+    int64_t pts = frame->best_effort_timestamp;
+    int64_t rel = pts != AV_NOPTS_VALUE ? pts - t->start_v
+                  : t->have_last ? t->last_pts + (step > 0 ? step : 1) : 0;
+    /* Same or backward timestamps cannot be muxed; drop like the CLI's vsync. */
+    if (t->have_last && rel <= t->last_pts) {
+        t->dropped++;
+        return 0;
+    }
+    t->last_pts = rel;
+    t->have_last = 1;
+
+    AVFrame *upright = NULL;
+    int ret = lav_rotate(&t->rot, frame, &upright);
+    if (ret < 0)
+        return lav_job_av_fail(t->job, ret, -ENOMEM, "turning the video upright");
+    upright->pts = rel;
+    upright->pict_type = AV_PICTURE_TYPE_NONE;
+
+    if (t->params->thumbnail_path && !t->thumb_done &&
+        (ret = thumbnail_frame(t, upright, rel * av_q2d(tb))) < 0)
+        goto out;
+    for (size_t i = 0; i < t->nr; i++) {
+        /* Each rendition gets its own reference; the last takes ours. */
+        AVFrame *ref = i + 1 < t->nr ? av_frame_clone(upright) : upright;
+        if (!ref) {
+            ret = lav_job_fail(t->job, ENOMEM, "out of memory");
+            goto out;
+        }
+        if (ref == upright)
+            upright = NULL;
+        if ((ret = lav_worker_push(&t->r[i].worker, t->job, ref, NULL)) < 0) {
+            ret = rendition_failed(t, &t->r[i], ret);
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    av_frame_free(&upright);
+    return ret;
+}
+
+static int on_frame(void *ud, AVFrame *frame, int is_video)
+{
+    transcode_t *t = ud;
+    if (is_video)
+        return on_video(t, frame);
+    return t->has_audio ? lav_audio_feed(&t->audio, t->job, frame, send_packet, t) : 0;
+}
+
+static int check_params(lav_job_t *job, const vf_transcode_params_t *p)
+{
+    if (!p || p->size < sizeof(vf_transcode_params_t))
+        return lav_job_fail(job, EINVAL, "transcode: the parameters are missing or too old "
+                                         "(size %u)", p ? p->size : 0);
+    if (!p->nrenditions && !p->thumbnail_path)
+        return lav_job_fail(job, EINVAL, "transcode: no rendition and no thumbnail asked for");
+    if (p->nrenditions && !p->renditions)
+        return lav_job_fail(job, EINVAL, "transcode: renditions missing");
+    for (size_t i = 0; i < p->nrenditions; i++) {
+        const vf_rendition_t *r = &p->renditions[i];
+        if (!r->name || !r->output_path || !*r->output_path || r->height < 2)
+            return lav_job_fail(job, EINVAL, "transcode: rendition %zu needs a name, an output "
+                                             "path and a height of at least 2", i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->renditions[j].output_path, r->output_path) == 0)
+                return lav_job_fail(job, EINVAL, "transcode: renditions %s and %s have the same "
+                                                 "output path", p->renditions[j].name, r->name);
+        if (p->thumbnail_path && strcmp(p->thumbnail_path, r->output_path) == 0)
+            return lav_job_fail(job, EINVAL, "transcode: rendition %s and the thumbnail have "
+                                             "the same output path", r->name);
+    }
+    return 0;
+}
+
+/* Renditions named in the `order` setting first, the rest as given. */
+static int arrange(transcode_t *t)
+{
+    const vf_transcode_params_t *p = t->params;
+    const lav_config_t *cfg = &t->job->state->cfg;
+    if (p->nrenditions && !(t->r = calloc(p->nrenditions, sizeof *t->r)))
+        return lav_job_fail(t->job, ENOMEM, "out of memory");
+    char *placed = calloc(p->nrenditions + 1, 1);
+    if (!placed)
+        return lav_job_fail(t->job, ENOMEM, "out of memory");
+    for (size_t k = 0; k < cfg->norder; k++)
+        for (size_t i = 0; i < p->nrenditions; i++)
+            if (!placed[i] && strcmp(p->renditions[i].name, cfg->order[k]) == 0) {
+                placed[i] = 1;
+                t->r[t->nr++].spec = &p->renditions[i];
+                break;
+            }
+    for (size_t i = 0; i < p->nrenditions; i++)
+        if (!placed[i])
+            t->r[t->nr++].spec = &p->renditions[i];
+    free(placed);
+    return 0;
+}
+
+/* threads = 0: the renditions already run side by side, one thread each,
+ * so x264's own threads are only worth their overhead where the pixels are.
+ * Each rendition gets the share of the CPUs its pixel count is of the
+ * ladder's, at least one: on 2 CPUs every encoder is single-threaded (x264
+ * frame threads cost some 5% more CPU time), on 16 the 1080p one gets ~10. */
+static int encoder_threads(const transcode_t *t, const rendition_t *r)
+{
+    int configured = t->job->state->cfg.threads;
+    if (configured > 0)
+        return configured;
+    cpu_set_t set;
+    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (cpus < 1)
+        cpus = 1;
+    double total = 0;
+    for (size_t i = 0; i < t->nr; i++)
+        total += (double)t->r[i].width * t->r[i].height;
+    long share = lround(cpus * (double)r->width * r->height / total);
+    return share < 1 ? 1 : share > 16 ? 16 : (int)share;
+}
+
+static int open_renditions(transcode_t *t)
+{
+    for (size_t i = 0; i < t->nr; i++)
+        lav_rendition_size(t->in.display_w, t->in.display_h, t->r[i].spec->height,
+                           t->params->allow_upscale, &t->r[i].width, &t->r[i].height);
+    for (size_t i = 0; i < t->nr; i++) {
+        rendition_t *r = &t->r[i];
+        int ret;
+        if ((ret = lav_video_enc_open(&r->video, &t->in, r->width, r->height, t->params,
+                                      encoder_threads(t, r), 1, r->msg)) < 0 ||
+            (ret = lav_output_open(&r->out, r->spec->output_path, r->video.enc, t->in.frame_rate,
+                                   t->has_audio ? t->audio.enc : NULL, r->msg)) < 0)
+            return lav_job_fail(t->job, lav_errno(ret, -EIO), "rendition %s: %s", r->spec->name,
+                                r->msg);
+        if ((ret = lav_worker_start(&r->worker, rendition_item, r)) < 0)
+            return lav_job_fail(t->job, ret, "rendition %s: starting its thread: %s",
+                                r->spec->name, strerror(-ret));
+    }
+    return 0;
+}
+
+/* After decoding: drain the audio, take a late thumbnail, end every queue
+ * and wait for the renditions to finish their files. */
+static int finish(transcode_t *t)
+{
+    int ret;
+    if (t->has_audio && (ret = lav_audio_feed(&t->audio, t->job, NULL, send_packet, t)) < 0)
+        return ret;
+    /* Asked past the end: the last frame stands in. */
+    if (t->params->thumbnail_path && !t->thumb_done && t->thumb_last->buf[0] &&
+        (ret = take_thumbnail(t, t->thumb_last)) < 0)
+        return ret;
+    for (size_t i = 0; i < t->nr; i++)
+        if ((ret = lav_worker_push(&t->r[i].worker, t->job, NULL, NULL)) < 0)
+            return rendition_failed(t, &t->r[i], ret);
+    for (size_t i = 0; i < t->nr; i++) {
+        ret = lav_worker_wait(&t->r[i].worker, t->job);
+        if (ret < 0 && (ret == t->job->stop))
+            return lav_job_fail(t->job, ret, "stopped");
+        if (ret < 0)
+            return lav_job_fail(t->job, lav_errno(ret, -EIO), "rendition %s: %s",
+                                t->r[i].spec->name, t->r[i].msg);
+    }
+    return 0;
+}
+
+/* Rename every file into place; on a failure, take back the ones already moved. */
+static int commit(transcode_t *t)
+{
+    size_t done = 0;
+    int ret = 0;
+    for (; done < t->nr; done++)
+        if ((ret = lav_output_commit(&t->r[done].out)) < 0)
+            break;
+    if (!ret && t->thumb_written) {
+        if (rename(t->thumb_tmp, t->params->thumbnail_path) != 0)
+            ret = -errno;
+        else
+            t->thumb_written = 0;
+    }
+    if (!ret)
+        return 0;
+    int e = -ret;
+    for (size_t i = 0; i < done; i++)
+        unlink(t->r[i].spec->output_path);
+    return lav_job_fail(t->job, e, "renaming the outputs into place: %s", strerror(e));
+}
+
+int lav_transcode(void *state, const char *source, const vf_transcode_params_t *params,
+                  vf_error_t *err)
+{
+    lav_job_t job;
+    transcode_t t = {0};
+    int ret;
+
+    lav_job_init(&job, state, params ? params->progress : NULL,
+                 params ? params->progress_ud : NULL, err);
+    t.job = &job;
+    t.params = params;
+    if (!source) {
+        ret = lav_job_fail(&job, EINVAL, "transcode: no source");
+        goto out;
+    }
+    if ((ret = check_params(&job, params)) < 0 || (ret = arrange(&t)) < 0)
+        goto out;
+    if ((ret = lav_job_report(&job, 0)) != 0) {
+        ret = lav_job_fail(&job, ret, "stopped");
+        goto out;
+    }
+    if (params->thumbnail_path) {
+        if (!(t.thumb_last = av_frame_alloc()) ||
+            !(t.thumb_tmp = lav_temp_path(params->thumbnail_path, ".jpg"))) {
+            ret = lav_job_fail(&job, ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if ((ret = lav_input_open(&t.in, &job, source, 1, 1)) < 0)
+        goto out;
+    t.start_v = av_rescale_q(t.in.start_time, AV_TIME_BASE_Q,
+                             t.in.fmt->streams[t.in.vidx]->time_base);
+    t.rot.rotation = t.in.rotation;
+    t.thumb_at = lav_thumbnail_time(params->thumbnail_at, t.in.duration);
+    if (t.in.adec) {
+        if ((ret = lav_audio_open(&t.audio, &job, &t.in, params->audio_bitrate)) < 0)
+            goto out;
+        t.has_audio = 1;
+    }
+    if ((ret = open_renditions(&t)) < 0)
+        goto out;
+    if ((ret = lav_decode_run(&t.in, &job, t.in.duration, on_frame, &t)) < 0 ||
+        (ret = finish(&t)) < 0)
+        goto out;
+    if ((ret = lav_job_report(&job, 100)) != 0) {
+        ret = lav_job_fail(&job, ret, "stopped");
+        goto out;
+    }
+    if ((ret = commit(&t)) < 0)
+        goto out;
+    if (t.dropped)
+        job.state->host->log(LAV_PLUGIN_NAME, VF_LOG_DEBUG,
+                             "%ld video frames with repeated timestamps were dropped", t.dropped);
+    ret = 0;
+out:
+    /* Threads first: they use the encoders and outputs freed below. */
+    for (size_t i = 0; i < t.nr; i++)
+        lav_worker_destroy(&t.r[i].worker);
+    for (size_t i = 0; i < t.nr; i++) {
+        lav_video_enc_close(&t.r[i].video);
+        lav_output_close(&t.r[i].out);
+    }
+    free(t.r);
+    if (t.thumb_written)
+        unlink(t.thumb_tmp);
+    av_free(t.thumb_tmp);
+    av_frame_free(&t.thumb_last);
+    lav_rotator_free(&t.rot);
+    lav_audio_close(&t.audio);
+    lav_input_close(&t.in);
+    return ret;
+}
