@@ -15,7 +15,10 @@
 #include "cli.h"
 #include "db.h"
 #include "log.h"
+#include "password.h"
+#include "queue.h"
 #include "redis.h"
+#include "sessions.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
@@ -25,6 +28,7 @@
 #include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -247,6 +251,15 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
     const char *lenhdr = evhttp_find_header(h, "Content-Length");
     if (lenhdr)
         bytes = (size_t)strtoull(lenhdr, NULL, 10);
+    /* evhttp writes a body even for HEAD: announce its length, send none. */
+    if (r->method == VF_HEAD && body && evbuffer_get_length(body) > 0) {
+        if (!lenhdr) {
+            char len[32];
+            snprintf(len, sizeof len, "%zu", bytes);
+            evhttp_add_header(h, "Content-Length", len);
+        }
+        evbuffer_drain(body, evbuffer_get_length(body));
+    }
 
     vf_http_thread_t *t = r->thread;
     if (evhttp_request_get_connection(r->ev))
@@ -538,7 +551,10 @@ static int open_listener(const vf_config_t *cfg)
     }
     int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
+    /* Accepted sockets inherit TCP_NODELAY: a response written in pieces
+     * must not wait for the client's delayed ACK. */
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         vf_error("http: cannot listen on %s:%d: %s", cfg->server.listen_address, cfg->server.port,
                  strerror(errno));
@@ -574,6 +590,7 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     struct event_base *main_base = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     vf_server_t srv = {.app = app, .listen_fd = -1};
+    vf_outbox_relay_t *relay = NULL;
 
     signal(SIGPIPE, SIG_IGN);
     char err[1024];
@@ -615,6 +632,10 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     if (!sigterm || !sigint || event_add(sigterm, NULL) != 0 || event_add(sigint, NULL) != 0)
         goto out_threads;
 
+    /* Jobs recorded while Redis was away reach it from here too. */
+    relay = vf_outbox_relay_start(app);
+    if (!relay)
+        vf_warn("http: outbox relay not started; workers still push pending jobs");
     int started = 0;
     for (; started < srv.nthreads; started++)
         if (pthread_create(&srv.threads[started].tid, NULL, thread_main, &srv.threads[started]) != 0)
@@ -632,6 +653,10 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     }
     for (int i = 0; i < started; i++)
         pthread_join(srv.threads[i].tid, NULL);
+    /* Background helpers that handlers started on demand. */
+    vf_outbox_relay_stop(&relay);
+    vf_password_pool_stop();
+    vf_sessions_stop();
     vf_info("http: stopped");
 
 out_threads:

@@ -1,0 +1,822 @@
+/*
+ * check_content.c - the /content/ API through the real binary, a migrated
+ * database and a private Redis, with users who log in through
+ * /users/login/ and videos inserted with SQL (the upload pipeline is not
+ * needed to have a catalogue):
+ *   - every endpoint answers 401 without a valid access cookie;
+ *   - the list: newest first, every field the frontend reads, absolute
+ *     image and video URLs that load, only current-generation renditions,
+ *     Cache-Control private, ETag and 304, HEAD;
+ *   - one video, favourites (toggle, errors, per user, seen by login, the
+ *     Origin check),
+ *     video-url (rendition, source, 400 and both 404s);
+ *   - the catalogue cache: served without a query while nothing changes,
+ *     and a change made by another process (this test's own connection) is
+ *     visible within one second, also after the server's listening
+ *     connection was killed;
+ *   - with storage_s3 against the S3 test server (VF_TEST_S3_ENDPOINT):
+ *     presigned URLs that the signature-checking proxy accepts, inline
+ *     disposition for video-url, and a cached list that is re-signed once
+ *     a third of media.url_expires has passed.
+ */
+#include "config.h"
+#include "vftest.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PASSWORD "correct horse battery"
+
+typedef struct server {
+    int pid;
+    int port;
+    char base[64];
+    char *config;
+} server_t;
+
+static char *dir, *conninfo;
+static vft_redis_t redis;
+static PGconn *db;
+static server_t local_srv;
+static char alice_cookie[2048], bob_cookie[2048];
+
+/* ------------------------------------------------------------- helpers */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run SQL with text parameters; returns the first value of the first row
+ * (malloc()ed) or NULL when there is none. */
+static char *sql(const char *query, int n, const char *const *params)
+{
+    PGresult *res = PQexecParams(db, query, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    ck_assert_msg(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", query, PQresultErrorMessage(res));
+    char *v = st == PGRES_TUPLES_OK && PQntuples(res) > 0 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+    PQclear(res);
+    return v;
+}
+
+static void sql0(const char *query) { free(sql(query, 0, NULL)); }
+
+static int64_t add_video(const char *title, const char *created_at, const char *source_key, const char *thumbnail_key)
+{
+    const char *p[] = {title, created_at, source_key, thumbnail_key};
+    char *id = sql("INSERT INTO videos (title, category, created_at, source_key, thumbnail_key, description,"
+                   " processing_state, processing_progress)"
+                   " VALUES ($1, 'Drama', $2::timestamptz, $3, $4, 'About ' || $1, 'ready', 100) RETURNING id",
+                   4, p);
+    int64_t v = strtoll(id, NULL, 10);
+    free(id);
+    return v;
+}
+
+static void add_rendition(int64_t video, const char *quality, const char *key, int generation)
+{
+    char id[24], gen[16];
+    snprintf(id, sizeof id, "%lld", (long long)video);
+    snprintf(gen, sizeof gen, "%d", generation);
+    const char *p[] = {id, quality, key, gen};
+    free(sql("INSERT INTO video_renditions (video_id, quality, storage_key, generation) VALUES ($1, $2, $3, $4)", 4,
+             p));
+}
+
+static void put_local(const char *key, size_t len, unsigned seed)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/media/%s", dir, key);
+    for (char *s = strchr(path + strlen(dir) + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        mkdir(path, 0755);
+        *s = '/';
+    }
+    ck_assert_int_eq(vft_write_pattern(path, len, seed), 0);
+}
+
+/* An active user with PASSWORD, stored the way accounts stores it (Argon2id). */
+static void add_user(const char *email)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    ck_assert_int_eq(crypto_pwhash_str(hash, PASSWORD, strlen(PASSWORD), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                       crypto_pwhash_MEMLIMIT_INTERACTIVE),
+                     0);
+    const char *p[] = {email, hash};
+    free(sql("INSERT INTO users (email, username, password, is_active) VALUES ($1, $1, $2, true)", 2, p));
+}
+
+static long call(const server_t *s, const char *method, const char *path, const char *body, const char *cookie,
+                 const char *extra_header, vft_response_t *resp)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    const char *headers[4] = {NULL};
+    int n = 0;
+    if (cookie)
+        headers[n++] = cookie;
+    if (body)
+        headers[n++] = "Content-Type: application/json";
+    if (extra_header)
+        headers[n++] = extra_header;
+    ck_assert_int_eq(vft_http(method, url, body, headers, resp), 0);
+    return resp->status;
+}
+
+/* Log in through the API; *login gets the answer's user object. */
+static void login(const server_t *s, const char *email, char cookie[2048], json_t **login_body)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"email\": \"%s\", \"password\": \"%s\"}", email, PASSWORD);
+    vft_response_t r;
+    ck_assert_int_eq(call(s, "POST", "/users/login/", body, NULL, NULL, &r), 200);
+    cookie[0] = '\0';
+    for (int i = 0;; i++) {
+        char *c = vft_header(&r, "Set-Cookie", i);
+        if (!c)
+            break;
+        if (strncmp(c, "vf_access=", 10) == 0)
+            snprintf(cookie, 2048, "Cookie: %.*s", (int)strcspn(c, ";"), c);
+        free(c);
+    }
+    ck_assert_msg(cookie[0], "login set no vf_access cookie");
+    if (login_body)
+        *login_body = json_loads(r.body, 0, NULL);
+    vft_response_free(&r);
+}
+
+static json_t *parse(const vft_response_t *r)
+{
+    json_error_t err;
+    json_t *j = json_loads(r->body, JSON_DECODE_ANY, &err);
+    ck_assert_msg(j != NULL, "not JSON (%s): %s", err.text, r->body);
+    return j;
+}
+
+static void assert_body(const vft_response_t *r, const char *want)
+{
+    json_t *got = parse(r), *exp = json_loads(want, JSON_DECODE_ANY, NULL);
+    ck_assert_ptr_nonnull(exp);
+    ck_assert_msg(json_equal(got, exp), "body %s, want %s", r->body, want);
+    json_decref(got);
+    json_decref(exp);
+}
+
+static json_t *get_json(const server_t *s, const char *path, const char *cookie, long want_status)
+{
+    vft_response_t r;
+    ck_assert_int_eq(call(s, "GET", path, NULL, cookie, NULL, &r), want_status);
+    json_t *j = parse(&r);
+    vft_response_free(&r);
+    return j;
+}
+
+static json_t *find_video(json_t *list, int64_t id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) if (json_integer_value(json_object_get(v, "id")) == id) return v;
+    return NULL;
+}
+
+/* Poll GET path until pred holds; returns the milliseconds it took, or -1
+ * when it did not hold within limit_ms. */
+static long wait_until(const server_t *s, const char *path, int (*pred)(json_t *, void *), void *arg, long limit_ms)
+{
+    int64_t start = now_ms();
+    for (;;) {
+        vft_response_t r;
+        ck_assert_int_eq(call(s, "GET", path, NULL, alice_cookie, NULL, &r), 200);
+        json_t *j = parse(&r);
+        vft_response_free(&r);
+        int ok = pred(j, arg);
+        json_decref(j);
+        long took = (long)(now_ms() - start);
+        if (ok)
+            return took;
+        if (took > limit_ms)
+            return -1;
+        usleep(20000);
+    }
+}
+
+/* The config of vft_write_config with its storage group replaced. */
+static char *write_config(const char *storage_group, int port, const char *extra)
+{
+    char sections[2048];
+    snprintf(sections, sizeof sections,
+             "server = { port = %d; threads = 2; public_origin = \"http://127.0.0.1:%d\"; };\n"
+             "auth = { secret_key = \"content-test-secret-0123456789abcdef\"; };\n"
+             "ratelimit = { login_limit = 1000; };\n%s",
+             port, port, extra ? extra : "");
+    char *path = vft_write_config(dir, conninfo, redis.port, sections);
+    ck_assert_ptr_nonnull(path);
+    char *text = NULL;
+    ck_assert_int_eq(vft_sh(&text, "cat '%s'", path), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        fprintf(f, "%s\n", strncmp(line, "storage = ", 10) == 0 ? storage_group : line);
+    ck_assert_int_eq(fclose(f), 0);
+    free(text);
+    return path;
+}
+
+static void start_server(server_t *s, int port, const char *storage_group, const char *extra, const char *name)
+{
+    s->port = port;
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    s->config = write_config(storage_group, s->port, extra);
+    char log[1024];
+    snprintf(log, sizeof log, "%s/%s.log", dir, name);
+    char *argv[] = {(char *)vft_env_or_skip("VF_BINARY"), "--config", s->config, "serve", NULL};
+    s->pid = vft_spawn(argv, log);
+    ck_assert_int_gt(s->pid, 0);
+    ck_assert_msg(vft_wait_port(s->port, 15000) == 0, "server did not start; see %s", log);
+}
+
+static void stop_server(server_t *s)
+{
+    if (s->pid > 0)
+        vft_stop(s->pid, SIGTERM, 5000);
+    s->pid = 0;
+    free(s->config);
+    s->config = NULL;
+}
+
+/* dir, then the server's port. */
+#define LOCAL_STORAGE \
+    "storage = { plugin = \"storage_local\"; settings = { root = \"%s/media\";" \
+    " public_url = \"http://127.0.0.1:%d/media/\"; }; };"
+
+/* Each test (a forked child) has its own connection: "another process". */
+static void db_open(void)
+{
+    db = PQconnectdb(conninfo);
+    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
+}
+
+static void db_close(void)
+{
+    PQfinish(db);
+    db = NULL;
+}
+
+static void setup(void)
+{
+    ck_assert_int_ge(sodium_init(), 0);
+    dir = vft_tmpdir("content");
+    conninfo = vft_pg_create("vf_content");
+    ck_assert_ptr_nonnull(conninfo);
+    ck_assert_int_eq(vft_redis_start(&redis, dir, 0), 0);
+    db_open();
+
+    char group[1024];
+    int port = vft_free_port();
+    snprintf(group, sizeof group, LOCAL_STORAGE, dir, port);
+    start_server(&local_srv, port, group, NULL, "server");
+    char *out = NULL;
+    char *argv[] = {(char *)vft_env_or_skip("VF_BINARY"), "--config", local_srv.config, "migrate", NULL};
+    ck_assert_int_eq(vft_run(argv, &out), 0);
+    free(out);
+    add_user("alice@example.com");
+    add_user("bob@example.com");
+    db_close();
+    login(&local_srv, "alice@example.com", alice_cookie, NULL);
+    login(&local_srv, "bob@example.com", bob_cookie, NULL);
+}
+
+static void teardown(void)
+{
+    stop_server(&local_srv);
+    vft_redis_stop(&redis);
+    vft_pg_drop(conninfo);
+    free(conninfo);
+    vft_rmrf(dir);
+    free(dir);
+}
+
+/* Start every test from an empty catalogue. */
+static void empty_catalogue(void) { sql0("DELETE FROM videos"); }
+
+/* --------------------------------------------------------------- tests */
+
+START_TEST(everything_needs_authentication)
+{
+    static const struct {
+        const char *method, *path, *body;
+    } calls[] = {
+        {"GET", "/content/", NULL},
+        {"GET", "/content/1/", NULL},
+        {"POST", "/content/add-favorite/", "{\"video_id\": 1}"},
+        {"GET", "/content/video-url/1/?quality=720p", NULL},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        vft_response_t r;
+        ck_assert_int_eq(call(&local_srv, calls[i].method, calls[i].path, calls[i].body, NULL, NULL, &r), 401);
+        assert_body(&r, "{\"detail\": \"Authentication credentials were not provided.\"}");
+        vft_response_free(&r);
+        ck_assert_int_eq(call(&local_srv, calls[i].method, calls[i].path, calls[i].body, "Cookie: vf_access=forged",
+                              NULL, &r),
+                         401);
+        json_t *j = parse(&r);
+        ck_assert_ptr_nonnull(json_object_get(j, "detail"));
+        json_decref(j);
+        vft_response_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(list_newest_first_with_every_field)
+{
+    empty_catalogue();
+    int64_t old = add_video("Old Film", "2024-01-02T03:04:05.000001Z", "videos/old/source.mp4", NULL);
+    int64_t mid = add_video("Mid Film", "2025-11-22T10:53:08.123456Z", "videos/mid/source.mp4", "videos/mid/thumb.jpg");
+    int64_t pending = add_video("New Upload", "2026-01-01T00:00:00Z", NULL, NULL);
+    add_rendition(mid, "720p", "videos/mid/1/720p.mp4", 1);
+    add_rendition(mid, "120p", "videos/mid/1/120p.mp4", 1);
+    add_rendition(mid, "1080p", "videos/mid/0/1080p.mp4", 0); /* an older generation: not listed */
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)pending);
+    const char *p[] = {id};
+    free(sql("UPDATE videos SET processing_state = 'failed', processing_progress = 40,"
+             " processing_error = 'Decoding failed.' WHERE id = $1",
+             1, p));
+    put_local("videos/mid/thumb.jpg", 3000, 11);
+
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "GET", "/content/", NULL, alice_cookie, NULL, &r), 200);
+    char *cc = vft_header(&r, "Cache-Control", 0), *ctype = vft_header(&r, "Content-Type", 0);
+    ck_assert_ptr_nonnull(cc);
+    ck_assert_ptr_nonnull(strstr(cc, "private"));
+    ck_assert_str_eq(ctype, "application/json; charset=utf-8");
+    free(cc);
+    free(ctype);
+    json_t *list = parse(&r);
+    ck_assert_int_eq(json_array_size(list), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 0), "id")), pending);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 1), "id")), mid);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 2), "id")), old);
+
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\": %lld, \"title\": \"Mid Film\", \"description\": \"About Mid Film\", \"category\": \"Drama\","
+             " \"created_at\": \"2025-11-22T10:53:08.123456Z\","
+             " \"image_file\": \"%s/media/videos/mid/thumb.jpg\", \"image_url\": \"%s/media/videos/mid/thumb.jpg\","
+             " \"video_file\": \"%s/media/videos/mid/source.mp4\","
+             " \"converted_files\": {\"120p\": \"videos/mid/1/120p.mp4\", \"720p\": \"videos/mid/1/720p.mp4\"},"
+             " \"processing_state\": \"ready\", \"processing_error\": \"\", \"processing_progress\": 100}",
+             (long long)mid, local_srv.base, local_srv.base, local_srv.base);
+    json_t *exp = json_loads(want, 0, NULL);
+    ck_assert_ptr_nonnull(exp);
+    ck_assert_msg(json_equal(json_array_get(list, 1), exp), "got %s", r.body);
+    json_decref(exp);
+
+    json_t *p0 = json_array_get(list, 0);
+    ck_assert(json_is_null(json_object_get(p0, "image_file")));
+    ck_assert(json_is_null(json_object_get(p0, "image_url")));
+    ck_assert(json_is_null(json_object_get(p0, "video_file")));
+    ck_assert_int_eq(json_object_size(json_object_get(p0, "converted_files")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(p0, "processing_state")), "failed");
+    ck_assert_str_eq(json_string_value(json_object_get(p0, "processing_error")), "Decoding failed.");
+    ck_assert_int_eq(json_integer_value(json_object_get(p0, "processing_progress")), 40);
+    ck_assert_str_eq(json_string_value(json_object_get(p0, "created_at")), "2026-01-01T00:00:00.000000Z");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 2), "created_at")),
+                     "2024-01-02T03:04:05.000001Z");
+
+    /* The image URL loads as it is. */
+    vft_response_t img;
+    const char *image = json_string_value(json_object_get(json_array_get(list, 1), "image_file"));
+    ck_assert_int_eq(vft_http("GET", image, NULL, NULL, &img), 0);
+    ck_assert_int_eq(img.status, 200);
+    ck_assert_uint_eq(img.body_len, 3000);
+    vft_response_free(&img);
+    json_decref(list);
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(list_etag_head_and_304)
+{
+    empty_catalogue();
+    add_video("Etag Film", "2025-01-01T00:00:00Z", NULL, NULL);
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "GET", "/content/", NULL, alice_cookie, NULL, &r), 200);
+    char *etag = vft_header(&r, "ETag", 0);
+    ck_assert_ptr_nonnull(etag);
+    size_t len = r.body_len;
+    vft_response_free(&r);
+
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    ck_assert_int_eq(call(&local_srv, "GET", "/content/", NULL, alice_cookie, inm, &r), 304);
+    ck_assert_uint_eq(r.body_len, 0);
+    vft_response_free(&r);
+
+    ck_assert_int_eq(call(&local_srv, "HEAD", "/content/", NULL, alice_cookie, NULL, &r), 200);
+    ck_assert_uint_eq(r.body_len, 0);
+    char *cl = vft_header(&r, "Content-Length", 0);
+    ck_assert_uint_eq(strtoul(cl, NULL, 10), len);
+    free(cl);
+    vft_response_free(&r);
+
+    /* A change makes a new ETag, so the old one gets the whole list. */
+    add_video("Etag Film 2", "2025-01-02T00:00:00Z", NULL, NULL);
+    for (int i = 0; i < 50 && call(&local_srv, "GET", "/content/", NULL, alice_cookie, inm, &r) == 304; i++) {
+        vft_response_free(&r);
+        usleep(20000);
+    }
+    ck_assert_int_eq(r.status, 200);
+    json_t *j = parse(&r);
+    ck_assert_int_eq(json_array_size(j), 2);
+    json_decref(j);
+    vft_response_free(&r);
+    free(etag);
+}
+END_TEST
+
+START_TEST(one_video)
+{
+    empty_catalogue();
+    int64_t id = add_video("Single", "2025-03-03T03:03:03.3Z", "videos/single/source.mp4", NULL);
+    json_t *list = get_json(&local_srv, "/content/", alice_cookie, 200);
+    char path[64];
+    snprintf(path, sizeof path, "/content/%lld/", (long long)id);
+    json_t *one = get_json(&local_srv, path, alice_cookie, 200);
+    ck_assert(json_equal(one, json_array_get(list, 0)));
+    json_decref(one);
+    json_decref(list);
+    snprintf(path, sizeof path, "/content/%lld", (long long)id); /* no trailing slash */
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "GET", path, NULL, alice_cookie, NULL, &r), 200);
+    char *etag = vft_header(&r, "ETag", 0), inm[128];
+    ck_assert_ptr_nonnull(etag);
+    vft_response_free(&r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    ck_assert_int_eq(call(&local_srv, "GET", path, NULL, alice_cookie, inm, &r), 304);
+    vft_response_free(&r);
+    free(etag);
+
+    static const char *const missing[] = {"/content/999999/", "/content/abc/", "/content/0/", "/content/-1/",
+                                          "/content/99999999999999999999999/"};
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+        ck_assert_int_eq(call(&local_srv, "GET", missing[i], NULL, alice_cookie, NULL, &r), 404);
+        assert_body(&r, "{\"detail\": \"Not found.\"}");
+        vft_response_free(&r);
+    }
+}
+END_TEST
+
+static void favorite(const char *cookie, const char *body, long status, const char *want)
+{
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "POST", "/content/add-favorite/", body, cookie, NULL, &r), status);
+    assert_body(&r, want);
+    vft_response_free(&r);
+}
+
+START_TEST(favorites_toggle)
+{
+    empty_catalogue();
+    int64_t a = add_video("Fav A", "2025-01-01T00:00:00Z", NULL, NULL);
+    int64_t b = add_video("Fav B", "2025-01-02T00:00:00Z", NULL, NULL);
+    char body[64], want[64];
+
+    snprintf(body, sizeof body, "{\"video_id\": %lld}", (long long)a);
+    snprintf(want, sizeof want, "[%lld]", (long long)a);
+    favorite(alice_cookie, body, 200, want);
+    snprintf(body, sizeof body, "{\"video_id\": \"%lld\"}", (long long)b); /* the id as a string works too */
+    snprintf(want, sizeof want, "[%lld, %lld]", (long long)a, (long long)b);
+    favorite(alice_cookie, body, 200, want);
+    snprintf(body, sizeof body, "{\"video_id\": %lld}", (long long)a);
+    snprintf(want, sizeof want, "[%lld]", (long long)b);
+    favorite(alice_cookie, body, 200, want);
+    /* Bob's list is his own. */
+    snprintf(want, sizeof want, "[%lld]", (long long)a);
+    favorite(bob_cookie, body, 200, want);
+
+    /* The login answer reads the same favourites. */
+    json_t *user = NULL;
+    char cookie[2048];
+    login(&local_srv, "alice@example.com", cookie, &user);
+    json_t *favs = json_object_get(user, "favorite_videos");
+    ck_assert_int_eq(json_array_size(favs), 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(favs, 0)), b);
+    json_decref(user);
+
+    favorite(alice_cookie, "{}", 400, "{\"message\": \"Video ID is required.\"}");
+    favorite(alice_cookie, "{\"video_id\": null}", 400, "{\"message\": \"Video ID is required.\"}");
+    favorite(alice_cookie, "{\"video_id\": \"\"}", 400, "{\"message\": \"Video ID is required.\"}");
+    favorite(alice_cookie, "{\"video_id\": \"abc\"}", 400, "{\"video_id\": [\"A valid integer is required.\"]}");
+    favorite(alice_cookie, "{\"video_id\": 987654321}", 404, "{\"message\": \"Video not found\"}");
+    vft_response_t r;
+    /* A page of another site cannot toggle with the user's cookie. */
+    ck_assert_int_eq(call(&local_srv, "POST", "/content/add-favorite/", body, alice_cookie,
+                          "Origin: http://evil.example", &r),
+                     403);
+    vft_response_free(&r);
+    ck_assert_int_eq(call(&local_srv, "POST", "/content/add-favorite/", "{oops", alice_cookie, NULL, &r), 400);
+    json_t *j = parse(&r);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "detail")), "JSON parse error"));
+    json_decref(j);
+    vft_response_free(&r);
+
+    /* A deleted video leaves the lists. */
+    snprintf(body, sizeof body, "%lld", (long long)b);
+    const char *p[] = {body};
+    free(sql("DELETE FROM videos WHERE id = $1", 1, p));
+    snprintf(body, sizeof body, "{\"video_id\": %lld}", (long long)a);
+    favorite(alice_cookie, body, 200, want);
+}
+END_TEST
+
+static void video_url(const char *path, long status, const char *want)
+{
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "GET", path, NULL, alice_cookie, NULL, &r), status);
+    assert_body(&r, want);
+    vft_response_free(&r);
+}
+
+START_TEST(video_urls)
+{
+    empty_catalogue();
+    int64_t id = add_video("Playable", "2025-01-01T00:00:00Z", "videos/play/source.mp4", NULL);
+    int64_t bare = add_video("No Source", "2025-01-01T00:00:01Z", NULL, NULL);
+    add_rendition(id, "720p", "videos/play/1/720p.mp4", 1);
+    add_rendition(id, "360p", "videos/play/0/360p.mp4", 0); /* an old generation */
+    put_local("videos/play/1/720p.mp4", 50000, 3);
+
+    char path[128], want[512];
+    snprintf(path, sizeof path, "/content/video-url/%lld/?quality=720p", (long long)id);
+    snprintf(want, sizeof want, "{\"url\": \"%s/media/videos/play/1/720p.mp4\"}", local_srv.base);
+    video_url(path, 200, want);
+    /* The URL plays: the file, with ranges. */
+    json_t *j = get_json(&local_srv, path, alice_cookie, 200);
+    vft_response_t r;
+    const char *range[] = {"Range: bytes=1000-1999", NULL};
+    ck_assert_int_eq(vft_http("GET", json_string_value(json_object_get(j, "url")), NULL, range, &r), 0);
+    ck_assert_int_eq(r.status, 206);
+    ck_assert_uint_eq(r.body_len, 1000);
+    vft_response_free(&r);
+    json_decref(j);
+
+    snprintf(path, sizeof path, "/content/video-url/%lld/", (long long)id);
+    snprintf(want, sizeof want, "{\"url\": \"%s/media/videos/play/source.mp4\"}", local_srv.base);
+    video_url(path, 200, want);
+
+    snprintf(path, sizeof path, "/content/video-url/%lld/?quality=360p", (long long)id);
+    video_url(path, 404, "{\"detail\": \"Requested quality not available\"}");
+    snprintf(path, sizeof path, "/content/video-url/%lld/?quality=1080p", (long long)id);
+    video_url(path, 404, "{\"detail\": \"Requested quality not available\"}");
+    snprintf(path, sizeof path, "/content/video-url/%lld/", (long long)bare);
+    video_url(path, 404, "{\"detail\": \"Requested quality not available\"}");
+    video_url("/content/video-url/987654321/?quality=720p", 404, "{\"detail\": \"Video not found\"}");
+    video_url("/content/video-url/xyz/?quality=720p", 404, "{\"detail\": \"Video not found\"}");
+    snprintf(path, sizeof path, "/content/video-url/%lld/?quality=999p", (long long)id);
+    video_url(path, 400, "{\"quality\": [\"\\\"999p\\\" is not a valid choice.\"]}");
+}
+END_TEST
+
+START_TEST(list_is_served_from_the_cache)
+{
+    empty_catalogue();
+    add_video("Cached", "2025-01-01T00:00:00Z", NULL, NULL);
+    usleep(200000);
+    json_t *before = get_json(&local_srv, "/content/", alice_cookie, 200);
+    /* Renaming the table fires no trigger; a query would now fail. */
+    sql0("ALTER TABLE videos RENAME TO videos_hidden");
+    vft_response_t r;
+    long status = call(&local_srv, "GET", "/content/", NULL, alice_cookie, NULL, &r);
+    json_t *during = status == 200 ? parse(&r) : NULL;
+    vft_response_free(&r);
+    sql0("ALTER TABLE videos_hidden RENAME TO videos");
+    ck_assert_int_eq(status, 200);
+    ck_assert(json_equal(before, during));
+    json_decref(before);
+    json_decref(during);
+}
+END_TEST
+
+static int has_title(json_t *list, void *title)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) if (strcmp(json_string_value(json_object_get(v, "title")), title) == 0) return 1;
+    return 0;
+}
+
+static int lacks_title(json_t *list, void *title) { return !has_title(list, title); }
+
+START_TEST(changes_by_another_process_show_within_a_second)
+{
+    empty_catalogue();
+    json_decref(get_json(&local_srv, "/content/", alice_cookie, 200));
+    add_video("Fresh", "2025-05-05T00:00:00Z", NULL, NULL);
+    long took = wait_until(&local_srv, "/content/", has_title, "Fresh", 1000);
+    ck_assert_msg(took >= 0, "an insert was not visible within 1 s");
+    fprintf(stderr, "insert visible after %ld ms\n", took);
+
+    sql0("UPDATE videos SET title = 'Renamed' WHERE title = 'Fresh'");
+    ck_assert_msg(wait_until(&local_srv, "/content/", has_title, "Renamed", 1000) >= 0, "an update was not visible");
+
+    char *id = sql("SELECT id FROM videos WHERE title = 'Renamed'", 0, NULL);
+    char path[128];
+    snprintf(path, sizeof path, "/content/video-url/%s/?quality=720p", id);
+    json_decref(get_json(&local_srv, path, alice_cookie, 404));
+    add_rendition(strtoll(id, NULL, 10), "720p", "videos/x/720p.mp4", 1);
+    vft_response_t r;
+    int64_t start = now_ms();
+    long status = 0;
+    while (now_ms() - start < 1000 && status != 200) {
+        status = call(&local_srv, "GET", path, NULL, alice_cookie, NULL, &r);
+        vft_response_free(&r);
+        if (status != 200)
+            usleep(20000);
+    }
+    ck_assert_msg(status == 200, "a new rendition was not visible within 1 s");
+
+    sql0("DELETE FROM videos WHERE title = 'Renamed'");
+    ck_assert_msg(wait_until(&local_srv, "/content/", lacks_title, "Renamed", 1000) >= 0, "a delete was not visible");
+    free(id);
+}
+END_TEST
+
+START_TEST(changes_show_while_the_listener_is_down)
+{
+    empty_catalogue();
+    json_decref(get_json(&local_srv, "/content/", alice_cookie, 200));
+    char *killed = sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                       " WHERE datname = current_database() AND query = 'LISTEN vf_catalog'",
+                       0, NULL);
+    ck_assert_str_eq(killed, "1");
+    free(killed);
+    add_video("While Down", "2025-06-06T00:00:00Z", NULL, NULL);
+    ck_assert_msg(wait_until(&local_srv, "/content/", has_title, "While Down", 1000) >= 0,
+                  "a change was not visible within 1 s without the listener");
+    /* The listener comes back. */
+    int back = 0;
+    for (int i = 0; i < 100 && !back; i++) {
+        char *n = sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                      " AND query = 'LISTEN vf_catalog'",
+                      0, NULL);
+        back = strcmp(n, "1") == 0;
+        free(n);
+        if (!back)
+            usleep(50000);
+    }
+    ck_assert_msg(back, "the catalogue listener did not reconnect");
+    sql0("UPDATE videos SET title = 'After Return' WHERE title = 'While Down'");
+    ck_assert(wait_until(&local_srv, "/content/", has_title, "After Return", 1000) >= 0);
+}
+END_TEST
+
+/* ----------------------------------------------------------- storage_s3 */
+
+static server_t s3_srv;
+static vf_plugin_t *s3_plugin;
+
+#define S3_SETTINGS                                                                                      \
+    "bucket = \"%s\"; region = \"%s\"; endpoint = \"%s\"; access_key_id = \"%s\";"                       \
+    " secret_access_key = \"%s\";"
+
+static void s3_setup(void)
+{
+    setup();
+    const char *endpoint = getenv("VF_TEST_S3_ENDPOINT"), *bucket = getenv("VF_TEST_S3_BUCKET"),
+               *key = getenv("VF_TEST_S3_ACCESS_KEY"), *secret = getenv("VF_TEST_S3_SECRET_KEY");
+    const char *region = getenv("VF_TEST_S3_REGION") ? getenv("VF_TEST_S3_REGION") : "us-east-1";
+    char settings[1024], group[1400];
+    snprintf(settings, sizeof settings, S3_SETTINGS, bucket, region, endpoint, key, secret);
+    char err[1024];
+    s3_plugin = vft_plugin_load("storage_s3", VF_PLUGIN_STORAGE, settings, err, sizeof err);
+    ck_assert_msg(s3_plugin != NULL, "%s", err);
+    snprintf(group, sizeof group, "storage = { plugin = \"storage_s3\"; settings = { %s }; };", settings);
+    start_server(&s3_srv, vft_free_port(), group, "media = { url_expires = 6; };\n", "server-s3");
+}
+
+static void s3_teardown(void)
+{
+    stop_server(&s3_srv);
+    vft_plugin_free(s3_plugin);
+    teardown();
+}
+
+static void s3_put(const char *key, size_t len, unsigned seed)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/upload.bin", dir);
+    ck_assert_int_eq(vft_write_pattern(path, len, seed), 0);
+    vf_error_t err = {0};
+    ck_assert_msg(vf_storage_ops(s3_plugin)->put_file(s3_plugin->state, key, path, &err) == 0, "%s", err.message);
+}
+
+static void fetch_exactly(const char *url, size_t len)
+{
+    vft_response_t r;
+    ck_assert_int_eq(vft_http("GET", url, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "%s answered %ld: %s", url, r.status, r.body);
+    ck_assert_uint_eq(r.body_len, len);
+    vft_response_free(&r);
+}
+
+START_TEST(s3_presigned_urls)
+{
+    char cookie[2048];
+    login(&s3_srv, "alice@example.com", cookie, NULL);
+    empty_catalogue();
+    int64_t id = add_video("On S3", "2025-01-01T00:00:00Z", "videos/s3/source.mp4", "videos/s3/thumb.jpg");
+    add_rendition(id, "720p", "videos/s3/1/720p.mp4", 1);
+    s3_put("videos/s3/thumb.jpg", 2000, 5);
+    s3_put("videos/s3/1/720p.mp4", 70000, 6);
+
+    json_t *list = get_json(&s3_srv, "/content/", cookie, 200);
+    json_t *v = find_video(list, id);
+    ck_assert_ptr_nonnull(v);
+    const char *image = json_string_value(json_object_get(v, "image_file"));
+    ck_assert_ptr_nonnull(image);
+    ck_assert_ptr_nonnull(strstr(image, "X-Amz-Signature="));
+    ck_assert_ptr_nonnull(strstr(image, "X-Amz-Expires=6&"));
+    ck_assert_str_eq(image, json_string_value(json_object_get(v, "image_url")));
+    fetch_exactly(image, 2000);
+
+    char path[128];
+    snprintf(path, sizeof path, "/content/video-url/%lld/?quality=720p", (long long)id);
+    json_t *u = get_json(&s3_srv, path, cookie, 200);
+    const char *url = json_string_value(json_object_get(u, "url"));
+    ck_assert_ptr_nonnull(strstr(url, "response-content-disposition=inline"));
+    ck_assert_ptr_nonnull(strstr(url, "X-Amz-Signature="));
+    fetch_exactly(url, 70000);
+    json_decref(u);
+    json_decref(list);
+}
+END_TEST
+
+START_TEST(s3_cached_list_is_resigned_before_urls_expire)
+{
+    char cookie[2048];
+    login(&s3_srv, "alice@example.com", cookie, NULL);
+    empty_catalogue();
+    add_video("Expiring", "2025-01-01T00:00:00Z", NULL, "videos/exp/thumb.jpg");
+    s3_put("videos/exp/thumb.jpg", 1000, 9);
+    json_t *first = get_json(&s3_srv, "/content/", cookie, 200);
+    char *url1 = strdup(json_string_value(json_object_get(json_array_get(first, 0), "image_file")));
+    json_decref(first);
+    /* url_expires = 6: the list may be served for two seconds, then it is
+     * signed again. */
+    json_t *again = get_json(&s3_srv, "/content/", cookie, 200);
+    ck_assert_str_eq(url1, json_string_value(json_object_get(json_array_get(again, 0), "image_file")));
+    json_decref(again);
+    usleep(2300000);
+    json_t *second = get_json(&s3_srv, "/content/", cookie, 200);
+    const char *url2 = json_string_value(json_object_get(json_array_get(second, 0), "image_file"));
+    ck_assert_str_ne(url1, url2);
+    fetch_exactly(url2, 1000);
+    json_decref(second);
+    free(url1);
+}
+END_TEST
+
+static Suite *content_suite(void)
+{
+    Suite *s = suite_create("content");
+    TCase *tc = tcase_create("local");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, db_open, db_close);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, everything_needs_authentication);
+    tcase_add_test(tc, list_newest_first_with_every_field);
+    tcase_add_test(tc, list_etag_head_and_304);
+    tcase_add_test(tc, one_video);
+    tcase_add_test(tc, favorites_toggle);
+    tcase_add_test(tc, video_urls);
+    tcase_add_test(tc, list_is_served_from_the_cache);
+    tcase_add_test(tc, changes_by_another_process_show_within_a_second);
+    tcase_add_test(tc, changes_show_while_the_listener_is_down);
+    suite_add_tcase(s, tc);
+
+    if (getenv("VF_TEST_S3_ENDPOINT") && *getenv("VF_TEST_S3_ENDPOINT")) {
+        TCase *s3 = tcase_create("s3");
+        tcase_add_unchecked_fixture(s3, s3_setup, s3_teardown);
+        tcase_add_checked_fixture(s3, db_open, db_close);
+        tcase_set_timeout(s3, 60);
+        tcase_add_test(s3, s3_presigned_urls);
+        tcase_add_test(s3, s3_cached_list_is_resigned_before_urls_expire);
+        suite_add_tcase(s, s3);
+    } else {
+        fprintf(stderr, "SKIP: the storage_s3 cases need the S3 test server (VF_TEST_S3_ENDPOINT is not set; "
+                        "scripts/test.sh starts it)\n");
+    }
+    return s;
+}
+
+VFT_MAIN(content_suite)
