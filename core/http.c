@@ -573,6 +573,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     vf_info("http: %s received, finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     for (int i = 0; i < srv->nthreads; i++)
         event_active(srv->threads[i].stop_ev, 0, 0);
+    /* The socket stops listening once every thread's dup() is closed too. */
+    if (srv->listen_fd >= 0) {
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
+    }
 }
 
 static int cpu_count(void)
