@@ -5,7 +5,7 @@ VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libevent-dev libpq-dev libhiredis-dev libjansson-dev libjwt-dev libconfig-dev
  libcurl4-openssl-dev libssl-dev libsodium-dev check
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
- postgresql redis-server ffmpeg nodejs npm python3 python3-botocore python3-django
+ postgresql redis-server ffmpeg python3 python3-botocore python3-django
  python3-aiosmtpd curl procps iproute2"
 
 vf_log() { printf '%s\n' "videoflix: $*" >&2; }
@@ -21,6 +21,9 @@ vf_install_packages() {
     for p in $VF_DEBIAN_PACKAGES; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
+    # Node.js may come from elsewhere than Debian (whose npm would conflict with it).
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
     [ -z "$missing" ] && return 0
     vf_log "installing Debian packages:$missing"
     vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || vf_die "apt-get update failed"
