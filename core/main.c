@@ -23,6 +23,9 @@ typedef struct command {
 
 static const command_t commands[] = {
     {"serve", vf_cmd_serve, "serve                       run the HTTP API server"},
+    {"worker", vf_cmd_worker, "worker [--concurrency N]    run background jobs"},
+    {"jobs", vf_cmd_jobs, "jobs list [--state S] | show ID | requeue ID | delete ID"},
+    {"workers", vf_cmd_workers, "workers                     list the live workers"},
     {"migrate", vf_cmd_migrate, "migrate                     apply pending database migrations"},
     {"createsuperuser", vf_cmd_createsuperuser,
      "createsuperuser             create an admin account (--email E --password-env VAR, or asked)"},

@@ -1,0 +1,310 @@
+/*
+ * bench_transcode.c - the transcode benchmark (README.md beside this file):
+ * one 1080p30 H.264/AAC source through
+ *   1. the pipeline: tus upload, `videoflix serve`, `videoflix worker` with
+ *      the chosen encoder plugin, the whole ladder (120p/360p/720p/1080p)
+ *      and the thumbnail, until the video is ready;
+ *   2. reference A: five separate ffmpeg processes, one per rendition and
+ *      one for the thumbnail, run one after the other;
+ *   3. reference B: one ffmpeg process decoding once and feeding every
+ *      rendition (and the thumbnail) through a split filter graph;
+ * and prints CPU seconds (user+sys of the process tree), wall seconds, the
+ * time until the first rendition is playable, output sizes and the ratios
+ * to reference A.
+ *
+ * usage: bench_transcode [--encoder NAME] [--split whole_ladder|per_rendition]
+ *                        [--concurrency N] [--seconds S] [--source FILE]
+ */
+#include "config.h"
+#include "tests/e2e/uploads_fixture.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const int heights[] = {120, 360, 720, 1080};
+#define NHEIGHTS 4
+
+typedef struct result {
+    const char *name;
+    double cpu, wall, first;
+    double bytes;
+} result_t;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
+
+/* Run argv, wait; CPU seconds of it and its children into *cpu. */
+static int run_measured(char *const argv[], double *cpu)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid)
+        return -1;
+    *cpu += tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static double file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (double)sb.st_size : 0;
+}
+
+static int make_source(const char *path, int seconds)
+{
+    char picture[160], dur[16];
+    snprintf(picture, sizeof picture, "testsrc2=size=1920x1080:rate=30,noise=alls=12:allf=t+u");
+    snprintf(dur, sizeof dur, "%d", seconds);
+    char *argv[] = {"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", dur, "-c:v", "libx264", "-preset", "veryfast",
+                    "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", (char *)path, NULL};
+    double cpu = 0;
+    return run_measured(argv, &cpu);
+}
+
+/* --------------------------------------------------------- the pipeline */
+
+static int pipeline(const char *source, const char *encoder, const char *split, int concurrency, result_t *r)
+{
+    char extra[256], media[512];
+    snprintf(extra, sizeof extra, "encoder = { plugin = \"%s\"; };\nupload = { chunk_max = 16777216; };", encoder);
+    snprintf(media, sizeof media,
+             "renditions = ( { name = \"120p\"; height = 120; }, { name = \"360p\"; height = 360; }, "
+             "{ name = \"720p\"; height = 720; }, { name = \"1080p\"; height = 1080; } );");
+    ufix_opts_t o = {.media = media, .job_split = split, .extra = extra};
+    ufix_t f;
+    if (ufix_setup(&f, &o) != 0) {
+        fprintf(stderr, "bench: cannot set up the server (see %s)\n", f.dir ? f.dir : "?");
+        return -1;
+    }
+    int ret = -1;
+    char id[33];
+    if (ufix_tus_upload_file(&f, source, 16u << 20, id) != 0) {
+        fprintf(stderr, "bench: the upload failed\n");
+        goto out;
+    }
+    /* The worker as our own child, so that wait4 reports its CPU and that
+     * of the encoders it ran. */
+    char conc[16], log[4096];
+    char *bin = getenv("VF_BINARY");
+    snprintf(conc, sizeof conc, "%d", concurrency);
+    snprintf(log, sizeof log, "%s/bench-worker.log", f.dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(log, "w", stderr))
+            _exit(127);
+        char *argv[] = {bin, "--config", f.config, "worker", "--concurrency", conc, NULL};
+        execv(bin, argv);
+        _exit(127);
+    }
+    if (pid < 0)
+        goto out;
+    double t0 = now_s();
+    int64_t vid = ufix_create_video(&f, "Benchmark", "Documentary", id);
+    r->first = -1;
+    json_t *v = NULL;
+    char path[96];
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", vid);
+    for (;;) {
+        json_decref(v);
+        v = NULL;
+        if (ufix_json(&f, "GET", path, NULL, &v) != 200)
+            break;
+        const char *st = json_string_value(json_object_get(v, "processing_state"));
+        if (r->first < 0 && json_object_size(json_object_get(v, "converted_files")) > 0)
+            r->first = now_s() - t0;
+        if (st && (!strcmp(st, "ready") || !strcmp(st, "failed")))
+            break;
+        usleep(50000);
+    }
+    r->wall = now_s() - t0;
+    const char *st = json_string_value(json_object_get(v, "processing_state"));
+    int ready = st && !strcmp(st, "ready");
+    if (!ready)
+        fprintf(stderr, "bench: the video ended %s: %s\n", st ? st : "?",
+                json_string_value(json_object_get(v, "processing_error")));
+    r->bytes = 0;
+    const char *q;
+    json_t *key;
+    json_object_foreach(json_object_get(v, "converted_files"), q, key) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", f.media_root, json_string_value(key));
+        r->bytes += file_size(p);
+    }
+    char thumb[4096];
+    snprintf(thumb, sizeof thumb, "%s/videos/%" PRId64 "/1/thumbnail.jpg", f.media_root, vid);
+    r->bytes += file_size(thumb);
+    json_decref(v);
+    kill(pid, SIGTERM);
+    struct rusage ru;
+    int status;
+    if (wait4(pid, &status, 0, &ru) == pid)
+        r->cpu = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
+    ret = ready ? 0 : -1;
+out:
+    ufix_teardown(&f);
+    return ret;
+}
+
+/* ------------------------------------------------------- the references */
+
+static int reference_separate(const char *source, const char *dir, result_t *r)
+{
+    double t0 = now_s();
+    r->cpu = 0;
+    r->bytes = 0;
+    r->first = -1;
+    for (int i = 0; i < NHEIGHTS; i++) {
+        char scale[32], out[4096];
+        snprintf(scale, sizeof scale, "scale=-2:%d", heights[i]);
+        snprintf(out, sizeof out, "%s/ref-%dp.mp4", dir, heights[i]);
+        char *argv[] = {"ffmpeg", "-v", "error", "-y", "-i", (char *)source, "-vf", scale, "-c:v", "libx264",
+                        "-preset", "veryfast", "-crf", "28", "-c:a", "aac", "-movflags", "+faststart", out, NULL};
+        if (run_measured(argv, &r->cpu) != 0)
+            return -1;
+        if (r->first < 0)
+            r->first = now_s() - t0;
+        r->bytes += file_size(out);
+    }
+    char thumb[4096];
+    snprintf(thumb, sizeof thumb, "%s/ref-thumb.jpg", dir);
+    char *argv[] = {"ffmpeg", "-v", "error", "-y", "-ss", "1", "-i", (char *)source, "-vframes", "1", "-q:v", "2",
+                    thumb, NULL};
+    if (run_measured(argv, &r->cpu) != 0)
+        return -1;
+    r->bytes += file_size(thumb);
+    r->wall = now_s() - t0;
+    return 0;
+}
+
+static int reference_split(const char *source, const char *dir, result_t *r)
+{
+    char graph[1024];
+    int n = snprintf(graph, sizeof graph, "[0:v]split=%d", NHEIGHTS + 1);
+    for (int i = 0; i <= NHEIGHTS; i++)
+        n += snprintf(graph + n, sizeof graph - (size_t)n, "[v%d]", i);
+    for (int i = 0; i < NHEIGHTS; i++)
+        n += snprintf(graph + n, sizeof graph - (size_t)n, ";[v%d]scale=-2:%d[o%d]", i, heights[i], i);
+    snprintf(graph + n, sizeof graph - (size_t)n, ";[v%d]trim=start=1,setpts=PTS-STARTPTS[thumb]", NHEIGHTS);
+    char *argv[128];
+    char labels[NHEIGHTS][16], outs[NHEIGHTS + 1][4096];
+    int a = 0;
+    const char *head[] = {"ffmpeg", "-v", "error", "-y", "-i", source, "-filter_complex", graph};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        argv[a++] = (char *)head[i];
+    for (int i = 0; i < NHEIGHTS; i++) {
+        snprintf(labels[i], sizeof labels[i], "[o%d]", i);
+        snprintf(outs[i], sizeof outs[i], "%s/split-%dp.mp4", dir, heights[i]);
+        const char *o[] = {"-map", labels[i], "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
+                           "-c:a", "aac", "-movflags", "+faststart", outs[i]};
+        for (size_t k = 0; k < sizeof o / sizeof o[0]; k++)
+            argv[a++] = (char *)o[k];
+    }
+    snprintf(outs[NHEIGHTS], sizeof outs[NHEIGHTS], "%s/split-thumb.jpg", dir);
+    const char *t[] = {"-map", "[thumb]", "-frames:v", "1", "-q:v", "2", outs[NHEIGHTS]};
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        argv[a++] = (char *)t[k];
+    argv[a] = NULL;
+    r->cpu = 0;
+    double t0 = now_s();
+    if (run_measured(argv, &r->cpu) != 0)
+        return -1;
+    r->wall = now_s() - t0;
+    r->first = r->wall; /* every output is finished at the end */
+    r->bytes = 0;
+    for (int i = 0; i <= NHEIGHTS; i++)
+        r->bytes += file_size(outs[i]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void print_row(const result_t *r, const result_t *ref)
+{
+    printf("%-44s %8.1f %8.1f %10.1f %9.1f %8.2f %8.2f\n", r->name, r->cpu, r->wall, r->first, r->bytes / 1048576.0,
+           r->cpu / ref->cpu, r->wall / ref->wall);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"encoder", required_argument, NULL, 'e'},
+                                         {"split", required_argument, NULL, 's'},
+                                         {"concurrency", required_argument, NULL, 'c'},
+                                         {"seconds", required_argument, NULL, 'S'},
+                                         {"source", required_argument, NULL, 'i'},
+                                         {NULL, 0, NULL, 0}};
+    const char *encoder = "encoder_ffmpeg", *split = "whole_ladder", *source = NULL;
+    int concurrency = 1, seconds = 60, opt;
+    while ((opt = getopt_long(argc, argv, "e:s:c:S:i:", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'e': encoder = optarg; break;
+        case 's': split = optarg; break;
+        case 'c': concurrency = atoi(optarg); break;
+        case 'S': seconds = atoi(optarg); break;
+        case 'i': source = optarg; break;
+        default:
+            fprintf(stderr, "usage: bench_transcode [--encoder NAME] [--split whole_ladder|per_rendition] "
+                            "[--concurrency N] [--seconds S] [--source FILE]\n");
+            return 2;
+        }
+    }
+    char *dir = vft_tmpdir("vf-bench-transcode");
+    if (!dir)
+        return 1;
+    char made[4096];
+    if (!source) {
+        snprintf(made, sizeof made, "%s/source.mp4", dir);
+        fprintf(stderr, "bench: making a %d s 1080p30 source...\n", seconds);
+        if (make_source(made, seconds) != 0) {
+            fprintf(stderr, "bench: ffmpeg could not make the source\n");
+            return 1;
+        }
+        source = made;
+    }
+    char name[128];
+    snprintf(name, sizeof name, "pipeline (%s, %s, %d slot%s)", encoder, split, concurrency,
+             concurrency > 1 ? "s" : "");
+    result_t pipe = {.name = name}, sep = {.name = "reference A: 5 ffmpeg processes"},
+             one = {.name = "reference B: 1 ffmpeg process, split graph"};
+    fprintf(stderr, "bench: the pipeline...\n");
+    if (pipeline(source, encoder, split, concurrency, &pipe) != 0)
+        return 1;
+    fprintf(stderr, "bench: reference A...\n");
+    if (reference_separate(source, dir, &sep) != 0)
+        return 1;
+    fprintf(stderr, "bench: reference B...\n");
+    if (reference_split(source, dir, &one) != 0)
+        return 1;
+    printf("source: %s (%.1f MiB); ladder 120p/360p/720p/1080p + thumbnail, libx264 veryfast crf 28, AAC\n", source,
+           file_size(source) / 1048576.0);
+    printf("%-44s %8s %8s %10s %9s %8s %8s\n", "", "cpu s", "wall s", "first s", "out MiB", "cpu/A", "wall/A");
+    print_row(&pipe, &sep);
+    print_row(&sep, &sep);
+    print_row(&one, &sep);
+    vft_rmrf(dir);
+    free(dir);
+    return 0;
+}
