@@ -31,11 +31,12 @@ vf_install_packages() {
         >/dev/null || vf_die "apt-get install failed"
 }
 
-# Node packages of the test services (s3rver and the verifying proxy).
+# Node packages of the test services: s3rver (behind the signature-checking
+# proxy) and tus-js-client.
 vf_install_node_packages() {
-    if [ -x "$VF_SRC/tests/services/s3/install.sh" ]; then
-        "$VF_SRC/tests/services/s3/install.sh" || vf_die "cannot install the S3 test server"
-    fi
+    for service in s3 tus; do
+        "$VF_SRC/tests/services/$service/install.sh" || vf_die "cannot install the $service test service"
+    done
 }
 
 # autogen (when needed), configure with "$@", make.  Builds in $VF_BUILD.

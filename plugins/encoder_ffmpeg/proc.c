@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -114,9 +115,13 @@ static void close_fd(int *fd)
 
 /* Runs in the child: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-exec_child(char *const argv[], int devnull, int out_w, int err_w, int status_w, int max_fd)
+exec_child(char *const argv[], int devnull, int out_w, int err_w, int status_w, int max_fd, pid_t parent)
 {
     setpgid(0, 0);
+    /* A worker killed with SIGKILL cannot stop its ffmpeg: the kernel does.
+     * (The signal follows the forking thread, which waits for the child.) */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
 
     sigset_t none;
     sigemptyset(&none);
@@ -165,13 +170,14 @@ int ffe_proc_start(char *const argv[], ffe_proc_t *p)
     if ((ret = open_pipe(out)) < 0 || (ret = open_pipe(err)) < 0 || (ret = open_pipe(status)) < 0)
         goto out;
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         ret = -errno;
         goto out;
     }
     if (pid == 0)
-        exec_child(argv, devnull, out[1], err[1], status[1], max_fd);
+        exec_child(argv, devnull, out[1], err[1], status[1], max_fd, parent);
 
     /* Also from the parent, so a kill(-pid) right after this returns
      * reaches the group even if the child was not scheduled yet. */
