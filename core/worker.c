@@ -473,14 +473,8 @@ static void release_stuck(vf_worker_t *w, vf_thread_ctx_t *ctx)
 {
     for (int i = 0; i < w->nslots; i++) {
         slot_t *s = &w->slots[i];
-        char entry[48] = "", id[VF_JOB_ID_SIZE] = "";
-        pthread_mutex_lock(&s->lock);
-        if (s->job) {
-            snprintf(entry, sizeof entry, "%s", s->job->entry);
-            snprintf(id, sizeof id, "%s", s->job->id);
-        }
-        pthread_mutex_unlock(&s->lock);
-        if (!id[0])
+        char entry[48], id[VF_JOB_ID_SIZE];
+        if (!vf_slot_running(s, entry, id))
             continue;
         vf_error("worker: job %s ignores cancellation; returning it to the queue and exiting", id);
         const char *args[] = {s->consumer, entry, id};

@@ -50,6 +50,10 @@ struct vf_worker {
     vf_outbox_relay_t *relay;
 };
 
+/* Copy the stream entry and id of the slot's running job (under its lock);
+ * 0 when the slot is idle. */
+int vf_slot_running(slot_t *s, char entry[48], char id[VF_JOB_ID_SIZE]);
+
 int vf_worker_supervisor_start(vf_worker_t *w);
 void vf_worker_supervisor_stop(vf_worker_t *w);
 /* Remove the heartbeat and the slots' consumers (those holding no entry). */

@@ -25,18 +25,24 @@
 #define REAP_INTERVAL_US (60 * 1000000LL)
 #define PROMOTE_BATCH "100"
 
+int vf_slot_running(slot_t *s, char entry[48], char id[VF_JOB_ID_SIZE])
+{
+    entry[0] = id[0] = '\0';
+    pthread_mutex_lock(&s->lock);
+    if (s->job) {
+        snprintf(entry, 48, "%s", s->job->entry);
+        snprintf(id, VF_JOB_ID_SIZE, "%s", s->job->id);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return entry[0] != '\0';
+}
+
 static void keepalive_all(vf_worker_t *w, vf_thread_ctx_t *ctx)
 {
     for (int i = 0; i < w->nslots; i++) {
         slot_t *s = &w->slots[i];
-        char entry[48] = "", id[VF_JOB_ID_SIZE] = "";
-        pthread_mutex_lock(&s->lock);
-        if (s->job) {
-            snprintf(entry, sizeof entry, "%s", s->job->entry);
-            snprintf(id, sizeof id, "%s", s->job->id);
-        }
-        pthread_mutex_unlock(&s->lock);
-        if (!entry[0])
+        char entry[48], id[VF_JOB_ID_SIZE];
+        if (!vf_slot_running(s, entry, id))
             continue;
         const char *args[] = {s->consumer, entry};
         redisReply *rep = vf_qscript_call(ctx->redis, w->base, VF_QS_KEEPALIVE, 2, args);

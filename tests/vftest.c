@@ -457,8 +457,8 @@ static size_t collect_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return collect(ptr, size, nmemb, ud);
 }
 
-int vft_http(const char *method, const char *url, const char *body, const char *const *headers,
-             vft_response_t *resp)
+int vft_http_raw(const char *method, const char *url, const void *body, size_t len, const char *const *headers,
+                 const char *cookie, vft_response_t *resp)
 {
     memset(resp, 0, sizeof *resp);
     CURL *c = curl_easy_init();
@@ -468,14 +468,18 @@ int vft_http(const char *method, const char *url, const char *body, const char *
     struct curl_slist *hl = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
         hl = curl_slist_append(hl, headers[i]);
+    /* No "Expect: 100-continue" round trip for larger bodies. */
+    hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
+    if (cookie && *cookie)
+        curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -492,6 +496,12 @@ int vft_http(const char *method, const char *url, const char *body, const char *
     resp->body_len = b.len;
     resp->headers = h.data ? h.data : strdup("");
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int vft_http(const char *method, const char *url, const char *body, const char *const *headers,
+             vft_response_t *resp)
+{
+    return vft_http_raw(method, url, body, body ? strlen(body) : 0, headers, NULL, resp);
 }
 
 void vft_response_free(vft_response_t *resp)

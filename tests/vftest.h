@@ -105,6 +105,10 @@ typedef struct vft_response {
  * response arrived. */
 int vft_http(const char *method, const char *url, const char *body, const char *const *headers,
              vft_response_t *resp);
+/* The same with a binary body of len bytes and an optional Cookie header
+ * value ("name=value; ..."). */
+int vft_http_raw(const char *method, const char *url, const void *body, size_t len, const char *const *headers,
+                 const char *cookie, vft_response_t *resp);
 void vft_response_free(vft_response_t *resp);
 /* The value of the first response header `name` (case-insensitive),
  * malloc()ed, or NULL.  With `nth`, the nth (0-based) occurrence. */

@@ -84,87 +84,17 @@ int ufix_make_clip(const char *path, int width, int height, double seconds)
 
 /* ------------------------------------------------------------------- HTTP */
 
-typedef struct membuf {
-    char *data;
-    size_t len;
-} membuf_t;
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    membuf_t *m = ud;
-    size_t n = size * nmemb;
-    char *nd = realloc(m->data, m->len + n + 1);
-    if (!nd)
-        return 0;
-    memcpy(nd + m->len, ptr, n);
-    m->len += n;
-    nd[m->len] = '\0';
-    m->data = nd;
-    return n;
-}
-
-static size_t collect_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    membuf_t *m = ud;
-    if (size * nmemb >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
-        m->len = 0;
-    return collect(ptr, size, nmemb, ud);
-}
-
 int ufix_request(ufix_t *f, const char *method, const char *path, const char *const *headers, const void *body,
                  size_t len, int cookie, ufix_resp_t *resp)
 {
-    memset(resp, 0, sizeof *resp);
-    CURL *c = curl_easy_init();
-    if (!c)
-        return -1;
     char url[4096];
     snprintf(url, sizeof url, "%s%s", strncmp(path, "http", 4) == 0 ? "" : f->base, path);
-    membuf_t b = {0}, h = {0};
-    struct curl_slist *hl = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
-    hl = curl_slist_append(hl, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    if (cookie && f->cookie[0])
-        curl_easy_setopt(c, CURLOPT_COOKIE, f->cookie);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    resp->body = b.data ? b.data : strdup("");
-    resp->body_len = b.len;
-    resp->headers = h.data ? h.data : strdup("");
-    return rc == CURLE_OK ? 0 : -1;
+    return vft_http_raw(method, url, body, len, headers, cookie ? f->cookie : NULL, resp);
 }
 
-void ufix_resp_free(ufix_resp_t *resp)
-{
-    free(resp->body);
-    free(resp->headers);
-    memset(resp, 0, sizeof *resp);
-}
+void ufix_resp_free(ufix_resp_t *resp) { vft_response_free(resp); }
 
-char *ufix_header(const ufix_resp_t *resp, const char *name)
-{
-    vft_response_t v = {.status = resp->status, .body = resp->body, .headers = resp->headers};
-    return vft_header(&v, name, 0);
-}
+char *ufix_header(const ufix_resp_t *resp, const char *name) { return vft_header(resp, name, 0); }
 
 long ufix_json(ufix_t *f, const char *method, const char *path, const char *body, json_t **out)
 {

@@ -54,12 +54,7 @@ char *ufix_worker_log(ufix_t *f, int i);
 
 /* ------------------------------------------------------------------- HTTP */
 
-typedef struct ufix_resp {
-    long status;
-    char *body;
-    size_t body_len;
-    char *headers;
-} ufix_resp_t;
+typedef vft_response_t ufix_resp_t;
 
 /* A request with the staff cookie (cookie = 0: without).  Headers are a
  * NULL-terminated list; body may be binary. */
