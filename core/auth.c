@@ -382,6 +382,46 @@ static char *request_token(vf_req_t *r)
     return c;
 }
 
+/* Access tokens this loop thread has verified.  The same cookie arrives with
+ * every request of a session, and a full verification costs two HMACs and
+ * two JSON parses; a hit still checks expiry here and revocation below.
+ * Entries are inline (no heap), so a thread's exit leaves nothing behind. */
+#define VERIFIED_SLOTS 64
+#define VERIFIED_TOKEN_MAX 600
+typedef struct verified_token {
+    size_t len;
+    char token[VERIFIED_TOKEN_MAX];
+    vf_token_claims_t claims;
+} verified_token_t;
+static __thread verified_token_t verified[VERIFIED_SLOTS];
+
+static verified_token_t *verified_slot(const char *token, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = len > 32 ? len - 32 : 0; i < len; i++) /* the signature's end */
+        h = (h ^ (unsigned char)token[i]) * 16777619u;
+    return &verified[h % VERIFIED_SLOTS];
+}
+
+static int verify_access(const char *key, const char *token, int64_t now, vf_token_claims_t *c)
+{
+    size_t len = strlen(token);
+    verified_token_t *slot = len < VERIFIED_TOKEN_MAX ? verified_slot(token, len) : NULL;
+    if (slot && slot->len == len && memcmp(slot->token, token, len) == 0) {
+        if (slot->claims.exp <= now)
+            return VF_TOKEN_EXPIRED;
+        *c = slot->claims;
+        return 0;
+    }
+    int rc = vf_token_verify(key, token, VF_TOKEN_ACCESS, now, c);
+    if (rc == 0 && slot) {
+        memcpy(slot->token, token, len);
+        slot->len = len;
+        slot->claims = *c;
+    }
+    return rc;
+}
+
 int vf_auth_require(vf_req_t *r)
 {
     char *token = request_token(r);
@@ -395,7 +435,7 @@ int vf_auth_require(vf_req_t *r)
         return -1;
     }
     vf_token_claims_t c;
-    int rc = vf_token_verify(key, token, VF_TOKEN_ACCESS, (int64_t)time(NULL), &c);
+    int rc = verify_access(key, token, (int64_t)time(NULL), &c);
     sodium_memzero(token, strlen(token));
     free(token);
     if (rc == 0 && vf_sessions_is_revoked(r->ctx, c.sid) != 0)
