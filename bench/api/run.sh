@@ -13,8 +13,8 @@
 # Environment: BENCH_CONNECTIONS (64), BENCH_DURATION (10s per run),
 # BENCH_ROUNDS (3 runs of each server, medians compared), BENCH_THREADS
 # (server threads, default: server.threads' default, one per core),
-# BENCH_WRK_THREADS (nproc), BENCH_ACCESS_LOG (true), BENCH_BARE_NODELAY (0;
-# 1 gives the bare server TCP_NODELAY, for when videoflix sets it too).
+# BENCH_WRK_THREADS (nproc), BENCH_ACCESS_LOG (true), BENCH_BARE_NODELAY (1;
+# 1 gives the bare server TCP_NODELAY, as videoflix sets it; 0 leaves it out).
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 . "$SRC/scripts/lib.sh"
@@ -33,7 +33,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-$(nproc)}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-true}
 ROUNDS=${BENCH_ROUNDS:-3}
 nodelay=""
-[ "${BENCH_BARE_NODELAY:-0}" = 1 ] && nodelay=nodelay
+[ "${BENCH_BARE_NODELAY:-1}" = 1 ] && nodelay=nodelay
 VIDEOS=50
 
 out="$BUILD/bench/api"   # build products and results stay out of the source tree
