@@ -36,8 +36,16 @@ sed -e "s|port=5432 dbname=videoflix user=videoflix|port=$pg_port dbname=videofl
     "$VF_SRC/conf/videoflix.conf" > "$config"
 
 server_pid= worker_pid=
+interrupted=
+alive() { for p in "$@"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
 stop_all() {
     trap - INT TERM EXIT
+    # Ctrl-C in a terminal signals the whole group: server and worker are
+    # stopping already (a second signal would make the worker cancel its jobs
+    # instead of finishing them), so give them their grace period first.
+    if [ -n "$interrupted" ]; then
+        for _ in $(seq 1 400); do alive "$server_pid" "$worker_pid" || break; sleep 0.1; done
+    fi
     [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
     [ -n "$worker_pid" ] && kill -TERM "$worker_pid" 2>/dev/null
     [ -n "$server_pid" ] && wait "$server_pid" 2>/dev/null
@@ -47,7 +55,8 @@ stop_all() {
     vf_log "stopped"
 }
 trap stop_all EXIT
-trap 'exit 0' INT TERM
+trap 'interrupted=1; exit 0' INT
+trap 'exit 0' TERM
 
 vf_pg_start "$var/pg" "$pg_port"
 vf_redis_start "$var/redis" "$redis_port"
