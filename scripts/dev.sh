@@ -85,3 +85,5 @@ cat >&2 <<MSG
 
 MSG
 wait "$server_pid"
+# A clean exit means the server was signalled (Ctrl-C reaches the worker too).
+[ $? -eq 0 ] && interrupted=1
