@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "db.h"
 #include "log.h"
+#include "origin_check.h"
 #include "password.h"
 #include "queue.h"
 #include "redis.h"
@@ -452,6 +453,9 @@ static void dispatch(struct evhttp_request *ev, void *arg)
         vf_reply_msg(r, 405, "detail", msg);
         return;
     }
+    /* Cookies carry the session: no state changes from other sites' pages. */
+    if (vf_origin_check(r) < 0)
+        return;
     r->match.route->handler(r);
 }
 

@@ -18,8 +18,8 @@
  * state, 0 when it must be refused. */
 int vf_origin_allowed(const vf_config_t *cfg, const char *origin, const char *referer);
 
-/* For handlers of state-changing routes: 0 to go on, or -1 after
- * answering 403.  Safe methods (GET, HEAD, OPTIONS) always pass. */
+/* http.c calls this for every routed request, before its handler: 0 to go
+ * on, or -1 after answering 403.  Safe methods (GET, HEAD, OPTIONS) pass. */
 int vf_origin_check(vf_req_t *r);
 
 #endif

@@ -9,7 +9,6 @@
 #include "db.h"
 #include "log.h"
 #include "mail.h"
-#include "origin_check.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "sessions.h"
@@ -278,8 +277,6 @@ static int email_taken(vf_req_t *r, const char *email)
 
 static void h_register(vf_req_t *r)
 {
-    if (vf_origin_check(r) < 0)
-        return;
     json_t *body = vf_req_json(r);
     if (!body)
         return;
@@ -483,8 +480,6 @@ static void forgot_answer_padded(vf_req_t *r)
 
 static void h_forgot(vf_req_t *r)
 {
-    if (vf_origin_check(r) < 0)
-        return;
     json_t *body = vf_req_json(r);
     if (!body)
         return;
@@ -572,8 +567,6 @@ out:
 
 static void h_reset(vf_req_t *r)
 {
-    if (vf_origin_check(r) < 0)
-        return;
     json_t *body = vf_req_json(r);
     if (!body)
         return;

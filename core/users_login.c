@@ -8,7 +8,6 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
-#include "origin_check.h"
 #include "ratelimit.h"
 #include "sessions.h"
 #include "users.h"
@@ -148,8 +147,6 @@ out:
 
 static void h_login(vf_req_t *r)
 {
-    if (vf_origin_check(r) < 0)
-        return;
     json_t *body = vf_req_json(r);
     if (!body)
         return;
@@ -221,8 +218,6 @@ static void refresh_refused(vf_req_t *r, const char *message)
 
 static void h_refresh(vf_req_t *r)
 {
-    if (vf_origin_check(r) < 0)
-        return;
     const vf_config_t *cfg = r->ctx->app->cfg;
     char *cookie = vf_req_cookie(r, cfg->auth.cookie_refresh);
     if (!cookie || !*cookie) {
@@ -297,8 +292,6 @@ static int logout_session(vf_req_t *r, const char *key, char sid[VF_TOKEN_ID_SIZ
 
 static void h_logout(vf_req_t *r)
 {
-    if (vf_origin_check(r) < 0)
-        return;
     const char *key = vf_auth_key(r);
     if (!key)
         return;
