@@ -42,7 +42,8 @@ static void setup(void)
     http_port = vft_free_port();
     char extra[512];
     snprintf(extra, sizeof extra,
-             "server = { port = %d; threads = 2; max_body_size = 2048; shutdown_timeout = 20; };\n",
+             "server = { port = %d; threads = 2; max_body_size = 2048; shutdown_timeout = 20; };\n"
+             "auth = { secret_key = \"check-server-secret-key-0123456789abcdef\"; };\n",
              http_port);
     config_path = vft_write_config(dir, conninfo, redis.port, extra);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", http_port);
@@ -155,6 +156,38 @@ START_TEST(preflight)
 }
 END_TEST
 
+/* Every state-changing route refuses other sites' pages, before its own
+ * checks; safe methods and requests without Origin/Referer pass. */
+START_TEST(cross_site_state_changes_refused)
+{
+    static const char *const routes[][2] = {
+        {"POST", "/admin/api/videos/"}, {"POST", "/admin/api/uploads/"}, {"DELETE", "/admin/api/videos/1/"},
+        {"POST", "/content/add-favorite/"}, {"POST", "/users/logout/"},
+    };
+    const char *evil[] = {"Origin: http://evil.example", NULL};
+    const char *evil_referer[] = {"Referer: http://evil.example/page", NULL};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "%s%s", base, routes[i][1]);
+        vft_response_t r;
+        ck_assert_int_eq(vft_http(routes[i][0], url, "{}", evil, &r), 0);
+        ck_assert_msg(r.status == 403, "%s %s: %ld", routes[i][0], routes[i][1], r.status);
+        ck_assert_ptr_nonnull(strstr(r.body, "CSRF Failed"));
+        vft_response_free(&r);
+        ck_assert_int_eq(vft_http(routes[i][0], url, "{}", evil_referer, &r), 0);
+        ck_assert_int_eq(r.status, 403);
+        vft_response_free(&r);
+        /* Without either header (curl), the route's own answer: not logged in. */
+        ck_assert_int_eq(vft_http(routes[i][0], url, "{}", NULL, &r), 0);
+        ck_assert_msg(r.status == 401, "%s %s: %ld", routes[i][0], routes[i][1], r.status);
+        vft_response_free(&r);
+    }
+    vft_response_t r;
+    ck_assert_int_eq(get("/health/", evil, &r), 200);
+    vft_response_free(&r);
+}
+END_TEST
+
 START_TEST(trailing_slash_optional)
 {
     vft_response_t r;
@@ -257,6 +290,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, health_follows_redis);
     tcase_add_test(tc, errors_are_json_with_cors);
     tcase_add_test(tc, preflight);
+    tcase_add_test(tc, cross_site_state_changes_refused);
     tcase_add_test(tc, trailing_slash_optional);
     tcase_add_test(tc, body_limit_is_json_413);
     tcase_add_test(tc, request_ids);
