@@ -17,16 +17,29 @@ core_libvfcore_la_CPPFLAGS = $(CORE_CPPFLAGS)
 core_libvfcore_la_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 core_libvfcore_la_LIBADD = $(CORE_DEP_LIBS)
 core_libvfcore_la_SOURCES = \
-	core/log.c core/log.h \
+	core/util/log.c core/util/log.h core/util/exit.h \
 	core/util/timeutil.c core/util/timeutil.h \
-	core/loader.c core/loader.h \
-	core/conf.c core/conf.h \
-	core/db.c core/db.h core/redis.c core/redis.h \
-	core/app.c core/app.h core/cli.h core/router.c core/router.h core/routes.c \
-	core/http.c core/http.h core/health.c core/health.h
+	core/util/text.c core/util/text.h \
+	core/config/conf.c core/config/conf.h \
+	core/plugins/loader.c core/plugins/loader.h \
+	core/runtime/app.c core/runtime/app.h \
+	core/runtime/db.c core/runtime/db.h core/runtime/redis.c core/runtime/redis.h \
+	core/http/http.h core/http/request.c core/http/reply.c \
+	core/http/server.c core/http/server.h core/http/server_internal.h \
+	core/http/router.c core/http/router.h \
+	core/http/origin_check.c core/http/origin_check.h \
+	core/http/health.c core/http/health.h \
+	core/storage/remove_files.c core/storage/remove_files.h \
+	core/cli/cli.h core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 
 bin_PROGRAMS += videoflix
-videoflix_SOURCES = core/main.c
+videoflix_SOURCES = core/cli/main.c
 videoflix_CPPFLAGS = $(CORE_CPPFLAGS)
 videoflix_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 videoflix_LDADD = core/libvfcore.la
+
+# One paragraph per folder: what it owns and what it may call.
+EXTRA_DIST += core/util/README.md core/config/README.md core/plugins/README.md \
+	core/runtime/README.md core/http/README.md core/jobs/README.md core/storage/README.md \
+	core/accounts/README.md core/uploads/README.md core/pipeline/README.md \
+	core/catalog/README.md core/cli/README.md

@@ -55,8 +55,13 @@ find "$VF_BUILD" -path '*/tests/*' -name '*.log' ! -name test-suite.log -exec ca
         }
     }
     END { printf "checks: %d passed, %d failed\n", n - f - e, f + e }'
-skipped=$(grep -l '^:test-result: SKIP' $(find "$VF_BUILD/tests" -name '*.trs') 2>/dev/null | wc -l)
-[ "$skipped" -gt 0 ] && vf_log "$skipped test programs were skipped"
+# A green suite means everything ran: a skipped program (a service that did
+# not start, a variable not set) fails the run.
+skipped=$(grep -l '^:test-result: SKIP' $(find "$VF_BUILD/tests" -name '*.trs') 2>/dev/null)
+if [ -n "$skipped" ]; then
+    for f in $skipped; do vf_log "skipped, which fails the suite: ${f%.trs}"; done
+    [ $status -eq 0 ] && status=1
+fi
 if [ $status -ne 0 ]; then
     for f in $(find "$VF_BUILD/tests" -name '*.log' 2>/dev/null); do
         grep -q -E '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null && { echo "==== $f"; tail -n 60 "$f"; }

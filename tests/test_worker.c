@@ -14,11 +14,11 @@
  * usage: test_worker [--config FILE] worker|jobs|workers [args...]
  */
 #include "config.h"
-#include "core/cli.h"
-#include "core/log.h"
-#include "core/queue.h"
+#include "core/cli/cli.h"
+#include "core/util/log.h"
+#include "core/jobs/queue.h"
 #include "core/util/timeutil.h"
-#include "core/worker.h"
+#include "core/jobs/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>

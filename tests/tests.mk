@@ -40,6 +40,10 @@ tests_fixture_wrong_kind_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -D
 tests_fixture_wrong_kind_la_LDFLAGS = $(FIXTURE_FLAGS)
 tests_fixture_wrong_kind_la_LIBADD = $(LIBCONFIG_LIBS)
 
+# The folders of core/ include only downwards (docs/architecture.md).
+TESTS += tests/core/check_layers.sh
+EXTRA_DIST += tests/core/check_layers.sh
+
 CORE_TESTS = tests/core/check_config tests/core/check_loader tests/core/check_router \
 	tests/core/check_migrate tests/e2e/check_server tests/e2e/check_cli
 check_PROGRAMS += $(CORE_TESTS)

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "core/loader.h"
+#include "core/plugins/loader.h"
 
 #define VFT_MAIN(suite_fn)                                   \
     int main(void)                                           \

@@ -19,9 +19,9 @@
 #include "config.h"
 #include "tests/e2e/worker_fixture.h"
 
-#include "core/db.h"
-#include "core/queue_internal.h"
-#include "core/redis.h"
+#include "core/runtime/db.h"
+#include "core/jobs/queue_internal.h"
+#include "core/runtime/redis.h"
 #include "core/util/timeutil.h"
 
 #include <hiredis/hiredis.h>

@@ -6,7 +6,7 @@
  */
 #include "config.h"
 #include "vftest.h"
-#include "core/conf.h"
+#include "core/config/conf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,8 +6,8 @@
  * login (permanent) and a server that is down (retryable).
  */
 #include "config.h"
-#include "core/conf.h"
-#include "core/mail.h"
+#include "core/config/conf.h"
+#include "core/accounts/mail.h"
 #include "vftest.h"
 
 #include <dirent.h>

@@ -6,7 +6,7 @@
  */
 #include "config.h"
 #include "vftest.h"
-#include "core/db.h"
+#include "core/runtime/db.h"
 
 #include <stdio.h>
 #include <string.h>

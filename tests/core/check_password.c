@@ -5,7 +5,7 @@
  * caller's thread, bounded).
  */
 #include "config.h"
-#include "core/password.h"
+#include "core/accounts/password.h"
 #include "vftest.h"
 
 #include <errno.h>

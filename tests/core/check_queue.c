@@ -8,11 +8,11 @@
 #include "config.h"
 #include "vftest.h"
 
-#include "core/db.h"
-#include "core/queue_internal.h"
-#include "core/redis.h"
+#include "core/runtime/db.h"
+#include "core/jobs/queue_internal.h"
+#include "core/runtime/redis.h"
 #include "core/util/timeutil.h"
-#include "core/worker.h"
+#include "core/jobs/worker.h"
 #include "tests/e2e/worker_fixture.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 #include "vftest.h"
-#include "core/router.h"
+#include "core/http/router.h"
 
 #include <string.h>
 

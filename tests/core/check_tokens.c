@@ -7,13 +7,13 @@
  * revoked-session set and email normalisation.
  */
 #include "config.h"
-#include "core/auth.h"
-#include "core/conf.h"
-#include "core/origin_check.h"
-#include "core/ratelimit.h"
-#include "core/redis.h"
-#include "core/sessions.h"
-#include "core/users.h"
+#include "core/accounts/auth.h"
+#include "core/config/conf.h"
+#include "core/http/origin_check.h"
+#include "core/accounts/ratelimit.h"
+#include "core/runtime/redis.h"
+#include "core/accounts/sessions.h"
+#include "core/accounts/users.h"
 #include "vftest.h"
 
 #include <jwt.h>

@@ -8,14 +8,14 @@
  * X-Forwarded-For to A), so the rate limits of one do not reach another.
  */
 #include "config.h"
-#include "core/app.h"
-#include "core/auth.h"
-#include "core/cli.h"
-#include "core/conf.h"
-#include "core/db.h"
-#include "core/log.h"
-#include "core/mail.h"
-#include "core/sessions.h"
+#include "core/runtime/app.h"
+#include "core/accounts/auth.h"
+#include "core/cli/cli.h"
+#include "core/config/conf.h"
+#include "core/runtime/db.h"
+#include "core/util/log.h"
+#include "core/accounts/mail.h"
+#include "core/accounts/sessions.h"
 #include "vftest.h"
 
 #include <dirent.h>

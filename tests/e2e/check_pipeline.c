@@ -14,8 +14,8 @@
 #include "config.h"
 #include "uploads_fixture.h"
 
-#include "core/pipeline.h"
-#include "core/queue.h"
+#include "core/pipeline/pipeline.h"
+#include "core/jobs/queue.h"
 #include "tests/media.h"
 
 #include <dirent.h>

@@ -4,9 +4,9 @@
 #include "config.h"
 #include "worker_fixture.h"
 
-#include "core/db.h"
-#include "core/log.h"
-#include "core/redis.h"
+#include "core/runtime/db.h"
+#include "core/util/log.h"
+#include "core/runtime/redis.h"
 #include "core/util/timeutil.h"
 
 #include <signal.h>

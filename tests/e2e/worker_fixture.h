@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "core/app.h"
-#include "core/queue.h"
+#include "core/runtime/app.h"
+#include "core/jobs/queue.h"
 #include "vftest.h"
 
 #define QFIX_MAX_WORKERS 8

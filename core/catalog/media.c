@@ -1,0 +1,362 @@
+/*
+ * media.c - GET and HEAD /media/<key>, see media.h.
+ *
+ * Owns: refusing keys that are not plain storage keys, opening the object
+ * without following any symlink, validators (ETag, Last-Modified) and
+ * conditional requests, single byte ranges, and streaming the file with
+ * sendfile() through a libevent file segment, so a large file is never held
+ * in memory.
+ *
+ * The path arrives percent-decoded (http.c refuses a decoded NUL), so
+ * "%2e%2e" is "..", "%2f" is "/"; every such key is refused here before the
+ * storage plugin or the disk is asked anything.
+ */
+#include "config.h"
+#include "catalog/media.h"
+#include "http/http.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MEDIA_KEY_MAX 1024
+
+/* A key as storage.h defines it, and no hidden segment (storage_local keeps
+ * unfinished uploads under ".uploads"). */
+static int key_is_servable(const char *key)
+{
+    size_t len = strlen(key);
+    if (len == 0 || len > MEDIA_KEY_MAX)
+        return 0;
+    const char *seg = key;
+    for (;;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || seg[0] == '.')
+            return 0; /* empty segment ("//", leading or trailing '/'), ".", "..", ".hidden" */
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)seg[i];
+            if (c < 0x20 || c == 0x7f || c == '\\')
+                return 0;
+        }
+        if (seg[n] == '\0')
+            return 1;
+        seg += n + 1;
+    }
+}
+
+/* A separator sent percent-encoded ("%2F", "%5C") can only be meant to get
+ * past a check of the raw path: no stored key needs one (url() of
+ * storage_local leaves '/' as it is). */
+static int raw_path_has_encoded_separator(const vf_req_t *r)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+    return !raw || strcasestr(raw, "%2f") || strcasestr(raw, "%5c");
+}
+
+/* Open path for reading, refusing every symlink on the way (the storage
+ * plugin resolved the root's own links), so a link swapped in after the
+ * plugin looked cannot lead outside.  O_NONBLOCK: a FIFO must not stall the
+ * loop; it is refused after fstat. */
+static int open_no_symlinks(const char *path)
+{
+    int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+#ifdef SYS_openat2
+    struct open_how how = {.flags = (uint64_t)flags,
+                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd >= 0 || errno != ENOSYS)
+        return (int)fd;
+#endif
+    /* Old kernel: only the last component is checked here; the plugin's
+     * local_path() walked the directories without following links. */
+    return open(path, flags);
+}
+
+static void reply_status(vf_req_t *r, int status, const char *message)
+{
+    if (r->method == VF_HEAD) {
+        vf_reply_buffer(r, status, "application/json; charset=utf-8", NULL);
+        return;
+    }
+    vf_reply_msg(r, status, "detail", message);
+}
+
+static void not_found(vf_req_t *r) { reply_status(r, 404, "Not found."); }
+
+/* ---------------------------------------------------------- validators */
+
+/* The next entity-tag of a comma-separated list: *tag and *len give its
+ * opaque part (quotes included, "W/" dropped); returns the rest or NULL. */
+static const char *next_etag(const char *list, const char **tag, size_t *len, int *weak)
+{
+    while (*list == ' ' || *list == '\t' || *list == ',')
+        list++;
+    if (!*list)
+        return NULL;
+    *weak = strncmp(list, "W/", 2) == 0;
+    if (*weak)
+        list += 2;
+    const char *end = list;
+    if (*end == '"') {
+        const char *close = strchr(end + 1, '"');
+        end = close ? close + 1 : end + strlen(end);
+    } else {
+        end += strcspn(end, ", \t");
+    }
+    *tag = list;
+    *len = (size_t)(end - list);
+    return end;
+}
+
+int vf_etag_list_matches(const char *header, const char *etag)
+{
+    const char *tag;
+    size_t len;
+    int weak;
+    if (strncmp(etag, "W/", 2) == 0)
+        etag += 2;
+    for (const char *p = header; (p = next_etag(p, &tag, &len, &weak)) != NULL;)
+        if ((len == 1 && tag[0] == '*') || (len == strlen(etag) && memcmp(tag, etag, len) == 0))
+            return 1;
+    return 0;
+}
+
+/* If-Range: a strong ETag match, or exactly the Last-Modified date. */
+static int if_range_holds(const char *header, const char *etag, int64_t mtime)
+{
+    if (header[0] == '"' || strncmp(header, "W/", 2) == 0)
+        return strcmp(header, etag) == 0;
+    int64_t when = vf_time_parse_http(header);
+    return when >= 0 && when == mtime;
+}
+
+/* --------------------------------------------------------------- ranges */
+
+static int parse_u64(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+enum range_kind { RANGE_NONE, RANGE_ONE, RANGE_UNSATISFIABLE };
+
+/* One "bytes=first-last", "bytes=first-" or "bytes=-suffix" range.  Anything
+ * else (other units, several ranges, bad syntax) is ignored, as RFC 9110
+ * allows: the whole object is sent. */
+static enum range_kind parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return RANGE_NONE;
+    const char *p = h + 6;
+    while (*p == ' ')
+        p++;
+    uint64_t a = 0, b = 0;
+    if (*p == '-') {
+        p++;
+        if (parse_u64(&p, &b) < 0)
+            return RANGE_NONE;
+        while (*p == ' ')
+            p++;
+        if (*p)
+            return RANGE_NONE;
+        if (b == 0 || size == 0)
+            return RANGE_UNSATISFIABLE;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return RANGE_ONE;
+    }
+    if (parse_u64(&p, &a) < 0 || *p++ != '-')
+        return RANGE_NONE;
+    int open_ended = *p == '\0' || *p == ' ';
+    if (!open_ended && parse_u64(&p, &b) < 0)
+        return RANGE_NONE;
+    while (*p == ' ')
+        p++;
+    if (*p || (!open_ended && b < a))
+        return RANGE_NONE;
+    if (a >= size)
+        return RANGE_UNSATISFIABLE;
+    *first = a;
+    *last = open_ended || b >= size ? size - 1 : b;
+    return RANGE_ONE;
+}
+
+/* -------------------------------------------------------------- serving */
+
+/* The storage plugin's path of key when media may be served; NULL (and the
+ * request answered) otherwise. */
+static char *local_path_of(vf_req_t *r, const char *key)
+{
+    const vf_app_t *app = r->ctx->app;
+    if (!app->cfg->server.serve_media || !app->storage)
+        return NULL;
+    const vf_storage_ops_t *ops = vf_storage_ops(app->storage);
+    if (!ops->local_path)
+        return NULL;
+    char *path = NULL;
+    vf_error_t err = {0};
+    int rc = ops->local_path(app->storage->state, key, &path, &err);
+    if (rc < 0) {
+        if (rc != -ENOENT && rc != -EINVAL && rc != -ENOTSUP)
+            vf_warn("media: '%.200s': %s", key, err.message);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static void content_type_of(vf_req_t *r, const char *key, char *out, size_t len)
+{
+    const vf_plugin_t *storage = r->ctx->app->storage;
+    vf_storage_stat_t st;
+    vf_error_t err;
+    if (vf_storage_ops(storage)->stat(storage->state, key, &st, &err) == 0 && st.content_type[0])
+        snprintf(out, len, "%s", st.content_type);
+    else
+        snprintf(out, len, "application/octet-stream");
+}
+
+/* Queue [offset, offset+length) of fd for sendfile(); takes fd. */
+static struct evbuffer *file_body(int fd, uint64_t offset, uint64_t length)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf) {
+        close(fd);
+        return NULL;
+    }
+    /* Without this flag libevent maps or reads the whole segment. */
+    struct evbuffer_file_segment *seg =
+        evbuffer_set_flags(buf, EVBUFFER_FLAG_DRAINS_TO_FD) == 0
+            ? evbuffer_file_segment_new(fd, (ev_off_t)offset, (ev_off_t)length, EVBUF_FS_CLOSE_ON_FREE)
+            : NULL;
+    if (!seg) {
+        close(fd);
+        evbuffer_free(buf);
+        return NULL;
+    }
+    int rc = evbuffer_add_file_segment(buf, seg, 0, (ev_off_t)length);
+    evbuffer_file_segment_free(seg); /* the buffer's chain keeps its own reference */
+    if (rc != 0) {
+        evbuffer_free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void set_length(vf_req_t *r, uint64_t n)
+{
+    char len[24];
+    snprintf(len, sizeof len, "%" PRIu64, n);
+    vf_reply_header(r, "Content-Length", len);
+}
+
+static void media_get(vf_req_t *r)
+{
+    const char *key = vf_req_param(r, 0);
+    int fd = -1;
+    char *path = NULL;
+    if (!key || !key_is_servable(key) || raw_path_has_encoded_separator(r) || !(path = local_path_of(r, key))) {
+        not_found(r);
+        goto out;
+    }
+    fd = open_no_symlinks(path);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd < 0 && errno != ENOENT && errno != ELOOP && errno != ENOTDIR && errno != EXDEV) {
+            char why[128];
+            vf_warn("media: cannot open '%.200s': %s", key, strerror_r(errno, why, sizeof why));
+        }
+        not_found(r);
+        goto out;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    int64_t mtime = (int64_t)sb.st_mtim.tv_sec;
+    /* The storage_local plugin's ETag: a replaced file is a new inode. */
+    char etag[80], modified[40], ctype[128];
+    snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", size,
+             (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec, (uint64_t)sb.st_ino);
+    vf_time_http(mtime, modified, sizeof modified);
+    vf_reply_header(r, "ETag", etag);
+    vf_reply_header(r, "Last-Modified", modified);
+    vf_reply_header(r, "Accept-Ranges", "bytes");
+
+    const char *inm = vf_req_header(r, "If-None-Match");
+    const char *ims = vf_req_header(r, "If-Modified-Since");
+    int64_t since = ims && !inm ? vf_time_parse_http(ims) : -1;
+    if ((inm && vf_etag_list_matches(inm, etag)) || (since >= 0 && mtime <= since)) {
+        vf_reply_buffer(r, 304, NULL, NULL);
+        goto out;
+    }
+
+    content_type_of(r, key, ctype, sizeof ctype);
+    uint64_t first = 0, last = size ? size - 1 : 0;
+    enum range_kind range = RANGE_NONE;
+    const char *range_h = vf_req_header(r, "Range");
+    const char *if_range = vf_req_header(r, "If-Range");
+    if (range_h && (!if_range || if_range_holds(if_range, etag, mtime)))
+        range = parse_range(range_h, size, &first, &last);
+    if (range == RANGE_UNSATISFIABLE) {
+        char cr[48];
+        snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+        vf_reply_header(r, "Content-Range", cr);
+        reply_status(r, 416, "Requested range not satisfiable.");
+        goto out;
+    }
+    uint64_t length = size == 0 ? 0 : last - first + 1;
+    int status = 200;
+    if (range == RANGE_ONE) {
+        char cr[80];
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        vf_reply_header(r, "Content-Range", cr);
+        status = 206;
+    }
+    struct evbuffer *body = NULL;
+    if (r->method != VF_HEAD && length > 0) {
+        body = file_body(fd, first, length);
+        fd = -1;
+        if (!body) {
+            vf_error("media: cannot queue '%.200s' for sending", key);
+            reply_status(r, 500, "Cannot send the file.");
+            goto out;
+        }
+    }
+    /* Explicit for HEAD, where evhttp would leave it out. */
+    set_length(r, length);
+    vf_reply_header(r, "Content-Type", ctype);
+    vf_reply_buffer(r, status, NULL, body);
+    if (body)
+        evbuffer_free(body);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+}
+
+void vf_media_routes(vf_router_t *router)
+{
+    vf_router_add(router, VF_GET, "/media/*", media_get);
+}

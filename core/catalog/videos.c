@@ -1,0 +1,184 @@
+/*
+ * videos.c - see videos.h.  Reads go straight to PostgreSQL (not the
+ * catalogue cache): staff watch processing progress and must see it live.
+ */
+#include "config.h"
+#include "catalog/videos.h"
+
+#include "accounts/auth.h"
+#include "catalog/video_json.h"
+#include "catalog/video_lifecycle.h"
+#include "http/http.h"
+#include "runtime/db.h"
+#include "util/log.h"
+#include "util/text.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VIDEOS_PATH "/admin/api/videos/"
+
+static void reply_unavailable(vf_req_t *r)
+{
+    vf_reply_header(r, "Retry-After", "5");
+    vf_reply_msg(r, 503, "detail", "The database is unreachable right now; try again shortly.");
+}
+
+static void reply_failure(vf_req_t *r, int ret)
+{
+    if (ret == -ECONNRESET) {
+        reply_unavailable(r);
+        return;
+    }
+    vf_error("videos: %s (%s)", vf_db_last_error(r->ctx->db), strerror(-ret));
+    vf_reply_msg(r, 500, "detail", "The change could not be saved.");
+}
+
+/* One video object (or an array of all with id 0). */
+static int load_json(vf_req_t *r, int64_t id, json_t **out)
+{
+    const vf_app_t *app = r->ctx->app;
+    PGresult *res = NULL;
+    char ids[24];
+    snprintf(ids, sizeof ids, "%" PRId64, id);
+    const char *p[] = {ids};
+    int ret = id ? vf_db_exec(r->ctx->db, &res, "SELECT " VF_VIDEO_COLUMNS " FROM videos v WHERE v.id = $1::bigint",
+                              1, p)
+                 : vf_db_exec(r->ctx->db, &res,
+                              "SELECT " VF_VIDEO_COLUMNS " FROM videos v ORDER BY v.created_at DESC, v.id DESC", 0,
+                              NULL);
+    *out = NULL;
+    if (ret < 0)
+        goto out;
+    if (id && PQntuples(res) != 1) {
+        ret = -ENOENT;
+        goto out;
+    }
+    json_t *all = id ? NULL : json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *v = vf_video_json(app->storage, app->cfg->media.url_expires, res, i);
+        if (!v) {
+            json_decref(all);
+            ret = -ENOMEM;
+            goto out;
+        }
+        if (id) {
+            *out = v;
+            goto out;
+        }
+        json_array_append_new(all, v);
+    }
+    *out = all;
+    ret = all ? 0 : -ENOMEM;
+out:
+    PQclear(res);
+    return ret;
+}
+
+static void reply_video(vf_req_t *r, int status, int64_t id)
+{
+    json_t *v = NULL;
+    int ret = load_json(r, id, &v);
+    if (ret == -ENOENT) {
+        vf_reply_msg(r, 404, "detail", "Not found.");
+        return;
+    }
+    if (ret < 0) {
+        reply_failure(r, ret);
+        return;
+    }
+    vf_reply_header(r, "Cache-Control", "no-store");
+    vf_reply_json(r, status, v);
+}
+
+/* GET, POST /admin/api/videos/ */
+static void videos_collection(vf_req_t *r)
+{
+    if (vf_auth_require_staff(r) != 0)
+        return;
+    if (r->method != VF_POST) {
+        reply_video(r, 200, 0);
+        return;
+    }
+    json_t *body = vf_req_json(r);
+    if (!body)
+        return;
+    vf_video_fields_t f;
+    json_t *errors = NULL;
+    int64_t id = 0;
+    int ret = vf_video_fields_from_json(body, &f, &errors);
+    json_decref(body);
+    if (ret == 0)
+        ret = errors ? -EINVAL : vf_video_create(r->ctx, &f, r->user_id, NULL, &id, &errors);
+    vf_video_fields_free(&f);
+    if (ret == -EINVAL && errors) {
+        vf_reply_json(r, 400, errors);
+        return;
+    }
+    json_decref(errors);
+    if (ret < 0) {
+        reply_failure(r, ret);
+        return;
+    }
+    reply_video(r, 201, id);
+}
+
+/* GET, PATCH, DELETE /admin/api/videos/<id>/ */
+static void videos_item(vf_req_t *r)
+{
+    if (vf_auth_require_staff(r) != 0)
+        return;
+    int64_t id = 0;
+    if (vf_parse_id(vf_req_param(r, 0), &id) != 0) {
+        vf_reply_msg(r, 404, "detail", "Not found.");
+        return;
+    }
+    if (r->method == VF_GET || r->method == VF_HEAD) {
+        reply_video(r, 200, id);
+        return;
+    }
+    int ret;
+    if (r->method == VF_DELETE) {
+        ret = vf_video_delete(r->ctx, id);
+        if (ret == -ENOENT)
+            vf_reply_msg(r, 404, "detail", "Not found.");
+        else if (ret < 0)
+            reply_failure(r, ret);
+        else
+            vf_reply_buffer(r, 204, NULL, NULL);
+        return;
+    }
+    json_t *body = vf_req_json(r);
+    if (!body)
+        return;
+    vf_video_fields_t f;
+    json_t *errors = NULL;
+    ret = vf_video_fields_from_json(body, &f, &errors);
+    json_decref(body);
+    if (ret == 0)
+        ret = errors ? -EINVAL : vf_video_update(r->ctx, id, &f, r->user_id, &errors);
+    vf_video_fields_free(&f);
+    if (ret == -EINVAL && errors) {
+        vf_reply_json(r, 400, errors);
+        return;
+    }
+    json_decref(errors);
+    if (ret == -ENOENT) {
+        vf_reply_msg(r, 404, "detail", "Not found.");
+        return;
+    }
+    if (ret < 0) {
+        reply_failure(r, ret);
+        return;
+    }
+    reply_video(r, 200, id);
+}
+
+void vf_videos_routes(vf_router_t *router)
+{
+    vf_router_add(router, VF_GET | VF_POST, VIDEOS_PATH, videos_collection);
+    vf_router_add(router, VF_GET | VF_PATCH | VF_DELETE, VIDEOS_PATH "{id}/", videos_item);
+}

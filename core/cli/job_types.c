@@ -1,0 +1,24 @@
+/*
+ * job_types.c - the one list of every job type `videoflix worker` runs,
+ * like routes.c for HTTP routes: a subsystem with background work adds one
+ * line here, so the job queue never depends on the subsystems it serves.
+ */
+#include "config.h"
+#include "accounts/mail.h"
+#include "cli/cli.h"
+#include "jobs/worker.h"
+#include "pipeline/pipeline.h"
+#include "storage/remove_files.h"
+
+void vf_job_types_register(void)
+{
+    vf_mail_register_jobs();         /* "mail" */
+    vf_pipeline_register_jobs();     /* "transcode", "thumbnail" */
+    vf_remove_files_register_job();  /* "remove_files" */
+}
+
+int vf_cmd_worker(vf_app_t *app, int argc, char **argv)
+{
+    vf_job_types_register();
+    return vf_worker_main(app, argc, argv);
+}

@@ -1,0 +1,23 @@
+/*
+ * routes.c - the one list of every module's HTTP routes, in the order they
+ * are matched.  A module adds one line here; nothing else knows the table.
+ */
+#include "config.h"
+#include "accounts/users.h"
+#include "catalog/content.h"
+#include "catalog/media.h"
+#include "catalog/videos.h"
+#include "cli/cli.h"
+#include "http/health.h"
+#include "http/router.h"
+#include "uploads/upload.h"
+
+void vf_routes_register(vf_router_t *r)
+{
+    vf_health_routes(r);
+    vf_users_routes(r);
+    vf_content_routes(r);
+    vf_media_routes(r);
+    vf_upload_routes(r);
+    vf_videos_routes(r);
+}

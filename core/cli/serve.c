@@ -1,0 +1,85 @@
+/*
+ * serve.c - `videoflix serve`, the composition root of the API server: it
+ * starts every process-wide service explicitly, in order, before the first
+ * request can need it, and stops them in reverse order after the last
+ * response is written.  A service that cannot start stops the process here,
+ * with a message, instead of surfacing later as a 503.
+ * Must not: hold request logic (handlers live in their modules, routes.c
+ * lists them).
+ */
+#include "config.h"
+#include "accounts/password.h"
+#include "accounts/sessions.h"
+#include "catalog/content_cache.h"
+#include "cli/cli.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "jobs/queue.h"
+#include "util/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
+{
+    const vf_config_t *cfg = app->cfg;
+    int status = VF_EXIT_FAILURE;
+    vf_router_t *router = NULL;
+    vf_http_server_t *server = NULL;
+    vf_outbox_relay_t *relay = NULL;
+    int pool = 0, sessions = 0, catalog = 0;
+
+    if (argc > 1) {
+        fprintf(stderr, "videoflix serve: takes no arguments (%s)\n", argv[1]);
+        return VF_EXIT_USAGE;
+    }
+    /* A client that goes away mid-response must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+    char err[1024];
+    if (vf_app_load_plugins(app, 1, 0, err, sizeof err) < 0) {
+        vf_error("%s", err);
+        return VF_EXIT_FAILURE;
+    }
+    if (vf_password_pool_start(cfg->auth.hash_threads) < 0) {
+        vf_error("serve: cannot start the password hashing threads");
+        goto out;
+    }
+    pool = 1;
+    if (vf_sessions_start(app) < 0)
+        goto out;
+    sessions = 1;
+    if (vf_catalog_start(app) < 0)
+        goto out;
+    catalog = 1;
+    /* Jobs recorded while Redis was away reach it from here too. */
+    relay = vf_outbox_relay_start(app);
+    if (!relay) {
+        vf_error("serve: cannot start the outbox relay");
+        goto out;
+    }
+    router = vf_router_new();
+    if (!router) {
+        vf_error("serve: out of memory");
+        goto out;
+    }
+    vf_routes_register(router);
+    server = vf_http_server_new(app, router);
+    if (!server)
+        goto out;
+    if (vf_http_server_run(server) == 0)
+        status = VF_EXIT_OK;
+
+out:
+    vf_http_server_free(&server);
+    vf_router_free(&router);
+    vf_outbox_relay_stop(&relay);
+    if (catalog)
+        vf_catalog_stop();
+    if (sessions)
+        vf_sessions_stop();
+    if (pool)
+        vf_password_pool_stop();
+    if (status == VF_EXIT_OK)
+        vf_info("http: stopped");
+    return status;
+}

@@ -1,0 +1,163 @@
+/*
+ * request.c - reading a request: route parameters, the query, headers,
+ * cookies, the body (raw or as a JSON object), the client's address behind
+ * trusted proxies, and handing work back to the request's loop thread.
+ * Must not: reply, except the 400 of a malformed JSON body.
+ */
+#include "config.h"
+#include "http/server_internal.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *vf_req_param(const vf_req_t *r, size_t i)
+{
+    return i < r->match.nparams ? r->match.params[i] : NULL;
+}
+
+const char *vf_req_query(const vf_req_t *r, const char *name)
+{
+    return evhttp_find_header(&((vf_req_t *)r)->query, name);
+}
+
+const char *vf_req_header(const vf_req_t *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+const unsigned char *vf_req_body(const vf_req_t *r, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    *len = evbuffer_get_length(in);
+    return *len ? evbuffer_pullup(in, -1) : (const unsigned char *)"";
+}
+
+json_t *vf_req_json(vf_req_t *r)
+{
+    size_t len;
+    const unsigned char *body = vf_req_body(r, &len);
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+        i++;
+    if (i == len)
+        return json_object();
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j || !json_is_object(j)) {
+        char msg[256];
+        if (j)
+            snprintf(msg, sizeof msg, "JSON parse error - expected an object");
+        else
+            snprintf(msg, sizeof msg, "JSON parse error - %s (line %d, column %d)", jerr.text, jerr.line,
+                     jerr.column);
+        json_decref(j);
+        vf_reply_msg(r, 400, "detail", msg);
+        return NULL;
+    }
+    return j;
+}
+
+static int ip_trusted(const vf_config_t *cfg, const char *ip)
+{
+    for (size_t i = 0; i < cfg->server.trusted_proxies.n; i++)
+        if (strcmp(cfg->server.trusted_proxies.items[i], ip) == 0)
+            return 1;
+    return 0;
+}
+
+const char *vf_req_client_ip(const vf_req_t *r, char *buf, size_t len)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer, &port);
+    snprintf(buf, len, "%s", peer ? peer : "unknown");
+    const vf_config_t *cfg = r->ctx->app->cfg;
+    if (!ip_trusted(cfg, buf))
+        return buf;
+    const char *xff = vf_req_header(r, "X-Forwarded-For");
+    if (!xff)
+        return buf;
+    /* Walk from the right: the first hop we do not trust is the client. */
+    char *copy = strdup(xff);
+    if (!copy)
+        return buf;
+    char *end = copy + strlen(copy);
+    while (end > copy) {
+        char *comma = end;
+        while (comma > copy && comma[-1] != ',')
+            comma--;
+        *end = '\0';
+        char *hop = comma;
+        while (*hop == ' ')
+            hop++;
+        char *tail = hop + strlen(hop);
+        while (tail > hop && tail[-1] == ' ')
+            *--tail = '\0';
+        if (*hop) {
+            snprintf(buf, len, "%s", hop);
+            if (!ip_trusted(cfg, hop))
+                break;
+        }
+        end = comma > copy ? comma - 1 : copy;
+    }
+    free(copy);
+    return buf;
+}
+
+char *vf_req_cookie(const vf_req_t *r, const char *name)
+{
+    const char *h = vf_req_header(r, "Cookie");
+    size_t nlen = strlen(name);
+    while (h && *h) {
+        while (*h == ' ' || *h == ';')
+            h++;
+        const char *end = strchr(h, ';');
+        size_t seg = end ? (size_t)(end - h) : strlen(h);
+        if (seg > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
+            const char *v = h + nlen + 1;
+            size_t vlen = seg - nlen - 1;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            return strndup(v, vlen);
+        }
+        h = end;
+    }
+    return NULL;
+}
+
+typedef struct loop_call {
+    void (*fn)(void *);
+    void *arg;
+} loop_call_t;
+
+static void run_loop_call(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    loop_call_t *c = arg;
+    c->fn(c->arg);
+    free(c);
+}
+
+int vf_req_run_in_loop(vf_req_t *r, void (*fn)(void *arg), void *arg)
+{
+    loop_call_t *c = malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    struct timeval now = {0, 0};
+    if (event_base_once(r->thread->base, -1, EV_TIMEOUT, run_loop_call, c, &now) != 0) {
+        free(c);
+        return -EIO;
+    }
+    return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * server_internal.h - what the three parts of core/http/ share and nothing
+ * outside it may use: a loop thread, the server that owns the threads, and
+ * the end of a request's life.  server.c runs the threads, request.c reads
+ * requests, reply.c answers them.
+ */
+#ifndef VF_HTTP_SERVER_INTERNAL_H
+#define VF_HTTP_SERVER_INTERNAL_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "http/http.h"
+#include "http/server.h"
+
+typedef struct vf_http_thread {
+    vf_http_server_t *srv;
+    int index;
+    pthread_t tid;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct event *stop_ev;
+    struct event *drain_ev;
+    vf_thread_ctx_t ctx;
+    int inflight;            /* requests whose response is not yet written */
+    int64_t drain_deadline_us;
+    uint64_t counter;
+    uint32_t id_salt;
+} vf_http_thread_t;
+
+struct vf_http_server {
+    vf_app_t *app;
+    const vf_router_t *router;
+    int listen_fd;
+    int nthreads;
+    vf_http_thread_t *threads;
+    size_t evhttp_max_body;
+};
+
+/* "GET", "POST", ... for the access log and 405 messages. */
+const char *vf_http_method_name(int method);
+
+#endif

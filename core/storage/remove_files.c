@@ -1,0 +1,90 @@
+/*
+ * remove_files.c - see remove_files.h.  Removing is idempotent, so a job
+ * that failed part-way runs its whole list again.
+ */
+#include "config.h"
+#include "storage/remove_files.h"
+#include "jobs/worker.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int vf_remove_files_tx(vf_thread_ctx_t *ctx, json_t *keys, const char *mp_key, const char *mp_id)
+{
+    json_t *payload = json_object();
+    json_t *mp = json_array();
+    char job_id[VF_JOB_ID_SIZE];
+    int ret = -ENOMEM;
+    if (!payload || !mp)
+        goto out;
+    if (mp_key && mp_id && json_array_append_new(mp, json_pack("{s:s, s:s}", "key", mp_key, "upload_id", mp_id)) != 0)
+        goto out;
+    if (json_object_set_new(payload, "keys", keys ? json_incref(keys) : json_array()) != 0 ||
+        json_object_set(payload, "multipart", mp) != 0)
+        goto out;
+    ret = vf_queue_enqueue_tx(ctx, VF_JOB_REMOVE_FILES, payload, job_id);
+out:
+    json_decref(payload);
+    json_decref(mp);
+    return ret;
+}
+
+static int remove_files_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen)
+{
+    const json_t *payload = vf_job_payload(job);
+    json_t *keys = json_object_get(payload, "keys");
+    json_t *mps = json_object_get(payload, "multipart");
+    if ((keys && !json_is_array(keys)) || (mps && !json_is_array(mps))) {
+        snprintf(err, errlen, "malformed payload: keys and multipart must be arrays");
+        return VF_JOB_FAIL_PERMANENT;
+    }
+    if (!ctx->app->storage) {
+        snprintf(err, errlen, "this process has not loaded the storage plugin");
+        return -EIO;
+    }
+    int ret;
+    const vf_storage_ops_t *ops = vf_storage_ops(ctx->app->storage);
+    void *ss = ctx->app->storage->state;
+    int failed = 0, removed = 0;
+    vf_error_t verr;
+    /* Unfinished multipart uploads first: their parts are not objects. */
+    for (size_t i = 0; mps && i < json_array_size(mps); i++) {
+        json_t *m = json_array_get(mps, i);
+        const char *key = json_string_value(json_object_get(m, "key"));
+        const char *id = json_string_value(json_object_get(m, "upload_id"));
+        memset(&verr, 0, sizeof verr);
+        if (!key || !id)
+            continue;
+        ret = ops->multipart_abort(ss, key, id, &verr);
+        if (ret < 0 && ret != -EINVAL && ret != -ENOENT) {
+            snprintf(err, errlen, "abort of the upload to %s: %s", key, verr.message);
+            failed++;
+        }
+    }
+    for (size_t i = 0; keys && i < json_array_size(keys); i++) {
+        const char *key = json_string_value(json_array_get(keys, i));
+        memset(&verr, 0, sizeof verr);
+        if (!key)
+            continue;
+        ret = ops->remove(ss, key, &verr);
+        if (ret == -EINVAL) {
+            vf_warn("remove_files: not removing '%s': %s", key, verr.message);
+        } else if (ret < 0) {
+            snprintf(err, errlen, "removing %s: %s", key, verr.message);
+            failed++;
+        } else {
+            removed++;
+        }
+    }
+    if (failed)
+        return -EIO; /* the whole list again: removing is idempotent */
+    vf_job_set_result(job, json_pack("{s:i}", "removed", removed));
+    return 0;
+}
+
+void vf_remove_files_register_job(void)
+{
+    vf_worker_register(VF_JOB_REMOVE_FILES, remove_files_job);
+}

@@ -1,0 +1,307 @@
+/*
+ * upload.c - see upload.h.  Every answer carries Tus-Resumable; errors of
+ * requests other than HEAD have a JSON body ({"detail": ...}) like the rest
+ * of the API, successes of PATCH/DELETE/OPTIONS none (204).
+ */
+#include "config.h"
+#include "uploads/upload.h"
+
+#include "accounts/auth.h"
+#include "http/http.h"
+#include "uploads/upload_store.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TUS_VERSION "1.0.0"
+#define TUS_EXTENSIONS "creation,creation-with-upload,termination,expiration"
+#define TUS_CONTENT_TYPE "application/offset+octet-stream"
+#define UPLOADS_PATH "/admin/api/uploads/"
+/* The route's own body limit: the largest upload.chunk_max allowed.  The
+ * configured chunk_max is checked in the handlers (the route table is built
+ * without the configuration); evhttp already refuses bodies past
+ * max(server.max_body_size, chunk_max + 64 KiB), which bounds memory. */
+#define ROUTE_BODY_LIMIT ((size_t)1 << 31)
+/* Expired uploads swept per creation request: a bounded, cheap pass. */
+#define SWEEP_PER_CREATE 16
+
+static void tus_headers(vf_req_t *r)
+{
+    vf_reply_header(r, "Tus-Resumable", TUS_VERSION);
+}
+
+static void reply_empty(vf_req_t *r, int status)
+{
+    tus_headers(r);
+    vf_reply_header(r, "Cache-Control", "no-store");
+    vf_reply_buffer(r, status, NULL, NULL);
+}
+
+static void reply_error(vf_req_t *r, int status, const char *detail)
+{
+    tus_headers(r);
+    if (r->method == VF_HEAD) {
+        vf_reply_buffer(r, status, NULL, NULL);
+        return;
+    }
+    vf_reply_msg(r, status, "detail", detail);
+}
+
+/* Map an upload_store error to its answer. */
+static void reply_store_error(vf_req_t *r, int ret, const char *err)
+{
+    switch (ret) {
+    case -ENOENT: reply_error(r, 404, "Upload not found."); return;
+    case -ESTALE: reply_error(r, 410, "The upload has expired."); return;
+    case -EBUSY: reply_error(r, 423, "Another request is writing to this upload; ask for its offset again."); return;
+    case -ERANGE: reply_error(r, 409, "Upload-Offset does not match the upload's offset."); return;
+    case -EOVERFLOW: reply_error(r, 400, "The chunk goes past Upload-Length."); return;
+    case -EALREADY: reply_error(r, 400, "The upload is complete."); return;
+    case -EFBIG: reply_error(r, 413, "Upload-Length is above the largest upload allowed."); return;
+    case -ECONNRESET:
+        vf_reply_header(r, "Retry-After", "5");
+        reply_error(r, 503, "The database is unreachable; retry shortly.");
+        return;
+    }
+    vf_error("uploads: %s (%s)", err && *err ? err : "failure", strerror(-ret));
+    reply_error(r, 500, "The upload could not be stored; retry.");
+}
+
+/* A non-negative decimal header value without sign or junk; -1 otherwise. */
+static int64_t parse_size(const char *s)
+{
+    int64_t v;
+    return vf_parse_decimal(s, &v) == 0 ? v : -1;
+}
+
+static int check_version(vf_req_t *r)
+{
+    const char *v = vf_req_header(r, "Tus-Resumable");
+    if (v && strcmp(v, TUS_VERSION) == 0)
+        return 0;
+    vf_reply_header(r, "Tus-Version", TUS_VERSION);
+    reply_error(r, 412, "Tus-Resumable: 1.0.0 is required.");
+    return -1;
+}
+
+static void state_headers(vf_req_t *r, const vf_upload_info_t *info)
+{
+    char num[24], date[40];
+    snprintf(num, sizeof num, "%" PRId64, info->offset);
+    vf_reply_header(r, "Upload-Offset", num);
+    if (!info->complete) {
+        vf_time_http(info->expires_at, date, sizeof date);
+        vf_reply_header(r, "Upload-Expires", date);
+    }
+}
+
+static int chunk_too_large(vf_req_t *r, size_t len)
+{
+    size_t limit = (size_t)r->ctx->app->cfg->upload.chunk_max;
+    if (len <= limit)
+        return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "A chunk may hold at most %zu bytes.", limit);
+    reply_error(r, 413, msg);
+    return 1;
+}
+
+static int is_chunk_type(vf_req_t *r)
+{
+    const char *ct = vf_req_header(r, "Content-Type");
+    return ct && strncasecmp(ct, TUS_CONTENT_TYPE, strlen(TUS_CONTENT_TYPE)) == 0;
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+static void tus_options(vf_req_t *r)
+{
+    char max[24];
+    snprintf(max, sizeof max, "%" PRId64, r->ctx->app->cfg->upload.max_size);
+    vf_reply_header(r, "Tus-Version", TUS_VERSION);
+    vf_reply_header(r, "Tus-Extension", TUS_EXTENSIONS);
+    vf_reply_header(r, "Tus-Max-Size", max);
+    reply_empty(r, 204);
+}
+
+static void tus_create(vf_req_t *r)
+{
+    if (r->method == VF_OPTIONS) {
+        tus_options(r);
+        return;
+    }
+    if (vf_auth_require_staff(r) != 0 || check_version(r) != 0)
+        return;
+    if (vf_req_header(r, "Upload-Defer-Length")) {
+        reply_error(r, 400, "Upload-Defer-Length is not supported: send Upload-Length.");
+        return;
+    }
+    int64_t length = parse_size(vf_req_header(r, "Upload-Length"));
+    if (length < 0) {
+        reply_error(r, 400, "Upload-Length must be a non-negative integer.");
+        return;
+    }
+    if (length > r->ctx->app->cfg->upload.max_size) {
+        char max[24];
+        snprintf(max, sizeof max, "%" PRId64, r->ctx->app->cfg->upload.max_size);
+        vf_reply_header(r, "Tus-Max-Size", max);
+        reply_error(r, 413, "Upload-Length is above the largest upload allowed.");
+        return;
+    }
+    const char *metadata = vf_req_header(r, "Upload-Metadata");
+    if (metadata && !vf_upload_metadata_valid(metadata)) {
+        reply_error(r, 400, "Upload-Metadata must be comma-separated \"key base64value\" pairs.");
+        return;
+    }
+    size_t body_len = 0;
+    const unsigned char *body = vf_req_body(r, &body_len);
+    if (body_len > 0 && !is_chunk_type(r)) {
+        reply_error(r, 415, "Data sent with the creation request needs Content-Type: " TUS_CONTENT_TYPE ".");
+        return;
+    }
+    if (chunk_too_large(r, body_len))
+        return;
+
+    if (vf_upload_expire_sweep(r->ctx, SWEEP_PER_CREATE) < 0)
+        vf_warn("uploads: the sweep of expired uploads failed; the next creation tries again");
+
+    char err[512] = "";
+    vf_upload_info_t info = {0};
+    int ret = vf_upload_create(r->ctx, r->user_id, length, metadata, &info, err, sizeof err);
+    if (ret < 0) {
+        reply_store_error(r, ret, err);
+        return;
+    }
+    vf_info("uploads: user %" PRId64 " created upload %s of %" PRId64 " bytes", r->user_id, info.id, length);
+    if (body_len > 0) {
+        /* creation-with-upload: a failed first chunk still leaves a created
+         * upload; the client learns the offset from the answer and resumes. */
+        vf_upload_info_t after = {0};
+        err[0] = '\0';
+        if (vf_upload_append(r->ctx, info.id, r->user_id, 0, body, body_len, &after, err, sizeof err) == 0) {
+            vf_upload_info_clear(&info);
+            info = after;
+        } else {
+            vf_warn("uploads: the data sent with creating upload %s was not stored: %s", info.id, err);
+        }
+    }
+    char location[96];
+    snprintf(location, sizeof location, UPLOADS_PATH "%s/", info.id);
+    vf_reply_header(r, "Location", location);
+    state_headers(r, &info);
+    vf_upload_info_clear(&info);
+    reply_empty(r, 201);
+}
+
+static void tus_head(vf_req_t *r, const char *id)
+{
+    vf_upload_info_t info = {0};
+    int ret = vf_upload_get(r->ctx, id, r->user_id, &info);
+    if (ret < 0) {
+        reply_store_error(r, ret, NULL);
+        return;
+    }
+    char num[24];
+    snprintf(num, sizeof num, "%" PRId64, info.length);
+    vf_reply_header(r, "Upload-Length", num);
+    if (info.metadata[0])
+        vf_reply_header(r, "Upload-Metadata", info.metadata);
+    state_headers(r, &info);
+    vf_upload_info_clear(&info);
+    reply_empty(r, 200);
+}
+
+static void tus_patch(vf_req_t *r, const char *id)
+{
+    if (!is_chunk_type(r)) {
+        reply_error(r, 415, "Chunks need Content-Type: " TUS_CONTENT_TYPE ".");
+        return;
+    }
+    int64_t offset = parse_size(vf_req_header(r, "Upload-Offset"));
+    if (offset < 0) {
+        reply_error(r, 400, "Upload-Offset must be a non-negative integer.");
+        return;
+    }
+    size_t len = 0;
+    const unsigned char *body = vf_req_body(r, &len);
+    if (chunk_too_large(r, len))
+        return;
+    char err[512] = "";
+    vf_upload_info_t info = {0};
+    int ret = vf_upload_append(r->ctx, id, r->user_id, offset, body, len, &info, err, sizeof err);
+    if (ret < 0) {
+        reply_store_error(r, ret, err);
+        return;
+    }
+    if (info.complete && offset + (int64_t)len == info.length && len > 0)
+        vf_info("uploads: upload %s is complete (%" PRId64 " bytes)", id, info.length);
+    state_headers(r, &info);
+    vf_upload_info_clear(&info);
+    reply_empty(r, 204);
+}
+
+static void tus_delete(vf_req_t *r, const char *id)
+{
+    int ret = vf_upload_terminate(r->ctx, id, r->user_id);
+    if (ret < 0) {
+        reply_store_error(r, ret, NULL);
+        return;
+    }
+    vf_info("uploads: upload %s terminated by user %" PRId64, id, r->user_id);
+    reply_empty(r, 204);
+}
+
+static void tus_upload(vf_req_t *r)
+{
+    if (r->method == VF_OPTIONS) {
+        tus_options(r);
+        return;
+    }
+    if (vf_auth_require_staff(r) != 0 || check_version(r) != 0)
+        return;
+    const char *id = vf_req_param(r, 0);
+    int method = r->method;
+    /* Clients behind proxies that only pass GET and POST (tus-js-client's
+     * overridePatchMethod). */
+    const char *override = vf_req_header(r, "X-HTTP-Method-Override");
+    if (method == VF_POST && override) {
+        if (strcasecmp(override, "PATCH") == 0)
+            method = VF_PATCH;
+        else if (strcasecmp(override, "DELETE") == 0)
+            method = VF_DELETE;
+    }
+    if (!id || strlen(id) != VF_UPLOAD_ID_LEN || strspn(id, "0123456789abcdef") != VF_UPLOAD_ID_LEN) {
+        reply_error(r, 404, "Upload not found.");
+        return;
+    }
+    switch (method) {
+    case VF_HEAD: tus_head(r, id); return;
+    case VF_PATCH: tus_patch(r, id); return;
+    case VF_DELETE: tus_delete(r, id); return;
+    }
+    vf_reply_header(r, "Allow", "DELETE, HEAD, OPTIONS, PATCH");
+    reply_error(r, 405, "Use HEAD, PATCH or DELETE on an upload.");
+}
+
+/* What a browser client (tus-js-client on another origin) sends and reads. */
+#define TUS_REQUEST_HEADERS \
+    "tus-resumable, upload-length, upload-offset, upload-metadata, upload-defer-length, upload-concat, " \
+    "x-http-method-override"
+#define TUS_RESPONSE_HEADERS \
+    "Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size"
+
+void vf_upload_routes(vf_router_t *router)
+{
+    vf_router_add_limited(router, VF_POST | VF_OPTIONS, UPLOADS_PATH, tus_create, ROUTE_BODY_LIMIT);
+    vf_router_add_limited(router, VF_HEAD | VF_PATCH | VF_DELETE | VF_POST | VF_OPTIONS, UPLOADS_PATH "{id}/",
+                          tus_upload, ROUTE_BODY_LIMIT);
+    vf_router_set_cors(router, UPLOADS_PATH, TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS);
+    vf_router_set_cors(router, UPLOADS_PATH "{id}/", TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS);
+}

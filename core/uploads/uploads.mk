@@ -1,0 +1,43 @@
+# core/uploads.mk - resumable uploads (tus), the video lifecycle and its
+# admin API, the transcode pipeline's job handlers, `videoflix video`, their
+# migration and tests.  See docs/uploads.md and docs/pipeline.md.
+
+core_libvfcore_la_SOURCES += \
+	core/uploads/upload.c core/uploads/upload.h \
+	core/uploads/upload_store.c core/uploads/upload_store.h \
+	core/catalog/videos.c core/catalog/videos.h \
+	core/catalog/video_lifecycle.c core/catalog/video_lifecycle.h \
+	core/pipeline/pipeline.c core/pipeline/pipeline.h \
+	core/pipeline/pipeline_db.c core/pipeline/pipeline_db.h \
+	core/cli/video_cli.c
+
+dist_sql_DATA += sql/004_uploads.sql
+
+UPLOADS_TEST_SOURCES = tests/e2e/uploads_fixture.c tests/e2e/uploads_fixture.h tests/media.c tests/media.h
+
+# tus, tus-js-client, the lifecycle and S3 through the real server.
+check_PROGRAMS += tests/e2e/check_uploads
+TESTS += tests/e2e/check_uploads
+tests_e2e_check_uploads_SOURCES = tests/e2e/check_uploads.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_uploads_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_uploads_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_uploads_LDADD = $(TEST_LIBS) -lm
+
+EXTRA_DIST += tests/services/tus/package.json tests/services/tus/package-lock.json \
+	tests/services/tus/install.sh tests/services/tus/tus-upload.js
+
+# Faults: bad inputs, a killed worker, Redis stopped, duplicated jobs.
+check_PROGRAMS += tests/e2e/check_pipeline
+TESTS += tests/e2e/check_pipeline
+tests_e2e_check_pipeline_SOURCES = tests/e2e/check_pipeline.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_pipeline_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_pipeline_LDADD = $(TEST_LIBS) -lm
+
+# The transcode benchmark (bench/transcode, run by hand): not in `make check`.
+EXTRA_PROGRAMS += bench/transcode/bench_transcode
+bench_transcode_bench_transcode_SOURCES = bench/transcode/bench_transcode.c $(UPLOADS_TEST_SOURCES)
+bench_transcode_bench_transcode_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_transcode_bench_transcode_CFLAGS = $(TEST_CFLAGS)
+bench_transcode_bench_transcode_LDADD = $(TEST_LIBS) -lm
+CLEANFILES += bench/transcode/bench_transcode
