@@ -6,8 +6,12 @@
 #include "config.h"
 #include "vftest.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* fmt's first %s is the binary, the second the argument. */
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -106,6 +110,45 @@ START_TEST(migrate_twice)
 }
 END_TEST
 
+/* serve starts its services before listening; when one cannot start, the
+ * process says why and exits 1 (no half-started server answering 503). */
+START_TEST(serve_startup_failure_exits_1)
+{
+    char *dir = vft_tmpdir("cli");
+    /* Hold a port so that serve cannot bind it. */
+    int held = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof sa;
+    ck_assert_int_ge(held, 0);
+    ck_assert_int_eq(bind(held, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(held, 1), 0);
+    ck_assert_int_eq(getsockname(held, (struct sockaddr *)&sa, &salen), 0);
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "server = { listen_address = \"127.0.0.1\"; port = %d; };\n"
+             "auth = { secret_key = \"0123456789abcdef0123456789abcdef\"; };\n",
+             ntohs(sa.sin_port));
+    char *path = vft_write_config(dir, "host=127.0.0.1", 6379, extra);
+    char *out = NULL;
+    ck_assert_int_eq(run(&out, "timeout 20 %s --config %s serve 2>&1", path), 1);
+    ck_assert_msg(strstr(out, "cannot listen on 127.0.0.1:") != NULL, "%s", out);
+    free(out);
+    free(path);
+    close(held);
+
+    path = vft_write_config(dir, "host=127.0.0.1", 6379, NULL);
+    ck_assert_int_eq(vft_sh(NULL, "sed -i 's/\"storage_local\"/\"storage_nonesuch\"/' %s", path), 0);
+    ck_assert_int_eq(run(&out, "timeout 20 %s --config %s serve 2>&1", path), 1);
+    ck_assert_msg(strstr(out, "storage_nonesuch.so: cannot open storage plugin") != NULL, "%s", out);
+    free(out);
+    ck_assert_int_eq(run(&out, "%s --config %s serve --bogus 2>&1", path), 2);
+    free(out);
+    free(path);
+    vft_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -115,6 +158,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, config_problems_exit_1);
     tcase_add_test(tc, check_config_loads_plugins);
     tcase_add_test(tc, migrate_twice);
+    tcase_add_test(tc, serve_startup_failure_exits_1);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -156,6 +156,49 @@ START_TEST(preflight)
 }
 END_TEST
 
+/* A route's own CORS extras (tus) reach only that route's answers. */
+START_TEST(preflight_route_headers)
+{
+    char url[256];
+    const char *h[] = {"Origin: http://127.0.0.1:4200", "Access-Control-Request-Method: PATCH",
+                       "Access-Control-Request-Headers: tus-resumable, upload-offset", NULL};
+    vft_response_t r;
+    snprintf(url, sizeof url, "%s/admin/api/uploads/0123456789abcdef0123456789abcdef/", base);
+    ck_assert_int_eq(vft_http("OPTIONS", url, NULL, h, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *hd = vft_header(&r, "Access-Control-Allow-Headers", 0);
+    ck_assert_ptr_nonnull(strstr(hd, "tus-resumable"));
+    ck_assert_ptr_nonnull(strstr(hd, "upload-offset"));
+    ck_assert_ptr_nonnull(strstr(hd, "content-type"));
+    free(hd);
+    vft_response_free(&r);
+
+    snprintf(url, sizeof url, "%s/content/", base);
+    ck_assert_int_eq(vft_http("OPTIONS", url, NULL, h, &r), 0);
+    hd = vft_header(&r, "Access-Control-Allow-Headers", 0);
+    ck_assert_ptr_null(strstr(hd, "tus-resumable"));
+    free(hd);
+    vft_response_free(&r);
+
+    /* Scripts may read tus headers on upload answers, not elsewhere. */
+    const char *origin[] = {"Origin: http://127.0.0.1:4200", "Tus-Resumable: 1.0.0", NULL};
+    snprintf(url, sizeof url, "%s/admin/api/uploads/", base);
+    ck_assert_int_eq(vft_http("POST", url, NULL, origin, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    char *expose = vft_header(&r, "Access-Control-Expose-Headers", 0);
+    ck_assert_ptr_nonnull(strstr(expose, "Upload-Offset"));
+    ck_assert_ptr_nonnull(strstr(expose, "X-Request-Id"));
+    free(expose);
+    vft_response_free(&r);
+    ck_assert_int_eq(get("/no/such/path/", origin, &r), 404);
+    expose = vft_header(&r, "Access-Control-Expose-Headers", 0);
+    ck_assert_ptr_null(strstr(expose, "Upload-Offset"));
+    ck_assert_ptr_nonnull(strstr(expose, "ETag"));
+    free(expose);
+    vft_response_free(&r);
+}
+END_TEST
+
 /* Every state-changing route refuses other sites' pages, before its own
  * checks; safe methods and requests without Origin/Referer pass. */
 START_TEST(cross_site_state_changes_refused)
@@ -290,6 +333,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, health_follows_redis);
     tcase_add_test(tc, errors_are_json_with_cors);
     tcase_add_test(tc, preflight);
+    tcase_add_test(tc, preflight_route_headers);
     tcase_add_test(tc, cross_site_state_changes_refused);
     tcase_add_test(tc, trailing_slash_optional);
     tcase_add_test(tc, body_limit_is_json_413);
