@@ -114,7 +114,7 @@ static void content_video_url(vf_req_t *r)
     }
     const char *quality = vf_req_query(r, "quality");
     if (quality && !vf_config_rendition(app->cfg, quality)) {
-        json_t *msg = json_sprintf("\"%.40s\" is not a valid choice.", quality);
+        json_t *msg = json_sprintf("\"%.*s\" is not a valid choice.", vf_utf8_prefix_len(quality, 40), quality);
         vf_reply_json(r, 400, json_pack("{s:[o]}", "quality", msg ? msg : json_string("Not a valid choice.")));
         return;
     }

@@ -11,6 +11,7 @@
 #include "storage/remove_files.h"
 #include "uploads/upload_store.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -124,7 +125,8 @@ static void validate(const vf_video_fields_t *f, int creating, int have_source, 
     if (f->category) {
         if (!vf_video_category_valid(f->category)) {
             char msg[300];
-            snprintf(msg, sizeof msg, "\"%.200s\" is not a valid choice.", f->category);
+            snprintf(msg, sizeof msg, "\"%.*s\" is not a valid choice.", vf_utf8_prefix_len(f->category, 200),
+                     f->category);
             add_error(errors, "category", msg);
         }
     } else if (creating) {

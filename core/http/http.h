@@ -38,6 +38,10 @@ typedef struct vf_req {
 
 /* Route parameter i ("{id}" or "*"), or NULL. */
 const char *vf_req_param(const vf_req_t *r, size_t i);
+/* Parse a query string into (key, percent-decoded value) pairs.
+ * Items without '=' or with an empty key are ignored, never an error, since
+ * cache-busting query strings are common.  0 or -ENOMEM. */
+int vf_query_parse(const char *query, struct evkeyvalq *out);
 /* Query-string value (decoded), or NULL. */
 const char *vf_req_query(const vf_req_t *r, const char *name);
 /* Request header, or NULL. */

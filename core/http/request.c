@@ -10,9 +10,44 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int vf_query_parse(const char *query, struct evkeyvalq *out)
+{
+    char *copy = strdup(query);
+    if (!copy)
+        return -ENOMEM;
+    int ret = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, "&", &save); item; item = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(item, '=');
+        if (eq)
+            *eq = '\0';
+        /* "?123" and "?v" (cache busters) name no value: nothing reads them. */
+        if (!eq || !*item)
+            continue;
+        /* As libevent's own parser: keys as sent, values percent-decoded
+         * with '+' kept (clients send a literal '+' in e-mail addresses). */
+        char *key = strdup(item);
+        char *value = evhttp_uridecode(eq + 1, 0, NULL);
+        if (!key || !value || evhttp_add_header(out, key, value) != 0) {
+            /* A key or value with a line break cannot be a header: skip it,
+             * as a route that reads it would not accept it anyway. */
+            if (!key || !value)
+                ret = -ENOMEM;
+        }
+        free(key);
+        free(value);
+        if (ret < 0)
+            break;
+    }
+    free(copy);
+    return ret;
+}
 
 const char *vf_req_param(const vf_req_t *r, size_t i)
 {

@@ -107,8 +107,8 @@ static void dispatch(struct evhttp_request *ev, void *arg)
         return;
     }
     const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (q && evhttp_parse_query_str(q, &r->query) != 0) {
-        vf_reply_msg(r, 400, "detail", "Malformed query string.");
+    if (q && vf_query_parse(q, &r->query) != 0) {
+        vf_reply_msg(r, 500, "detail", "Out of memory.");
         return;
     }
     int path_known = vf_router_match(srv->router, r->method, r->path, &r->match) == 0;

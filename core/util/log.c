@@ -27,20 +27,53 @@ int vf_log_parse_level(const char *name, vf_log_level_t *out)
     return -1;
 }
 
+size_t vf_log_escape(const char *in, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (outlen == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        char esc[5];
+        size_t n = 0;
+        if (*p == '\\') {
+            esc[n++] = '\\';
+            esc[n++] = '\\';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            esc[n++] = '\\';
+            esc[n++] = 'x';
+            esc[n++] = hex[*p >> 4];
+            esc[n++] = hex[*p & 15];
+        } else {
+            esc[n++] = (char)*p;
+        }
+        if (o + n >= outlen)
+            break;
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return o;
+}
+
 void vf_logv(vf_log_level_t level, const char *component, const char *fmt, va_list ap)
 {
     if ((int)level > vf_log_level)
         return;
     char stamp[40];
     vf_time_iso8601(vf_now_us(), stamp, sizeof stamp);
-    char msg[2048];
+    char msg[2048], safe[4 * sizeof msg], safe_component[256];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    /* Paths, titles and keys come from clients: one event, one line. */
+    vf_log_escape(msg, safe, sizeof safe);
     const char *lname = (level >= VF_LOG_ERROR && level <= VF_LOG_DEBUG) ? level_names[level] : "?";
+    if (component)
+        vf_log_escape(component, safe_component, sizeof safe_component);
     flockfile(stderr);
     if (component)
-        fprintf(stderr, "%s %s [%s] %s\n", stamp, lname, component, msg);
+        fprintf(stderr, "%s %s [%s] %s\n", stamp, lname, safe_component, safe);
     else
-        fprintf(stderr, "%s %s %s\n", stamp, lname, msg);
+        fprintf(stderr, "%s %s %s\n", stamp, lname, safe);
     funlockfile(stderr);
 }
 

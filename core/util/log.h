@@ -14,6 +14,10 @@ extern int vf_log_level;
 
 void vf_log_set_level(vf_log_level_t level);
 int vf_log_parse_level(const char *name, vf_log_level_t *out);
+/* Copy `in` with control bytes written as \xNN and '\' as "\\", so that
+ * text from clients can never start a line of its own; cut to fit outlen
+ * (never inside an escape).  Returns the length written. */
+size_t vf_log_escape(const char *in, char *out, size_t outlen);
 void vf_logv(vf_log_level_t level, const char *component, const char *fmt, va_list ap);
 void vf_log(vf_log_level_t level, const char *component, const char *fmt, ...) VF_PRINTF(3, 4);
 

@@ -25,3 +25,17 @@ int vf_parse_id(const char *s, int64_t *out)
     *out = v;
     return 0;
 }
+
+int vf_utf8_prefix_len(const char *s, int max_bytes)
+{
+    size_t n = strnlen(s, (size_t)max_bytes + 1);
+    if (n <= (size_t)max_bytes)
+        return (int)n;
+    n = (size_t)max_bytes;
+    /* Back off continuation bytes (10xxxxxx) to the start of the cut
+     * character, which then is left out. */
+    size_t start = n;
+    while (start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80)
+        start--;
+    return (int)start;
+}

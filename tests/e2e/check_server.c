@@ -84,6 +84,11 @@ START_TEST(health_follows_redis)
     ck_assert_ptr_nonnull(strstr(r.body, "\"status\":\"error\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"database\":\"ok\""));
     ck_assert_msg(strstr(r.body, "\"redis\":\"ok\"") == NULL, "%s", r.body);
+    /* Anyone may ask: states only, the reason goes to the log. */
+    ck_assert_msg(strstr(r.body, "\"redis\":\"unavailable\"") != NULL, "%s", r.body);
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    ck_assert_msg(strstr(r.body, portstr) == NULL && strstr(r.body, "127.0.0.1") == NULL, "%s", r.body);
     vft_response_free(&r);
 
     ck_assert_int_eq(vft_redis_start(&redis, dir, port), 0);
@@ -152,6 +157,38 @@ START_TEST(preflight)
     ck_assert_str_eq(age, "86400");
     ck_assert_str_eq(acao, "http://127.0.0.1:4200");
     free(m), free(hd), free(age), free(acao);
+    vft_response_free(&r);
+}
+END_TEST
+
+/* Text from clients cannot forge log lines: control bytes are escaped. */
+START_TEST(log_lines_cannot_be_forged)
+{
+    vft_response_t r;
+    ck_assert_int_eq(get("/x%0d%0a2026-01-01T00:00:00Z%20error%20forged-by-client", NULL, &r), 404);
+    vft_response_free(&r);
+    char logpath[1024], *log = NULL;
+    snprintf(logpath, sizeof logpath, "%s/server.log", dir);
+    /* The access line is written before the answer leaves. */
+    ck_assert_int_eq(vft_sh(&log, "cat %s", logpath), 0);
+    const char *hit = strstr(log, "forged-by-client");
+    ck_assert_msg(hit != NULL, "no access line in %s", log);
+    const char *line = hit;
+    while (line > log && line[-1] != '\n')
+        line--;
+    ck_assert_msg(strncmp(line, "2026-01-01", 10) != 0, "a forged line: %.200s", line);
+    ck_assert_ptr_nonnull(strstr(log, "/x\\x0d\\x0a2026"));
+    free(log);
+}
+END_TEST
+
+/* Cache-busting query items without '=' are ignored, not refused. */
+START_TEST(query_items_without_value_ignored)
+{
+    vft_response_t r;
+    ck_assert_int_eq(get("/health/?123", NULL, &r), 200);
+    vft_response_free(&r);
+    ck_assert_int_eq(get("/health/?x&y=1&=z&&", NULL, &r), 200);
     vft_response_free(&r);
 }
 END_TEST
@@ -334,6 +371,8 @@ static Suite *server_suite(void)
     tcase_add_test(tc, errors_are_json_with_cors);
     tcase_add_test(tc, preflight);
     tcase_add_test(tc, preflight_route_headers);
+    tcase_add_test(tc, log_lines_cannot_be_forged);
+    tcase_add_test(tc, query_items_without_value_ignored);
     tcase_add_test(tc, cross_site_state_changes_refused);
     tcase_add_test(tc, trailing_slash_optional);
     tcase_add_test(tc, body_limit_is_json_413);

@@ -406,6 +406,22 @@ START_TEST(lifecycle)
     ck_assert_int_eq(post_video(&f, "{\"title\": \"X\", \"category\": \"Cooking\", \"upload_id\": \"ab\"}", &e), 400);
     assert_field_error(e, "category", "\"Cooking\" is not a valid choice.");
     json_decref(e);
+    /* A long category is cut on a character boundary, never inside one
+     * (199 ASCII bytes, then two-byte characters across byte 200). */
+    char longcat[512] = "{\"title\": \"X\", \"upload_id\": \"ab\", \"category\": \"";
+    size_t at = strlen(longcat);
+    memset(longcat + at, 'a', 199);
+    at += 199;
+    for (int i = 0; i < 20; i++)
+        at += (size_t)snprintf(longcat + at, sizeof longcat - at, "\u00e9");
+    snprintf(longcat + at, sizeof longcat - at, "\"}");
+    ck_assert_int_eq(post_video(&f, longcat, &e), 400);
+    json_t *cat_errors = json_object_get(e, "category");
+    ck_assert_msg(json_array_size(cat_errors) == 1, "category errors: %zu", json_array_size(cat_errors));
+    const char *msg = json_string_value(json_array_get(cat_errors, 0));
+    ck_assert_ptr_nonnull(msg);
+    ck_assert_ptr_nonnull(strstr(msg, "\" is not a valid choice."));
+    json_decref(e);
     ck_assert_int_eq(post_video(&f, "{\"title\": \"X\", \"category\": \"Drama\", "
                                     "\"upload_id\": \"0123456789abcdef0123456789abcdef\"}", &e), 400);
     assert_field_error(e, "upload_id", "Upload not found.");
