@@ -27,6 +27,8 @@ core_libvfcore_la_SOURCES = \
 	core/http/http.h core/http/request.c core/http/reply.c \
 	core/http/server.c core/http/server.h core/http/server_internal.h \
 	core/http/router.c core/http/router.h \
+	core/http/head.c core/http/head.h core/http/guard.c \
+	core/http/conn.c core/http/conn.h \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h \
 	core/storage/remove_files.c core/storage/remove_files.h \

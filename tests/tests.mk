@@ -72,3 +72,20 @@ tests_e2e_check_cli_SOURCES = tests/e2e/check_cli.c
 tests_e2e_check_cli_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_cli_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_cli_LDADD = $(TEST_LIBS)
+
+# Bodies and framing judged before they are read, through the real server
+# with a staff user (the uploads fixture).
+check_PROGRAMS += tests/e2e/check_guard
+TESTS += tests/e2e/check_guard
+tests_e2e_check_guard_SOURCES = tests/e2e/check_guard.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_guard_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_guard_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_guard_LDADD = $(TEST_LIBS) -lm
+
+# The request-head grammar of the guard (pure functions).
+check_PROGRAMS += tests/core/check_head
+TESTS += tests/core/check_head
+tests_core_check_head_SOURCES = tests/core/check_head.c
+tests_core_check_head_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_head_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_head_LDADD = $(TEST_LIBS)

@@ -59,6 +59,11 @@ void vft_plugin_free(vf_plugin_t *p);
 int vft_free_port(void);
 /* Block until something accepts on 127.0.0.1:port, up to timeout_ms. */
 int vft_wait_port(int port, int timeout_ms);
+/* A blocking connection to 127.0.0.1:port whose reads and writes give up
+ * after timeout_ms (errno EAGAIN); -1 when it cannot connect. */
+int vft_connect(int port, int timeout_ms);
+/* The resident memory of process pid in kB (VmRSS), or -1. */
+long vft_vm_rss_kb(int pid);
 
 /* Start a program in the background, stdout+stderr appended to log_path
  * (NULL = inherit).  Returns the pid, or -1. */

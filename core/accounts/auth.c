@@ -362,11 +362,11 @@ void vf_auth_reply_401(vf_req_t *r, int invalid)
         vf_reply_msg(r, 401, "detail", "Authentication credentials were not provided.");
 }
 
-/* The access token of the request: "Authorization: Bearer" first (API
- * tools), else the access cookie.  malloc()ed, or NULL. */
-static char *request_token(vf_req_t *r)
+/* The access token: "Authorization: Bearer" first (API tools), else the
+ * access cookie.  malloc()ed, or NULL. */
+static char *access_token(const vf_config_t *cfg, const char *authorization, const char *cookie_header)
 {
-    const char *h = vf_req_header(r, "Authorization");
+    const char *h = authorization;
     if (h && strncasecmp(h, "Bearer ", 7) == 0) {
         const char *t = h + 7;
         while (*t == ' ')
@@ -374,12 +374,17 @@ static char *request_token(vf_req_t *r)
         if (*t)
             return strdup(t);
     }
-    char *c = vf_req_cookie(r, r->ctx->app->cfg->auth.cookie_access);
+    char *c = vf_cookie_value(cookie_header, cfg->auth.cookie_access);
     if (c && !*c) {
         free(c);
         c = NULL;
     }
     return c;
+}
+
+static char *request_token(vf_req_t *r)
+{
+    return access_token(r->ctx->app->cfg, vf_req_header(r, "Authorization"), vf_req_header(r, "Cookie"));
 }
 
 /* Access tokens this loop thread has verified.  The same cookie arrives with
@@ -448,6 +453,19 @@ int vf_auth_require(vf_req_t *r)
     r->user_is_staff = c.is_staff;
     snprintf(r->session_id, sizeof r->session_id, "%s", c.sid);
     return 0;
+}
+
+int vf_auth_staff_token(const vf_config_t *cfg, const char *authorization, const char *cookie_header)
+{
+    const char *key = cfg->auth.secret_key;
+    char *token = key && strlen(key) >= 32 ? access_token(cfg, authorization, cookie_header) : NULL;
+    if (!token)
+        return 0;
+    vf_token_claims_t c;
+    int rc = verify_access(key, token, (int64_t)time(NULL), &c);
+    sodium_memzero(token, strlen(token));
+    free(token);
+    return rc == 0 && c.is_staff;
 }
 
 int vf_auth_require_staff(vf_req_t *r)

@@ -27,6 +27,11 @@
 int vf_auth_require(vf_req_t *r);
 /* The same, and 403 for a user who is not staff. */
 int vf_auth_require_staff(vf_req_t *r);
+/* 1 when the raw Authorization and Cookie header values (either may be
+ * NULL) carry a valid, unexpired access token of a staff user: enough to let
+ * a large upload body in before it is read (the handler still runs
+ * vf_auth_require_staff, revocation included).  Replies nothing. */
+int vf_auth_staff_token(const vf_config_t *cfg, const char *authorization, const char *cookie_header);
 
 /* --------------------------------------------------------------- JWT */
 

@@ -1,11 +1,12 @@
 /*
  * reply.c - answering a request: headers, CORS, JSON bodies and the error
  * shapes of the API contract, the access log line, and the end of the
- * request's life (the loop thread counts it finished when the last byte is
- * written or the client is gone).
+ * request's life (conn.c counts it finished when the last byte is written
+ * or the client is gone, and keeps a half-closed client's response whole).
  * Must not: read the request body or decide what an endpoint answers.
  */
 #include "config.h"
+#include "http/conn.h"
 #include "http/server_internal.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -42,13 +43,6 @@ void vf_http_add_cors(vf_req_t *r)
         evhttp_add_header(h, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
     }
     evhttp_add_header(h, "Vary", "Origin");
-}
-
-static void on_complete(struct evhttp_request *ev, void *arg)
-{
-    (void)ev;
-    vf_http_thread_t *t = arg;
-    t->inflight--;
 }
 
 static void req_free(vf_req_t *r)
@@ -95,7 +89,9 @@ static const char *reason_phrase(int status)
     case 416: return "Range Not Satisfiable";
     case 423: return "Locked";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     }
     return status < 400 ? "OK" : "Error";
@@ -123,14 +119,13 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
     }
 
     vf_http_thread_t *t = r->thread;
-    if (evhttp_request_get_connection(r->ev))
-        evhttp_request_set_on_complete_cb(r->ev, on_complete, t);
-    else
-        t->inflight--; /* the client is gone: nothing left to write */
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+    vf_http_conn_reply_begins(t, r->ev);
     if (t->srv->app->cfg->server.access_log)
         vf_info("%s %s %d %zuB %lldus id=%s", vf_http_method_name(r->method), r->path ? r->path : "-", status,
                 bytes, (long long)(vf_mono_us() - r->start_us), r->request_id);
     evhttp_send_reply(r->ev, status, reason_phrase(status), body);
+    vf_http_conn_reply_sent(conn);
     req_free(r);
 }
 

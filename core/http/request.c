@@ -147,7 +147,11 @@ const char *vf_req_client_ip(const vf_req_t *r, char *buf, size_t len)
 
 char *vf_req_cookie(const vf_req_t *r, const char *name)
 {
-    const char *h = vf_req_header(r, "Cookie");
+    return vf_cookie_value(vf_req_header(r, "Cookie"), name);
+}
+
+char *vf_cookie_value(const char *h, const char *name)
+{
     size_t nlen = strlen(name);
     while (h && *h) {
         while (*h == ' ' || *h == ';')

@@ -129,6 +129,18 @@ int vf_router_set_cors(vf_router_t *r, const char *pattern, const char *allow_he
     return found ? 0 : -ENOENT;
 }
 
+int vf_router_set_body_gate(vf_router_t *r, const char *pattern, vf_body_gate_fn gate)
+{
+    int found = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->routes[i].pattern, pattern) == 0) {
+            r->routes[i].body_gate = gate;
+            found = 1;
+        }
+    }
+    return found ? 0 : -ENOENT;
+}
+
 void vf_route_match_free(vf_route_match_t *m)
 {
     for (size_t i = 0; i < m->nparams; i++) {

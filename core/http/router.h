@@ -26,11 +26,21 @@ enum {
 struct vf_req;
 typedef void (*vf_handler_fn)(struct vf_req *r);
 
+struct vf_thread_ctx;
+struct vf_http_head;
+/* Whether a request may send its route a body larger than
+ * server.max_body_size (up to the route's max_body), judged from its head
+ * alone before any of the body is read (http/head.h); the handler still
+ * runs all its checks.  1: yes. */
+typedef int (*vf_body_gate_fn)(struct vf_thread_ctx *ctx, const struct vf_http_head *head);
+
 typedef struct vf_route {
     int methods;
     char *pattern;
     vf_handler_fn handler;
     size_t max_body;     /* 0: the server's max_body_size */
+    /* When set, a body over server.max_body_size only for heads it admits. */
+    vf_body_gate_fn body_gate;
     /* CORS for browsers on other origins: request headers a preflight may
      * allow and response headers scripts may read, beyond the defaults
      * every route has (NULL: none). */
@@ -64,6 +74,9 @@ int vf_router_add_limited(vf_router_t *r, int methods, const char *pattern, vf_h
  * -ENOENT when no route has that pattern. */
 int vf_router_set_cors(vf_router_t *r, const char *pattern, const char *allow_headers,
                        const char *expose_headers);
+/* Give every route of `pattern` a body gate (see vf_body_gate_fn);
+ * -ENOENT when no route has that pattern. */
+int vf_router_set_body_gate(vf_router_t *r, const char *pattern, vf_body_gate_fn gate);
 /* 0 when some route matches the path (m->route may still be NULL: 405). */
 int vf_router_match(const vf_router_t *r, int method, const char *path, vf_route_match_t *m);
 void vf_route_match_free(vf_route_match_t *m);

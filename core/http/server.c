@@ -5,13 +5,21 @@
  * thread can stop accepting on its own at shutdown, and a blocking database
  * call stalls only the connections of its own thread.
  *
+ * Bytes: every connection's bufferevent is made by guard.c, which judges
+ * each request's head and body framing before evhttp parses them (body
+ * limits, ambiguous framing); a request it refused reaches dispatch()
+ * without its body and is answered with the refusal alone.  conn.c keeps
+ * what evhttp does not about a connection.
+ *
  * Shutdown: SIGTERM/SIGINT on the main loop asks every thread to close its
  * listener; each thread then waits until the responses it owes are fully
- * written (or server.shutdown_timeout passes), frees its evhttp (closing
- * idle keep-alive connections) and leaves its loop.
+ * written or their clients are gone (or server.shutdown_timeout passes),
+ * frees its evhttp (closing idle keep-alive connections) and leaves its
+ * loop.
  */
 #include "config.h"
 #include "http/server.h"
+#include "http/conn.h"
 #include "http/origin_check.h"
 #include "http/server_internal.h"
 #include "util/log.h"
@@ -80,6 +88,9 @@ static void dispatch(struct evhttp_request *ev, void *arg)
 {
     vf_http_thread_t *t = arg;
     vf_http_server_t *srv = t->srv;
+    int refused_status = 0;
+    char refusal[128];
+    int refused = vf_http_conn_dispatched(t, ev, &refused_status, refusal, sizeof refusal);
     vf_req_t *r = calloc(1, sizeof *r);
     if (!r) {
         evhttp_send_error(ev, 500, "Out of memory");
@@ -101,6 +112,13 @@ static void dispatch(struct evhttp_request *ev, void *arg)
     const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
     size_t decoded_len = 0;
     r->path = raw_path ? evhttp_uridecode(raw_path, 0, &decoded_len) : NULL;
+    /* Refused by the guard before its body was read (body limit, framing):
+     * nothing else of it is looked at, and the connection ends. */
+    if (refused) {
+        vf_reply_header(r, "Connection", "close");
+        vf_reply_msg(r, refused_status, "detail", refusal);
+        return;
+    }
     if (!r->path || decoded_len != strlen(r->path) || r->path[0] != '/') {
         /* A NUL byte or a path we cannot read reaches no handler. */
         vf_reply_msg(r, r->path ? 404 : 400, "detail", r->path ? "Not found." : "Bad request path.");
@@ -181,6 +199,7 @@ static void stop_thread(evutil_socket_t fd, short what, void *arg)
 static void *thread_main(void *arg)
 {
     vf_http_thread_t *t = arg;
+    vf_http_conn_enter_thread(t);
     event_base_dispatch(t->base);
     return NULL;
 }
@@ -205,6 +224,7 @@ static int thread_setup(vf_http_server_t *srv, vf_http_thread_t *t, int index)
     evhttp_set_max_headers_size(t->http, 64 * 1024);
     evhttp_set_timeout(t->http, 120);
     evhttp_set_gencb(t->http, dispatch, t);
+    evhttp_set_bevcb(t->http, vf_guard_bufferevent, t);
     int fd = dup(srv->listen_fd);
     if (fd < 0)
         return -1;
@@ -224,8 +244,10 @@ static void thread_teardown(vf_http_thread_t *t)
         event_free(t->drain_ev);
     if (t->stop_ev)
         event_free(t->stop_ev);
+    t->tearing_down = 1;
     if (t->http)
         evhttp_free(t->http);
+    vf_http_conn_fini_thread(t);
     if (t->base)
         event_base_free(t->base);
     vf_thread_ctx_fini(&t->ctx);
@@ -296,6 +318,7 @@ vf_http_server_t *vf_http_server_new(vf_app_t *app, const vf_router_t *router)
     srv->evhttp_max_body = (size_t)cfg->server.max_body_size;
     if ((size_t)cfg->upload.chunk_max + 65536 > srv->evhttp_max_body)
         srv->evhttp_max_body = (size_t)cfg->upload.chunk_max + 65536;
+    vf_guard_server_init(srv);
     srv->listen_fd = open_listener(cfg);
     if (srv->listen_fd < 0)
         goto fail;

@@ -2,7 +2,7 @@
  * server_internal.h - what the three parts of core/http/ share and nothing
  * outside it may use: a loop thread, the server that owns the threads, and
  * the end of a request's life.  server.c runs the threads, request.c reads
- * requests, reply.c answers them.
+ * requests, reply.c answers them, conn.c and guard.c watch connections.
  */
 #ifndef VF_HTTP_SERVER_INTERNAL_H
 #define VF_HTTP_SERVER_INTERNAL_H
@@ -29,6 +29,10 @@ typedef struct vf_http_thread {
     int64_t drain_deadline_us;
     uint64_t counter;
     uint32_t id_salt;
+    struct vf_http_conn **conns; /* by socket (conn.c) */
+    size_t nconns;
+    struct vf_linger *lingering; /* refused connections read to their end (conn.c) */
+    int tearing_down;        /* evhttp_free is closing what is left */
 } vf_http_thread_t;
 
 struct vf_http_server {
@@ -38,6 +42,7 @@ struct vf_http_server {
     int nthreads;
     vf_http_thread_t *threads;
     size_t evhttp_max_body;
+    size_t min_body_limit;   /* no route refuses a body this size (guard.c) */
 };
 
 /* "GET", "POST", ... for the access log and 405 messages. */

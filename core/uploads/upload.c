@@ -7,6 +7,7 @@
 #include "uploads/upload.h"
 
 #include "accounts/auth.h"
+#include "http/head.h"
 #include "http/http.h"
 #include "uploads/upload_store.h"
 #include "util/log.h"
@@ -26,8 +27,10 @@
 #define UPLOADS_PATH "/admin/api/uploads/"
 /* The route's own body limit: the largest upload.chunk_max allowed.  The
  * configured chunk_max is checked in the handlers (the route table is built
- * without the configuration); evhttp already refuses bodies past
- * max(server.max_body_size, chunk_max + 64 KiB), which bounds memory. */
+ * without the configuration); the server refuses bodies past
+ * max(server.max_body_size, chunk_max + 64 KiB) from their head, and past
+ * server.max_body_size unless the head carries a staff token
+ * (staff_token_in_head), which bounds memory. */
 #define ROUTE_BODY_LIMIT ((size_t)1 << 31)
 /* Expired uploads swept per creation request: a bounded, cheap pass. */
 #define SWEEP_PER_CREATE 16
@@ -297,6 +300,18 @@ static void tus_upload(vf_req_t *r)
 #define TUS_RESPONSE_HEADERS \
     "Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size"
 
+/* Only staff upload: a body larger than server.max_body_size is read only
+ * for a head with a staff access token (the handlers check the rest). */
+static int staff_token_in_head(vf_thread_ctx_t *ctx, const vf_http_head_t *head)
+{
+    char *authorization = vf_http_head_value(head, "Authorization");
+    char *cookie = vf_http_head_value(head, "Cookie");
+    int staff = vf_auth_staff_token(ctx->app->cfg, authorization, cookie);
+    free(authorization);
+    free(cookie);
+    return staff;
+}
+
 void vf_upload_routes(vf_router_t *router)
 {
     vf_router_add_limited(router, VF_POST | VF_OPTIONS, UPLOADS_PATH, tus_create, ROUTE_BODY_LIMIT);
@@ -304,4 +319,6 @@ void vf_upload_routes(vf_router_t *router)
                           tus_upload, ROUTE_BODY_LIMIT);
     vf_router_set_cors(router, UPLOADS_PATH, TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS);
     vf_router_set_cors(router, UPLOADS_PATH "{id}/", TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS);
+    vf_router_set_body_gate(router, UPLOADS_PATH, staff_token_in_head);
+    vf_router_set_body_gate(router, UPLOADS_PATH "{id}/", staff_token_in_head);
 }

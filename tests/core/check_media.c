@@ -2,8 +2,9 @@
  * check_media.c - GET and HEAD /media/<key> through the real server with
  * storage_local: validators and 304s, single byte ranges and 416, HEAD,
  * percent-encoded traversal attempts and symlinks (404, and the file next to
- * the root is never even opened: inotify watches it), server.serve_media =
- * false, and a 2 GiB sparse file streamed while the server's VmRSS stays
+ * the root is never even opened: inotify watches it), a client that
+ * half-closes after its request, server.serve_media = false, and a 2 GiB
+ * sparse file streamed while the server's VmRSS stays
  * within 16 MiB of where it started.
  *
  * No database or Redis is needed: /media/ touches neither.
@@ -363,6 +364,37 @@ START_TEST(traversal_is_refused_without_touching_outside_files)
 }
 END_TEST
 
+/* A client may shut down its sending side once the request is sent (HTTP
+ * allows it): the whole file still arrives, every time. */
+START_TEST(half_closed_client_gets_the_whole_file)
+{
+    char *want = small_bytes();
+    static char resp[SMALL_SIZE + 8192];
+    for (int i = 0; i < 20; i++) {
+        int fd = vft_connect(http_port, 10000);
+        ck_assert_int_ge(fd, 0);
+        const char *req = "GET /media/videos/clip.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+        size_t len = 0;
+        ssize_t got;
+        while (len < sizeof resp - 1 && (got = read(fd, resp + len, sizeof resp - 1 - len)) > 0)
+            len += (size_t)got;
+        close(fd);
+        resp[len] = '\0';
+        ck_assert_msg(strncmp(resp, "HTTP/1.1 200", 12) == 0, "try %d: %.200s", i, resp);
+        ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 100000\r\n"));
+        const char *body = strstr(resp, "\r\n\r\n");
+        ck_assert_ptr_nonnull(body);
+        body += 4;
+        size_t body_len = len - (size_t)(body - resp);
+        ck_assert_msg(body_len == SMALL_SIZE, "try %d: %zu of %d bytes", i, body_len, SMALL_SIZE);
+        ck_assert_int_eq(memcmp(body, want, SMALL_SIZE), 0);
+    }
+    free(want);
+}
+END_TEST
+
 START_TEST(serve_media_off_means_404)
 {
     int port = vft_free_port();
@@ -385,15 +417,7 @@ END_TEST
 
 static long vm_rss_kb(int pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
+    long kb = vft_vm_rss_kb(pid);
     ck_assert_int_gt(kb, 0);
     return kb;
 }
@@ -502,6 +526,7 @@ static Suite *media_suite(void)
     tcase_add_test(tc, single_byte_ranges);
     tcase_add_test(tc, if_range);
     tcase_add_test(tc, traversal_is_refused_without_touching_outside_files);
+    tcase_add_test(tc, half_closed_client_gets_the_whole_file);
     tcase_add_test(tc, serve_media_off_means_404);
     tcase_add_test(tc, two_gib_file_streams_in_constant_memory);
     suite_add_tcase(s, tc);

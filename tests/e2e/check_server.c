@@ -2,7 +2,8 @@
  * check_server.c - the HTTP core through the real binary: /health/ against
  * real PostgreSQL and a private Redis that is stopped and restarted; JSON
  * 404/405/413; CORS on every response to an allowed origin and preflight;
- * the trailing slash; graceful shutdown finishing a response in flight;
+ * the trailing slash; graceful shutdown finishing a response in flight, and
+ * not waiting for responses whose clients left;
  * the CLI's exit codes and messages.
  */
 #include "config.h"
@@ -42,7 +43,7 @@ static void setup(void)
     http_port = vft_free_port();
     char extra[512];
     snprintf(extra, sizeof extra,
-             "server = { port = %d; threads = 2; max_body_size = 2048; shutdown_timeout = 20; };\n"
+             "server = { port = %d; threads = 2; max_body_size = 2048; shutdown_timeout = 30; };\n"
              "auth = { secret_key = \"check-server-secret-key-0123456789abcdef\"; };\n",
              http_port);
     config_path = vft_write_config(dir, conninfo, redis.port, extra);
@@ -312,31 +313,71 @@ START_TEST(request_ids)
 }
 END_TEST
 
-/* A large media file read slowly keeps its response in flight across
- * SIGTERM: the whole body still arrives, then the server exits 0. */
-START_TEST(graceful_shutdown_finishes_in_flight)
+#define BIG_SIZE ((off_t)32 << 20)
+
+/* A 32 MiB file under the media root, for responses that take a while. */
+static void make_big_file(void)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/media/big.bin", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
-    const off_t size = 32 << 20;
-    ck_assert_int_eq(ftruncate(fd, size), 0);
+    ck_assert_int_eq(ftruncate(fd, BIG_SIZE), 0);
     close(fd);
+}
 
+/* A client with a small receive buffer that asked for the big file and has
+ * read its first bytes: the response is still being written. */
+static int slow_big_download(const char *connection, size_t *got)
+{
     int s = socket(AF_INET, SOCK_STREAM, 0);
     int small = 4096;
     setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof a), 0);
-    const char *req = "GET /media/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char req[256];
+    snprintf(req, sizeof req, "GET /media/big.bin HTTP/1.1\r\nHost: x\r\nConnection: %s\r\n\r\n", connection);
     ck_assert_int_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
-    char buf[65536];
-    ssize_t n = read(s, buf, 1024);
+    char buf[1024];
+    ssize_t n = read(s, buf, sizeof buf);
     ck_assert_int_gt(n, 0);
     ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%.*s", (int)n, buf);
-    size_t total = (size_t)n;
+    *got = (size_t)n;
+    return s;
+}
+
+/* Clients that leave while their responses are being written count as
+ * finished: SIGTERM afterwards exits at once, not after the 30 s of
+ * server.shutdown_timeout, and nothing is reported still open. */
+START_TEST(clients_gone_mid_response_do_not_hold_shutdown)
+{
+    make_big_file();
+    size_t got;
+    for (int i = 0; i < 10; i++)
+        close(slow_big_download(i % 2 ? "close" : "keep-alive", &got)); /* unread bytes: a reset */
+    usleep(500000);
+    int status = vft_stop(server_pid, SIGTERM, 10000);
+    server_pid = 0;
+    ck_assert_msg(status == 0, "the server did not exit within 10 s of SIGTERM (status %d)", status);
+    char logpath[1024], *log = NULL;
+    snprintf(logpath, sizeof logpath, "%s/server.log", dir);
+    ck_assert_int_eq(vft_sh(&log, "cat %s", logpath), 0);
+    ck_assert_msg(strstr(log, "still open") == NULL, "%s", log);
+    free(log);
+}
+END_TEST
+
+/* A large media file read slowly keeps its response in flight across
+ * SIGTERM: the whole body still arrives, then the server exits 0. */
+START_TEST(graceful_shutdown_finishes_in_flight)
+{
+    make_big_file();
+    const off_t size = BIG_SIZE;
+    size_t total = 0;
+    int s = slow_big_download("close", &total);
+    char buf[65536];
+    ssize_t n;
 
     kill(server_pid, SIGTERM);
     usleep(300000);
@@ -378,6 +419,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, body_limit_is_json_413);
     tcase_add_test(tc, request_ids);
     tcase_add_test(tc, graceful_shutdown_finishes_in_flight);
+    tcase_add_test(tc, clients_gone_mid_response_do_not_hold_shutdown);
     tcase_add_test(tc, sigterm_exits_zero);
     suite_add_tcase(s, tc);
     return s;
