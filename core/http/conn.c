@@ -21,13 +21,17 @@
  * it.  A request whose connection ended before its handler answered is
  * counted by reply.c (it has no connection any more).
  *
- * Reading during a response: evhttp keeps reading while it writes, only to
- * notice a close, and treats a read EOF as the end of the connection: a
- * client that shuts down its sending side after the request (allowed by
- * HTTP) lost the response body.  Reading is paused from evhttp_send_reply
- * until the response is written (evhttp resumes it for the next request); a
- * client that really left is noticed by the failing write.  It also stops a
- * client from piling pipelined requests into memory while it is answered.
+ * A half-close during a response: evhttp keeps reading while it writes, to
+ * notice a client that leaves, and takes a read EOF for one: it frees the
+ * connection with the response unsent (headers out, the file segment not).
+ * But a client may shut down its sending side once its request is sent
+ * (HTTP allows it) and still read.  So while a response is written, the
+ * bufferevent's event callback is ours: a read EOF alone is ignored (the
+ * bufferevent has stopped reading by then) and the response goes out; any
+ * other event goes to evhttp's callback.  evhttp puts its own callbacks
+ * back when the response is done, sees the EOF again when it reads for the
+ * next request, and closes.  (Pausing reading instead would cost two
+ * epoll_ctl calls per request.)
  *
  * Lingering close: after a refusal the client may still be sending the body
  * it was refused.  Closing a socket with unread bytes makes the kernel send
@@ -226,12 +230,12 @@ static void on_complete_thread(struct evhttp_request *ev, void *arg)
     t->inflight--;
 }
 
-void vf_http_conn_reply_begins(vf_http_thread_t *t, struct evhttp_request *ev)
+vf_http_conn_t *vf_http_conn_reply_begins(vf_http_thread_t *t, struct evhttp_request *ev)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
     if (!evcon) {
         t->inflight--; /* the client is gone: nothing left to write */
-        return;
+        return NULL;
     }
     vf_http_conn_t *c = vf_http_conn_of(t, evcon);
     if (c) {
@@ -240,12 +244,38 @@ void vf_http_conn_reply_begins(vf_http_thread_t *t, struct evhttp_request *ev)
     } else {
         evhttp_request_set_on_complete_cb(ev, on_complete_thread, t);
     }
+    return c;
 }
 
-void vf_http_conn_reply_sent(struct evhttp_connection *evcon)
+/* evhttp's event callback, the same for every connection: kept once more
+ * beside each record, for an event that finds no record. */
+static bufferevent_event_cb evhttp_event_cb;
+
+/* The event callback while a response is written (see the top). */
+static void on_event_writing(struct bufferevent *bev, short what, void *arg)
 {
-    if (evcon)
-        bufferevent_disable(evhttp_connection_get_bufferevent(evcon), EV_READ);
+    vf_http_thread_t *t = vf_http_conn_thread();
+    vf_http_conn_t *c = t ? vf_http_conn_of(t, arg) : NULL;
+    if (what == (BEV_EVENT_READING | BEV_EVENT_EOF) && c)
+        return;
+    bufferevent_event_cb evhttp_cb = c ? c->evhttp_eventcb : __atomic_load_n(&evhttp_event_cb, __ATOMIC_RELAXED);
+    if (evhttp_cb)
+        evhttp_cb(bev, what, arg); /* may free c */
+}
+
+void vf_http_conn_reply_sent(vf_http_conn_t *c)
+{
+    if (!c)
+        return;
+    bufferevent_data_cb readcb, writecb;
+    bufferevent_event_cb eventcb;
+    void *arg;
+    bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, &arg);
+    if (eventcb == on_event_writing || arg != c->evcon)
+        return;
+    c->evhttp_eventcb = eventcb;
+    __atomic_store_n(&evhttp_event_cb, eventcb, __ATOMIC_RELAXED);
+    bufferevent_setcb(c->bev, readcb, writecb, on_event_writing, arg);
 }
 
 void vf_http_conn_fini_thread(vf_http_thread_t *t)

@@ -35,6 +35,7 @@ typedef struct vf_http_conn {
     evutil_socket_t fd;
     struct evbuffer_cb_entry *input_cb;
     int writing;             /* responses handed to evhttp, not yet fully written */
+    bufferevent_event_cb evhttp_eventcb; /* evhttp's, while ours stands in (conn.c) */
     uint64_t handed;         /* requests the guard handed to evhttp, refusals included */
     uint64_t dispatched;     /* of those, dispatched (evhttp keeps their order) */
     uint64_t refused;        /* the number of the one the guard refused; 0: none */
@@ -60,10 +61,11 @@ vf_http_conn_t *vf_http_conn_of(vf_http_thread_t *t, struct evhttp_connection *e
 int vf_http_conn_dispatched(vf_http_thread_t *t, struct evhttp_request *ev, int *status, char *msg,
                             size_t len);
 /* Before evhttp_send_reply: count the response finished when its last byte
- * is written or its connection ends, whichever comes first. */
-void vf_http_conn_reply_begins(vf_http_thread_t *t, struct evhttp_request *ev);
-/* After evhttp_send_reply: stop reading until the response is written. */
-void vf_http_conn_reply_sent(struct evhttp_connection *evcon);
+ * is written or its connection ends, whichever comes first.  The
+ * connection's record, or NULL. */
+vf_http_conn_t *vf_http_conn_reply_begins(vf_http_thread_t *t, struct evhttp_request *ev);
+/* After evhttp_send_reply: a half-close cannot cut the response short. */
+void vf_http_conn_reply_sent(vf_http_conn_t *c);
 /* Thread teardown, after evhttp_free: lingering sockets closed, table freed. */
 void vf_http_conn_fini_thread(vf_http_thread_t *t);
 

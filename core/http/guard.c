@@ -340,26 +340,67 @@ static int find_head_end(vf_guard_t *g, size_t *len)
         struct evbuffer_iovec v[8];
         if (evbuffer_ptr_set(g->held, &at, g->scanned, EVBUFFER_PTR_SET) != 0)
             return 0;
-        int nv = evbuffer_peek(g->held, upto - g->scanned, &at, v, 8);
+        int nv = evbuffer_peek(g->held, (ev_ssize_t)(upto - g->scanned), &at, v, 8);
         if (nv <= 0)
             return 0;
-        for (int i = 0; i < nv && i < 8; i++) {
-            const char *p = v[i].iov_base;
-            for (size_t k = 0; k < v[i].iov_len && g->scanned < upto; k++, g->scanned++) {
-                if (p[k] != '\n') {
-                    g->line_bytes++;
-                    g->last = p[k];
-                    continue;
+        for (int i = 0; i < nv && i < 8 && g->scanned < upto; i++) {
+            const char *p = v[i].iov_base, *end = p + v[i].iov_len;
+            if ((size_t)(end - p) > upto - g->scanned)
+                end = p + (upto - g->scanned);
+            while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *stop = nl ? nl : end;
+                if (stop > p) {
+                    g->line_bytes += (size_t)(stop - p);
+                    g->last = stop[-1];
                 }
+                g->scanned += (size_t)(stop - p);
+                if (!nl)
+                    break;
+                g->scanned++;
+                /* An empty line (LF, or CRLF) after the request line. */
                 if (g->line_bytes == 0 || (g->line_bytes == 1 && g->last == '\r')) {
-                    *len = g->scanned + 1;
+                    *len = g->scanned;
                     return 1;
                 }
                 g->line_bytes = 0;
+                p = nl + 1;
             }
         }
     }
     return 0;
+}
+
+/* Judge the complete head buf[0..len): VF_REFUSE_NONE with how its body is
+ * framed and its limit, or the refusal (*parsed: h holds the head). */
+static vf_refusal_t judge_complete(vf_http_conn_t *c, const char *buf, size_t len, vf_http_head_t *h,
+                                   vf_body_framing_t *f, uint64_t *limit, int *parsed)
+{
+    *limit = 0;
+    vf_refusal_t why = vf_http_head_parse(buf, len, h);
+    *parsed = why == VF_REFUSE_NONE;
+    int method = why == VF_REFUSE_NONE ? vf_http_head_method(h) : 0;
+    if (why == VF_REFUSE_NONE && !method)
+        why = VF_REFUSE_METHOD;
+    if (why == VF_REFUSE_NONE)
+        why = vf_http_head_framing(h, f);
+    if (why == VF_REFUSE_NONE && f->kind != VF_BODY_NONE) {
+        *limit = body_limit(c, h, method, f->kind == VF_BODY_LENGTH ? f->length : UINT64_MAX);
+        if (f->kind == VF_BODY_LENGTH && f->length > *limit)
+            why = VF_REFUSE_TOO_LARGE;
+    }
+    return why;
+}
+
+/* An accepted head is with evhttp: judge its body next. */
+static void accepted(vf_http_conn_t *c, const vf_body_framing_t *f, uint64_t limit)
+{
+    vf_guard_t *g = &c->guard;
+    c->handed++;
+    g->limit = limit;
+    g->remaining = f->length;
+    g->chunked_total = 0;
+    g->state = f->kind == VF_BODY_LENGTH ? G_BODY : f->kind == VF_BODY_CHUNKED ? G_CHUNK_SIZE : G_HEAD;
 }
 
 /* Judge the head at the start of `held`.  0 when it needs more bytes. */
@@ -379,6 +420,7 @@ static int judge_head(vf_http_conn_t *c, struct evbuffer *in)
         refuse_head(c, in, NULL, VF_REFUSE_HEAD_TOO_LARGE, 0);
         return 1;
     }
+    g->scanned = g->line_bytes = 0;
     const char *buf = (const char *)evbuffer_pullup(g->held, (ev_ssize_t)len);
     if (!buf) {
         give_up(c, in);
@@ -386,21 +428,10 @@ static int judge_head(vf_http_conn_t *c, struct evbuffer *in)
     }
     vf_http_head_t h;
     vf_body_framing_t f = {VF_BODY_NONE, 0};
-    vf_refusal_t why = vf_http_head_parse(buf, len, &h);
-    int method = why == VF_REFUSE_NONE ? vf_http_head_method(&h) : 0;
-    if (why == VF_REFUSE_NONE && !method)
-        why = VF_REFUSE_METHOD;
-    if (why == VF_REFUSE_NONE)
-        why = vf_http_head_framing(&h, &f);
-    uint64_t limit = 0;
-    if (why == VF_REFUSE_NONE && f.kind != VF_BODY_NONE) {
-        limit = body_limit(c, &h, method, f.kind == VF_BODY_LENGTH ? f.length : UINT64_MAX);
-        if (f.kind == VF_BODY_LENGTH && f.length > limit)
-            why = VF_REFUSE_TOO_LARGE;
-    }
-    g->scanned = g->line_bytes = 0;
+    uint64_t limit;
+    int parsed;
+    vf_refusal_t why = judge_complete(c, buf, len, &h, &f, &limit, &parsed);
     if (why != VF_REFUSE_NONE) {
-        int parsed = why != VF_REFUSE_MALFORMED && why != VF_REFUSE_HEAD_TOO_LARGE;
         refuse_head(c, in, parsed ? &h : NULL, why, limit);
         return 1;
     }
@@ -408,12 +439,38 @@ static int judge_head(vf_http_conn_t *c, struct evbuffer *in)
         give_up(c, in);
         return 1;
     }
-    c->handed++;
-    g->limit = limit;
-    g->remaining = f.length;
-    g->chunked_total = 0;
-    g->state = f.kind == VF_BODY_LENGTH ? G_BODY : f.kind == VF_BODY_CHUNKED ? G_CHUNK_SIZE : G_HEAD;
+    accepted(c, &f, limit);
     return 1;
+}
+
+/* The common case, judged where it lies: the input buffer holds nothing but
+ * new bytes, and they start with a whole head in one piece.  The length of
+ * that head when it is accepted (evhttp parses exactly those bytes), else
+ * 0: the bytes take the way through `held`. */
+static size_t head_in_place(vf_http_conn_t *c, struct evbuffer *in)
+{
+    struct evbuffer_iovec v;
+    if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+        return 0;
+    const char *buf = v.iov_base, *p = buf;
+    size_t avail = v.iov_len < HEAD_MAX ? v.iov_len : HEAD_MAX, len = 0;
+    if (*buf == '\r' || *buf == '\n')
+        return 0; /* empty lines first */
+    for (const char *nl; !len && (nl = memchr(p, '\n', avail - (size_t)(p - buf))) != NULL; p = nl + 1) {
+        size_t rest = avail - (size_t)(nl + 1 - buf);
+        if (rest >= 1 && nl[1] == '\n')
+            len = (size_t)(nl + 2 - buf);
+        else if (rest >= 2 && nl[1] == '\r' && nl[2] == '\n')
+            len = (size_t)(nl + 3 - buf);
+    }
+    vf_http_head_t h;
+    vf_body_framing_t f = {VF_BODY_NONE, 0};
+    uint64_t limit;
+    int parsed;
+    if (!len || judge_complete(c, buf, len, &h, &f, &limit, &parsed) != VF_REFUSE_NONE)
+        return 0;
+    accepted(c, &f, limit);
+    return len;
 }
 
 /* ------------------------------------------------------------- chunked */
@@ -538,6 +595,12 @@ static void judge(vf_http_conn_t *c, struct evbuffer *in)
 static void take(vf_http_conn_t *c, struct evbuffer *in, size_t n)
 {
     vf_guard_t *g = &c->guard;
+    if (g->state == G_HEAD && c->handed == c->dispatched && evbuffer_get_length(g->held) == 0 &&
+        n == evbuffer_get_length(in)) {
+        n -= head_in_place(c, in);
+        if (n == 0)
+            return;
+    }
     if ((g->state == G_BODY || g->state == G_CHUNK_DATA) && evbuffer_get_length(g->held) == 0) {
         /* Allowed body bytes stay where they are. */
         size_t k = n < g->remaining ? n : (size_t)g->remaining;

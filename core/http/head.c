@@ -17,11 +17,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* tchar (RFC 9110 section 5.6.2): ALPHA, DIGIT and !#$%&'*+-.^_`|~, as a
+ * bit map of the 128 ASCII bytes (every head byte passes here). */
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    static const uint64_t low = 0x03ff6cfa00000000u, high = 0x57ffffffc7fffffeu;
+    return c < 64 ? (int)(low >> c & 1) : c < 128 ? (int)(high >> (c - 64) & 1) : 0;
 }
 
 /* A field value byte: HTAB, SP, VCHAR or obs-text; never CR, LF or NUL. */

@@ -119,8 +119,7 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
     }
 
     vf_http_thread_t *t = r->thread;
-    struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
-    vf_http_conn_reply_begins(t, r->ev);
+    vf_http_conn_t *conn = vf_http_conn_reply_begins(t, r->ev);
     if (t->srv->app->cfg->server.access_log)
         vf_info("%s %s %d %zuB %lldus id=%s", vf_http_method_name(r->method), r->path ? r->path : "-", status,
                 bytes, (long long)(vf_mono_us() - r->start_us), r->request_id);
