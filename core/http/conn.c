@@ -2,9 +2,9 @@
  * conn.c - a client connection beyond what evhttp keeps of it.
  *
  * Owns: the per-thread table of connections (by socket), their end, the
- * count of responses still being written on each, reading paused while a
- * response is written, and the lingering close of a connection whose
- * request the guard refused.
+ * count of responses still being written on each, a half-close not cutting
+ * a response short, and the lingering close of a connection whose request
+ * the guard refused.
  * Must not: parse requests (guard.c) or answer them (reply.c).
  *
  * Life: a record is made when the first bytes of a connection arrive

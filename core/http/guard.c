@@ -173,7 +173,10 @@ static int take_tail(struct evbuffer *in, size_t n, struct evbuffer *dst)
     struct evbuffer *front = NULL;
     if (n < len) {
         front = evbuffer_new();
-        if (!front || evbuffer_remove_buffer(in, front, len - n) < 0 || evbuffer_get_length(in) != n) {
+        /* (Its int result cannot tell a body over 2 GiB from a failure.) */
+        if (front)
+            evbuffer_remove_buffer(in, front, len - n);
+        if (!front || evbuffer_get_length(in) != n) {
             if (front) {
                 evbuffer_prepend_buffer(in, front);
                 evbuffer_free(front);
