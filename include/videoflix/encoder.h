@@ -20,6 +20,17 @@
 extern "C" {
 #endif
 
+/* The container formats (libavformat demuxer names) a source may have:
+ * self-contained media files.  Encoders built on libavformat or ffmpeg pass
+ * this as the format whitelist when they probe and when they transcode, so
+ * that an upload can never be a playlist, a concat script, an image
+ * sequence or any format that opens other files or URLs (hls, dash, concat,
+ * image2, ...), which would make the worker read and publish what it names. */
+#define VF_ENCODER_SOURCE_FORMATS                                                               \
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,mpegvideo,asf,ogg,mxf,gif,apng," \
+    "nut,ivf,dv,yuv4mpegpipe,rm,h264,hevc,h263,m4v,mjpeg,obu,wav,w64,mp3,aac,flac,amr,caf,"     \
+    "aiff,wtv"
+
 typedef struct vf_media_info {
     char container[64];        /* e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
     double duration;           /* seconds */

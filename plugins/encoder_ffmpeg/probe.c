@@ -142,7 +142,8 @@ int ffe_probe(const ffe_state_t *st, const ffe_source_t *src, double deadline,
     int ret = -EIO;
 
     ffe_argv_add(&argv, st->settings.ffprobe, "-hide_banner", "-v", "error",
-                 "-protocol_whitelist", src->protocols, "-print_format", "json", "-show_format",
+                 "-protocol_whitelist", src->protocols, "-format_whitelist", VF_ENCODER_SOURCE_FORMATS,
+                 "-print_format", "json", "-show_format",
                  "-show_streams", src->arg, (char *)NULL);
     if ((ret = ffe_argv_ok(&argv)) < 0) {
         ret = host->error(err, ret, "out of memory");

@@ -49,7 +49,8 @@ static void add_input(ffe_argv_t *a, const ffe_source_t *src, double seek)
         ffe_argv_add(a, "-ss", (char *)NULL);
         ffe_argv_addf(a, "%.3f", seek);
     }
-    ffe_argv_add(a, "-protocol_whitelist", src->protocols, "-i", src->arg, (char *)NULL);
+    ffe_argv_add(a, "-protocol_whitelist", src->protocols, "-format_whitelist", VF_ENCODER_SOURCE_FORMATS, "-i",
+                 src->arg, (char *)NULL);
 }
 
 static void add_output_path(ffe_argv_t *a, const char *format, const char *tmp_path)

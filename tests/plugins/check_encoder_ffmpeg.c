@@ -526,6 +526,59 @@ START_TEST(test_probe_bad)
 }
 END_TEST
 
+/* Uploads that name other files (a playlist, a concat script, an ffconcat
+ * list) must not make the worker read and publish those files: only
+ * self-contained media formats are opened, for probing and transcoding. */
+START_TEST(test_sources_naming_other_files_refused)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *private_dir = vft_tmpdir("ffe-private"), *dir = vft_tmpdir("ffe-tricks"), *out = vft_tmpdir("ffe-out");
+    char *secret = path_in(private_dir, "secret.ts");
+    ck_assert_int_eq(vft_sh(NULL, "ffmpeg -v error -nostdin -y -f lavfi -i testsrc2=size=320x240:duration=2 "
+                                  "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -f mpegts '%s'", secret), 0);
+    static const struct {
+        const char *name, *fmt;
+    } tricks[] = {
+        {"playlist.mp4", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:%s\n#EXT-X-ENDLIST\n"},
+        {"list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n%s\n#EXT-X-ENDLIST\n"},
+        {"script.mp4", "file '%s'\n"},
+        {"list.ffconcat", "ffconcat version 1.0\nfile '%s'\n"},
+    };
+    for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
+        char *src = path_in(dir, tricks[i].name);
+        FILE *f = fopen(src, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, tricks[i].fmt, secret);
+        ck_assert_int_eq(fclose(f), 0);
+        vf_media_info_t info;
+        vf_error_t err = {0};
+        int ret = ops->probe(p->state, src, &info, &err);
+        ck_assert_msg(ret == -EINVAL, "%s probed: %d %s", tricks[i].name, ret, err.message);
+        char *r120 = path_in(out, "120p.mp4"), *thumb = path_in(out, "thumb.jpg");
+        vf_rendition_t r[] = {{"120p", 120, r120}};
+        vf_transcode_params_t params = params_for(r, 1, thumb);
+        memset(&err, 0, sizeof err);
+        ret = ops->transcode(p->state, src, &params, &err);
+        ck_assert_msg(ret < 0, "%s was transcoded", tricks[i].name);
+        memset(&err, 0, sizeof err);
+        ck_assert_int_lt(ops->thumbnail(p->state, src, -1, thumb, NULL, NULL, &err), 0);
+        ck_assert_int_eq(entries_in(out), 0);
+        free(r120);
+        free(thumb);
+        free(src);
+    }
+    vft_rmrf(private_dir);
+    vft_rmrf(dir);
+    vft_rmrf(out);
+    free(private_dir);
+    free(dir);
+    free(out);
+    free(secret);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- transcode -------------------------------------------------------- */
 
 START_TEST(test_transcode_renditions)
@@ -979,6 +1032,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_probe_good);
     tcase_add_test(tc, test_probe_rotation);
     tcase_add_test(tc, test_probe_bad);
+    tcase_add_test(tc, test_sources_naming_other_files_refused);
     tcase_add_test(tc, test_transcode_renditions);
     tcase_add_test(tc, test_transcode_no_audio_no_upscale);
     tcase_add_test(tc, test_transcode_odd_sizes);

@@ -353,6 +353,44 @@ START_TEST(test_probe_bad)
 }
 END_TEST
 
+/* Uploads naming files outside the upload (absolute paths, file: URLs)
+ * through a playlist, a concat script or an ffconcat list are refused
+ * before anything is opened, also under a media file's extension. */
+START_TEST(test_sources_naming_other_files_refused)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *dir = vft_tmpdir("lav-tricks"), *secret = clip("av322.mp4");
+    static const struct {
+        const char *name, *fmt;
+    } tricks[] = {
+        {"playlist.mp4", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:%s\n#EXT-X-ENDLIST\n"},
+        {"script.mp4", "file '%s'\n"},
+        {"list.ffconcat", "ffconcat version 1.0\nfile '%s'\n"},
+    };
+    for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
+        char *src = path_in(dir, tricks[i].name), *thumb = path_in(dir, "thumb.jpg");
+        FILE *f = fopen(src, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, tricks[i].fmt, secret);
+        ck_assert_int_eq(fclose(f), 0);
+        vf_media_info_t info;
+        vf_error_t err = {0};
+        int ret = ops->probe(p->state, src, &info, &err);
+        ck_assert_msg(ret == -EINVAL, "%s probed: %d %s", tricks[i].name, ret, err.message);
+        memset(&err, 0, sizeof err);
+        ck_assert_int_lt(ops->thumbnail(p->state, src, -1, thumb, NULL, NULL, &err), 0);
+        ck_assert_int_ne(access(thumb, F_OK), 0);
+        free(src);
+        free(thumb);
+    }
+    vft_rmrf(dir);
+    free(dir);
+    free(secret);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- transcode ---- */
 
 START_TEST(test_transcode_audio_and_thumbnail)
@@ -923,6 +961,7 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_config);
     tcase_add_test(tc, test_probe_good);
     tcase_add_test(tc, test_probe_bad);
+    tcase_add_test(tc, test_sources_naming_other_files_refused);
     tcase_add_test(tc, test_transcode_audio_and_thumbnail);
     tcase_add_test(tc, test_transcode_video_only_and_odd_sizes);
     tcase_add_test(tc, test_transcode_variable_frame_rate);
