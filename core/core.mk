@@ -20,6 +20,11 @@ core_libvfcore_la_SOURCES = \
 	core/log.c core/log.h \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/loader.c core/loader.h \
+	core/plugins/host_settings.c core/plugins/host_settings.h \
+	core/plugins/storage_key.c core/plugins/storage_key.h \
+	core/plugins/capabilities.c core/plugins/capabilities.h \
+	core/plugins/job_slots.c core/plugins/job_slots.h \
+	core/plugins/storage_calls.c core/plugins/storage_calls.h \
 	core/conf.c core/conf.h \
 	core/db.c core/db.h core/redis.c core/redis.h \
 	core/app.c core/app.h core/cli.h core/router.c core/router.h core/routes.c \

@@ -112,7 +112,8 @@ typedef int (*vf_progress_fn)(void *ud, double percent);
  * host walks the group and reports every problem, one per line, each as
  *     <file>:<line>: <plugin>: <problem>
  * ("line <n>: ..." when the config came from a string): unknown keys, wrong
- * types, values out of range, required keys missing, unreadable secrets.
+ * types, values out of range, required keys missing, unreadable secrets,
+ * and a group that is not a group.
  * Keys not set get their defaults.  Strings land malloc()ed in the
  * structure; host->settings_free releases them (and wipes secrets).
  *
@@ -185,8 +186,9 @@ typedef struct vf_host_api {
 
     /* Walk `group` (may be NULL: every key gets its default) against
      * table[0..n) and fill `out` (see "the settings helper" above).  0, or
-     * -EINVAL (-ENOMEM) with every problem in err, one per line (each is also
-     * logged, so none is lost when they do not all fit). */
+     * -EINVAL (-ENOMEM) with every problem in err, one per line; problems
+     * that do not fit in err are logged, so none is lost.  On failure `out`
+     * holds nothing to free. */
     int (*settings)(const char *plugin, const config_setting_t *group, const vf_setting_t *table,
                     size_t n, void *out, vf_error_t *err);
     /* Free what settings() put into `out`, wipe secrets and set those fields
