@@ -35,8 +35,11 @@ char *vfc_expand(const char *template_text, const char *workdir, char *err, size
         goto nomem;
     for (const char *p = template_text ? template_text : ""; *p;) {
         const char *open = strstr(p, "${");
-        if (!open)
-            return append(&out, &len, p, strlen(p)) == 0 ? out : (free(out), NULL);
+        if (!open) {
+            if (append(&out, &len, p, strlen(p)) != 0)
+                goto nomem;
+            break;
+        }
         const char *close = strchr(open + 2, '}');
         if (!close) {
             snprintf(err, errlen, "the plugin config has a '${' without its '}'");
