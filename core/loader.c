@@ -30,21 +30,6 @@ static void host_log(const char *plugin, vf_log_level_t level, const char *fmt, 
     va_end(ap);
 }
 
-static int host_error(vf_error_t *err, int code, const char *fmt, ...)
-{
-    if (code > 0)
-        code = -code;
-    if (code == 0)
-        code = -EIO;
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* The 1.0 secret(): "" for an empty first line, NULL for any failure. */
 static char *host_secret(const char *env, const char *file)
 {
@@ -59,27 +44,16 @@ static char *host_secret(const char *env, const char *file)
     return line;
 }
 
-static int host_setting_error(const char *plugin, const config_setting_t *group, const char *name, vf_error_t *err,
-                              int code, const char *fmt, ...)
-{
-    char message[sizeof err->message];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    return vf_host_setting_error(plugin, group, name, err, code, "%s", message);
-}
-
 const vf_host_api_t vf_host_api = {
     .size = sizeof(vf_host_api_t),
     .abi_major = VF_ABI_MAJOR,
     .abi_minor = VF_ABI_MINOR,
     .log = host_log,
-    .error = host_error,
+    .error = vf_host_error,
     .secret = host_secret,
     .settings = vf_host_settings,
     .settings_free = vf_host_settings_free,
-    .setting_error = host_setting_error,
+    .setting_error = vf_host_setting_error,
     .read_secret = vf_host_read_secret,
     .key_check = vf_storage_key_check,
 };

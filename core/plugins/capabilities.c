@@ -33,17 +33,25 @@ static void storage_fallback(const vf_storage_ops_t *ops, void *state, vf_storag
     caps->max_part_size = VF_STORAGE_MAX_PART_SIZE_1_0;
 }
 
+/* After the plugin's capabilities op: its answer's size is the caller's,
+ * and a failure refuses the plugin. */
+static int answered(int ret, uint32_t *size, uint32_t ours, char *err, size_t errlen)
+{
+    *size = ours;
+    if (ret < 0) {
+        snprintf(err, errlen, "its capabilities operation failed (%d)", ret);
+        return -EPROTO;
+    }
+    return 0;
+}
+
 int vf_storage_caps_read(const vf_storage_ops_t *ops, void *state, vf_storage_caps_t *caps, char *err, size_t errlen)
 {
     storage_fallback(ops, state, caps);
     if (!VF_HAS_FIELD(vf_storage_ops_t, ops, capabilities) || !ops->capabilities)
         return 0;
-    int ret = ops->capabilities(state, caps);
-    caps->size = sizeof *caps;
-    if (ret < 0) {
-        snprintf(err, errlen, "its capabilities operation failed (%d)", ret);
+    if (answered(ops->capabilities(state, caps), &caps->size, sizeof *caps, err, errlen) < 0)
         return -EPROTO;
-    }
     const char *wrong = NULL;
     if (caps->max_parts < 1)
         wrong = "max_parts is 0";
@@ -70,12 +78,8 @@ int vf_encoder_caps_read(const vf_encoder_ops_t *ops, void *state, vf_encoder_ca
     };
     if (!VF_HAS_FIELD(vf_encoder_ops_t, ops, capabilities) || !ops->capabilities)
         return 0;
-    int ret = ops->capabilities(state, caps);
-    caps->size = sizeof *caps;
-    if (ret < 0) {
-        snprintf(err, errlen, "its capabilities operation failed (%d)", ret);
+    if (answered(ops->capabilities(state, caps), &caps->size, sizeof *caps, err, errlen) < 0)
         return -EPROTO;
-    }
     if (!(caps->sources & (VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP))) {
         snprintf(err, errlen, "its capabilities make no sense: it reads neither local paths nor URLs");
         return -EPROTO;

@@ -119,9 +119,12 @@ int vf_read_first_line(const char *path, char **out)
     return ret;
 }
 
-static int secret_fail(vf_error_t *err, int code, const char *fmt, ...) VF_PRINTF(3, 4);
-static int secret_fail(vf_error_t *err, int code, const char *fmt, ...)
+int vf_host_error(vf_error_t *err, int code, const char *fmt, ...)
 {
+    if (code > 0)
+        code = -code;
+    if (code == 0)
+        code = -EIO;
     if (err) {
         va_list ap;
         va_start(ap, fmt);
@@ -139,13 +142,13 @@ int vf_host_read_secret(const char *env, const char *file, char **out, vf_error_
         const char *v = getenv(env);
         if (v && *v) {
             *out = strdup(v);
-            return *out ? 0 : secret_fail(err, -ENOMEM, "out of memory");
+            return *out ? 0 : vf_host_error(err, -ENOMEM, "out of memory");
         }
         if (!file_named)
-            return secret_fail(err, -ENOENT, "the environment variable %s is not set", env);
+            return vf_host_error(err, -ENOENT, "the environment variable %s is not set", env);
     }
     if (!file_named)
-        return secret_fail(err, -ENOENT, "neither an environment variable nor a file is named");
+        return vf_host_error(err, -ENOENT, "neither an environment variable nor a file is named");
     int ret = vf_read_first_line(file, out);
     const char *unset = env_named ? "the environment variable is not set and " : "";
     if (ret == 0 && !**out) {
@@ -154,9 +157,9 @@ int vf_host_read_secret(const char *env, const char *file, char **out, vf_error_
         ret = -ENODATA;
     }
     if (ret == -ENODATA)
-        return secret_fail(err, ret, "%sthe first line of %s is empty", unset, file);
+        return vf_host_error(err, ret, "%sthe first line of %s is empty", unset, file);
     if (ret < 0)
-        return secret_fail(err, ret, "%scannot read %s: %s", unset, file, strerrordesc_np(-ret));
+        return vf_host_error(err, ret, "%scannot read %s: %s", unset, file, strerrordesc_np(-ret));
     return 0;
 }
 

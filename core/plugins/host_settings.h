@@ -12,6 +12,8 @@
 
 #include <videoflix/plugin.h>
 
+/* host->error: fill err (may be NULL) and return -abs(code), -EIO for 0. */
+int vf_host_error(vf_error_t *err, int code, const char *fmt, ...) VF_PRINTF(3, 4);
 int vf_host_settings(const char *plugin, const config_setting_t *group, const vf_setting_t *table, size_t n,
                      void *out, vf_error_t *err);
 void vf_host_settings_free(const vf_setting_t *table, size_t n, void *out);

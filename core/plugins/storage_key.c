@@ -7,22 +7,12 @@
 #include "config.h"
 #include "plugins/storage_key.h"
 
+#include "plugins/host_settings.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-static int fail(vf_error_t *err, const char *fmt, ...) VF_PRINTF(2, 3);
-static int fail(vf_error_t *err, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static bool utf8_valid(const unsigned char *s, size_t len)
 {
@@ -55,35 +45,35 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 int vf_storage_key_check(const char *key, vf_error_t *err)
 {
     if (!key)
-        return fail(err, "no key given");
+        return vf_host_error(err, EINVAL, "no key given");
     /* strnlen: a key is refused once it passes the limit, however long it is. */
     size_t len = strnlen(key, VF_KEY_MAX + 1);
     if (len == 0)
-        return fail(err, "the key is empty");
+        return vf_host_error(err, EINVAL, "the key is empty");
     if (len > VF_KEY_MAX)
-        return fail(err, "the key is longer than %d bytes", VF_KEY_MAX);
+        return vf_host_error(err, EINVAL, "the key is longer than %d bytes", VF_KEY_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)key[i];
         if (c < 0x20 || c == 0x7f)
-            return fail(err, "the key has a control character at byte %zu", i);
+            return vf_host_error(err, EINVAL, "the key has a control character at byte %zu", i);
     }
     if (!utf8_valid((const unsigned char *)key, len))
-        return fail(err, "the key is not valid UTF-8");
+        return vf_host_error(err, EINVAL, "the key is not valid UTF-8");
     if (key[0] == '/')
-        return fail(err, "the key '%.200s' is absolute; keys are relative paths such as videos/clip.mp4", key);
+        return vf_host_error(err, EINVAL, "the key '%.200s' is absolute; keys are relative paths such as videos/clip.mp4", key);
     if (strchr(key, '\\'))
-        return fail(err, "the key '%.200s' contains a backslash", key);
+        return vf_host_error(err, EINVAL, "the key '%.200s' contains a backslash", key);
     for (const char *seg = key;;) {
         const char *end = strchr(seg, '/');
         size_t n = end ? (size_t)(end - seg) : strlen(seg);
         if (n == 0)
-            return fail(err, "the key '%.200s' has an empty segment ('//' or a trailing '/')", key);
+            return vf_host_error(err, EINVAL, "the key '%.200s' has an empty segment ('//' or a trailing '/')", key);
         if (n == 1 && seg[0] == '.')
-            return fail(err, "the key '%.200s' has a '.' segment", key);
+            return vf_host_error(err, EINVAL, "the key '%.200s' has a '.' segment", key);
         if (n == 2 && seg[0] == '.' && seg[1] == '.')
-            return fail(err, "the key '%.200s' has a '..' segment, which could lead out of its folder", key);
+            return vf_host_error(err, EINVAL, "the key '%.200s' has a '..' segment, which could lead out of its folder", key);
         if (n > VF_KEY_SEGMENT_MAX)
-            return fail(err, "the key '%.200s' has a segment longer than %d bytes", key, VF_KEY_SEGMENT_MAX);
+            return vf_host_error(err, EINVAL, "the key '%.200s' has a segment longer than %d bytes", key, VF_KEY_SEGMENT_MAX);
         if (!end)
             return 0;
         seg = end + 1;

@@ -2,8 +2,8 @@
  * check_plugin_host.c - what the core offers plugins through vf_host_api_t
  * (ABI 1.1): the settings walker (every type, defaults, every problem
  * reported as file:line: plugin: ...), secrets that say why they cannot be
- * read, the storage key grammar, and the slots that limit an encoder's
- * jobs.
+ * read, the storage key grammar, the slots that limit an encoder's jobs,
+ * and upload parts planned by a storage's declared limits.
  */
 #include "config.h"
 #include "vftest.h"
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/plugins/job_slots.h"
+#include "core/upload_store.h"
 
 typedef struct demo {
     int workers;
@@ -370,6 +371,35 @@ START_TEST(job_slots_limit)
 }
 END_TEST
 
+/* Upload parts sized by what the storage declares. */
+START_TEST(upload_parts_follow_capabilities)
+{
+    vf_storage_caps_t s3 = {.size = sizeof s3, .max_parts = 10000, .min_part_size = 5u << 20,
+                            .max_part_size = (uint64_t)5 << 30};
+    ck_assert(vf_upload_part_threshold(&s3, 100) == 5u << 20);
+    /* 90 GiB over at most 9000 parts: parts of about 10 MiB. */
+    uint64_t big = (uint64_t)90 << 30;
+    uint64_t t = vf_upload_part_threshold(&s3, (int64_t)big);
+    ck_assert(t > 10u << 20 && t < 11u << 20);
+    ck_assert((big + t - 1) / t <= 9000);
+    ck_assert(vf_upload_max_length(&s3) == (uint64_t)9000 * ((uint64_t)5 << 30));
+    size_t piece = 0;
+    ck_assert_uint_eq(vf_upload_part_count(&s3, 16u << 20, &piece), 1);
+    ck_assert_uint_eq(piece, 16u << 20);
+
+    /* A storage of few, small parts: the threshold is capped by the largest
+     * part, and a longer sum is split into equal parts. */
+    vf_storage_caps_t small = {.size = sizeof small, .max_parts = 20, .min_part_size = 100, .max_part_size = 1000};
+    ck_assert(vf_upload_part_threshold(&small, 1000000) == 1000);
+    ck_assert(vf_upload_max_length(&small) == 18 * 1000);
+    ck_assert_uint_eq(vf_upload_part_count(&small, 2500, &piece), 3);
+    ck_assert_uint_eq(piece, 834); /* 834 + 834 + 832 */
+    ck_assert_uint_eq(vf_upload_part_count(&small, 1000, &piece), 1);
+    ck_assert_uint_eq(vf_upload_part_count(&small, 1, &piece), 1);
+    ck_assert_uint_eq(piece, 1);
+}
+END_TEST
+
 static Suite *plugin_host_suite(void)
 {
     Suite *s = suite_create("plugin_host");
@@ -381,6 +411,7 @@ static Suite *plugin_host_suite(void)
     tcase_add_test(tc, secrets_say_why);
     tcase_add_test(tc, key_grammar);
     tcase_add_test(tc, job_slots_limit);
+    tcase_add_test(tc, upload_parts_follow_capabilities);
     suite_add_tcase(s, tc);
     return s;
 }
