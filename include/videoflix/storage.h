@@ -23,8 +23,10 @@
  *
  * Multipart semantics:
  *   - begin -> write parts -> complete, or abort at any time;
- *   - parts are numbered from 1 and written in increasing order: part n is
- *     written after part n - 1; a gap is refused with -EINVAL;
+ *   - parts are numbered from 1 (1..max_parts) and the caller writes them
+ *     in increasing order, part n after part n - 1; a plugin may refuse a
+ *     part that would leave a gap with -EINVAL (storage_local does; S3
+ *     accepts any order), so a caller must not skip numbers;
  *   - a part number already written may be written again (a retry after a
  *     lost answer or a failed commit, with the same or other bytes): the
  *     last write wins, and its etag replaces the one returned before;
@@ -139,11 +141,14 @@ typedef struct vf_storage_ops {
      * above, at most 10000 parts of at most 5 GiB). */
     int (*capabilities)(void *state, vf_storage_caps_t *caps);
     /* put_file and get_file for long copies: `progress` (may be NULL) is
-     * called at least once a second with the share of bytes moved; a
-     * non-zero return stops the copy, which returns -ECANCELED and leaves
-     * nothing half-written (no partial object, no partial or temporary
-     * file, any old object or `path` as they were).  Optional: without them
-     * the core calls put_file / get_file, which cannot be stopped. */
+     * called at least once a second with the share of bytes moved, never
+     * going backwards; a non-zero return stops the copy, which returns
+     * -ECANCELED and leaves nothing half-written (no partial object, no
+     * partial or temporary file, any old object or `path` as they were).
+     * Every report comes while the copy can still be stopped: a stop
+     * asked for at the last report (even at 100) still stores nothing.
+     * Optional: without them the core calls put_file / get_file, which
+     * cannot be stopped. */
     int (*put_file_progress)(void *state, const char *key, const char *path,
                              vf_progress_fn progress, void *progress_ud, vf_error_t *err);
     int (*get_file_progress)(void *state, const char *key, const char *path,
