@@ -9,6 +9,7 @@
  * proxy's counts: verified requests by operation, uploads in progress).
  */
 #include "config.h"
+#include "tests/plugins/storage_contract.h"
 #include "vftest.h"
 
 #include <arpa/inet.h>
@@ -1024,4 +1025,16 @@ static Suite *storage_s3_suite(void)
     return s;
 }
 
-VFT_MAIN(storage_s3_suite)
+/* The contract every storage plugin passes; it fails (never skips) without
+ * the S3 test service. */
+static Suite *storage_s3_contract(void)
+{
+    static const vfc_subject_t subject = {
+        "storage_s3", "storage_s3",
+        "endpoint = \"${VF_TEST_S3_ENDPOINT}\";\nbucket = \"${VF_TEST_S3_BUCKET}\";\n"
+        "region = \"${VF_TEST_S3_REGION}\";\naccess_key_id_env = \"VF_TEST_S3_ACCESS_KEY\";\n"
+        "secret_access_key_env = \"VF_TEST_S3_SECRET_KEY\";"};
+    return vfc_storage_suite(&subject);
+}
+
+VFC_MAIN(storage_s3_suite, storage_s3_contract)

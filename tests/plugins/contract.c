@@ -128,7 +128,8 @@ int vfc_record_progress(void *ud, double percent)
         p->out_of_range = 1;
     p->last = percent;
     p->calls++;
-    if ((p->cancel_at_call && p->calls == p->cancel_at_call) || (p->cancel_above_zero && percent > 0))
+    if ((p->cancel_at_call && p->calls == p->cancel_at_call) || (p->cancel_above_zero && percent > 0) ||
+        (p->cancel_from > 0 && percent >= p->cancel_from))
         p->cancelled = 1;
     return p->cancelled;
 }

@@ -68,6 +68,7 @@ typedef struct vfc_progress {
     int out_of_range;       /* a value outside 0..100 */
     int cancel_at_call;     /* > 0: answer 1 on this call */
     int cancel_above_zero;  /* 1: answer 1 once percent is above 0 */
+    double cancel_from;     /* > 0: answer 1 once percent reaches it */
     int cancelled;          /* it answered 1 */
 } vfc_progress_t;
 
