@@ -14,10 +14,12 @@
 /* S3's longest presigned URL, assumed for a 1.0 storage whose URLs expire. */
 #define URL_EXPIRES_MAX_1_0 604800u
 
-static void storage_fallback(const vf_storage_ops_t *ops, void *state, vf_storage_caps_t *caps)
+/* What 1.0 implied.  Only a plugin without a capabilities operation is
+ * probed: local paths when local_path answers (URLs then never expire). */
+static void storage_fallback(const vf_storage_ops_t *ops, void *state, int probe, vf_storage_caps_t *caps)
 {
     *caps = (vf_storage_caps_t){.size = sizeof *caps};
-    if (ops->local_path) {
+    if (ops->local_path && probe) {
         char *path = NULL;
         vf_error_t ignored;
         if (ops->local_path(state, PROBE_KEY, &path, &ignored) == 0)
@@ -47,8 +49,9 @@ static int answered(int ret, uint32_t *size, uint32_t ours, char *err, size_t er
 
 int vf_storage_caps_read(const vf_storage_ops_t *ops, void *state, vf_storage_caps_t *caps, char *err, size_t errlen)
 {
-    storage_fallback(ops, state, caps);
-    if (!VF_HAS_FIELD(vf_storage_ops_t, ops, capabilities) || !ops->capabilities)
+    int asks = VF_HAS_FIELD(vf_storage_ops_t, ops, capabilities) && ops->capabilities;
+    storage_fallback(ops, state, !asks, caps);
+    if (!asks)
         return 0;
     if (answered(ops->capabilities(state, caps), &caps->size, sizeof *caps, err, errlen) < 0)
         return -EPROTO;
