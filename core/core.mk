@@ -22,6 +22,11 @@ core_libvfcore_la_SOURCES = \
 	core/util/text.c core/util/text.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
+	core/plugins/host_settings.c core/plugins/host_settings.h \
+	core/plugins/storage_key.c core/plugins/storage_key.h \
+	core/plugins/capabilities.c core/plugins/capabilities.h \
+	core/plugins/job_slots.c core/plugins/job_slots.h \
+	core/plugins/storage_calls.c core/plugins/storage_calls.h \
 	core/runtime/app.c core/runtime/app.h \
 	core/runtime/db.c core/runtime/db.h core/runtime/redis.c core/runtime/redis.h \
 	core/http/http.h core/http/request.c core/http/reply.c \

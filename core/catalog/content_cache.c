@@ -399,20 +399,11 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-/* Whether the storage's URLs expire: only storage with local files has
- * URLs that stay valid (the core serves them). */
+/* Whether the storage's URLs expire, as the plugin declares it (or, for a
+ * 1.0 plugin, as the loader inferred). */
 static int urls_expire(const vf_plugin_t *storage)
 {
-    if (!storage)
-        return 0;
-    const vf_storage_ops_t *ops = vf_storage_ops(storage);
-    if (!ops->local_path)
-        return 1;
-    char *path = NULL;
-    vf_error_t err;
-    int rc = ops->local_path(storage->state, "catalogue-probe", &path, &err);
-    free(path);
-    return rc < 0;
+    return storage && (storage->storage_caps.flags & VF_STORAGE_URLS_EXPIRE);
 }
 
 int vf_catalog_start(const vf_app_t *app)

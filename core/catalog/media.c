@@ -14,6 +14,8 @@
 #include "config.h"
 #include "catalog/media.h"
 #include "http/http.h"
+#include "plugins/storage_calls.h"
+#include "plugins/storage_key.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -30,29 +32,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MEDIA_KEY_MAX 1024
-
-/* A key as storage.h defines it, and no hidden segment (storage_local keeps
- * unfinished uploads under ".uploads"). */
+/* A key of the storage grammar (the one every storage shares), and no
+ * hidden segment: storage_local keeps unfinished uploads under ".uploads",
+ * and nothing the core stores starts with '.'. */
 static int key_is_servable(const char *key)
 {
-    size_t len = strlen(key);
-    if (len == 0 || len > MEDIA_KEY_MAX)
+    if (vf_storage_key_check(key, NULL) < 0)
         return 0;
-    const char *seg = key;
-    for (;;) {
-        size_t n = strcspn(seg, "/");
-        if (n == 0 || seg[0] == '.')
-            return 0; /* empty segment ("//", leading or trailing '/'), ".", "..", ".hidden" */
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)seg[i];
-            if (c < 0x20 || c == 0x7f || c == '\\')
-                return 0;
-        }
-        if (seg[n] == '\0')
-            return 1;
-        seg += n + 1;
+    for (const char *seg = key; seg;) {
+        if (seg[0] == '.')
+            return 0;
+        const char *slash = strchr(seg, '/');
+        seg = slash ? slash + 1 : NULL;
     }
+    return 1;
 }
 
 /* A separator sent percent-encoded ("%2F", "%5C") can only be meant to get
@@ -214,12 +207,9 @@ static char *local_path_of(vf_req_t *r, const char *key)
     const vf_app_t *app = r->ctx->app;
     if (!app->cfg->server.serve_media || !app->storage)
         return NULL;
-    const vf_storage_ops_t *ops = vf_storage_ops(app->storage);
-    if (!ops->local_path)
-        return NULL;
     char *path = NULL;
     vf_error_t err = {0};
-    int rc = ops->local_path(app->storage->state, key, &path, &err);
+    int rc = vf_storage_local_path(app->storage, key, &path, &err);
     if (rc < 0) {
         if (rc != -ENOENT && rc != -EINVAL && rc != -ENOTSUP)
             vf_warn("media: '%.200s': %s", key, err.message);

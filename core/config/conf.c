@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "config/conf.h"
+#include "util/text.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -256,22 +257,6 @@ static void strlist_free(vf_strlist_t *l)
     l->n = 0;
 }
 
-static int read_secret_file(const char *path, char **out)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    char line[4096];
-    int ret = -ENODATA;
-    if (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        *out = strdup(line);
-        ret = *out ? 0 : -ENOMEM;
-    }
-    fclose(f);
-    return ret;
-}
-
 /* A secret `x` may be written inline, or named through x_env / x_file. */
 static int secret_suffix(const char *member, const char *name)
 {
@@ -423,7 +408,7 @@ static void walk_section(vf_config_t *cfg, const section_t *sec, const config_se
             if (v && *v)
                 *dst = strdup(v);
             else if (secret_file[j]) {
-                int rc = read_secret_file(secret_file[j], dst);
+                int rc = vf_read_first_line(secret_file[j], dst);
                 if (rc < 0)
                     err_at(e, group, "%s.%s_file: cannot read '%s': %s", sec->name, k->name,
                            secret_file[j], strerror(-rc));

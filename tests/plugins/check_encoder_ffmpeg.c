@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tests/media.h"
+#include "tests/plugins/encoder_contract.h"
 #include "vftest.h"
 
 static char *clips;          /* directory of the generated inputs */
@@ -538,18 +539,18 @@ START_TEST(test_sources_naming_other_files_refused)
     ck_assert_int_eq(vft_sh(NULL, "ffmpeg -v error -nostdin -y -f lavfi -i testsrc2=size=320x240:duration=2 "
                                   "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -f mpegts '%s'", secret), 0);
     static const struct {
-        const char *name, *fmt;
+        const char *name, *before, *after; /* the file: before, the secret's path, after */
     } tricks[] = {
-        {"playlist.mp4", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:%s\n#EXT-X-ENDLIST\n"},
-        {"list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n%s\n#EXT-X-ENDLIST\n"},
-        {"script.mp4", "file '%s'\n"},
-        {"list.ffconcat", "ffconcat version 1.0\nfile '%s'\n"},
+        {"playlist.mp4", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:", "\n#EXT-X-ENDLIST\n"},
+        {"list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n", "\n#EXT-X-ENDLIST\n"},
+        {"script.mp4", "file '", "'\n"},
+        {"list.ffconcat", "ffconcat version 1.0\nfile '", "'\n"},
     };
     for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
         char *src = path_in(dir, tricks[i].name);
         FILE *f = fopen(src, "w");
         ck_assert_ptr_nonnull(f);
-        fprintf(f, tricks[i].fmt, secret);
+        fprintf(f, "%s%s%s", tricks[i].before, secret, tricks[i].after);
         ck_assert_int_eq(fclose(f), 0);
         vf_media_info_t info;
         vf_error_t err = {0};
@@ -865,6 +866,36 @@ START_TEST(test_unrunnable_ffmpeg)
 }
 END_TEST
 
+/* Codec settings: the plugin's own group first, then the caller's
+ * defaults, then libx264's when the caller gives none (preset NULL, crf -1,
+ * as for an encoder that does not declare VF_ENCODER_X264_DEFAULTS). */
+START_TEST(test_own_codec_settings)
+{
+    vf_plugin_t *p = load("preset = \"no-such-preset-of-ours\";\ncrf = 30;\nmax_jobs = 3;");
+    ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
+    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
+    ck_assert_uint_eq(p->encoder_caps.max_jobs, 3);
+    char *out = vft_tmpdir("ffe-own");
+    char *video = path_in(out, "v.mp4");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, NULL);
+    vf_error_t err = {0};
+    ck_assert_int_eq(vf_encoder_ops(p)->transcode(p->state, clip_short, &params, &err), -EIO);
+    ck_assert_msg(strstr(err.message, "no-such-preset-of-ours"), "message: %s", err.message);
+    vft_plugin_free(p);
+
+    p = load("");
+    params.preset = NULL;
+    params.crf = -1;
+    ck_assert_msg(vf_encoder_ops(p)->transcode(p->state, clip_short, &params, &err) == 0, "%s", err.message);
+    ck_assert_msg(vfm_decodes(video), "%s does not decode", video);
+    vft_plugin_free(p);
+    vft_rmrf(out);
+    free(out);
+    free(video);
+}
+END_TEST
+
 START_TEST(test_failure_messages)
 {
     vf_plugin_t *p = load("");
@@ -1042,6 +1073,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_thumbnail_past_video_end);
     tcase_add_test(tc, test_http_source);
     tcase_add_test(tc, test_unrunnable_ffmpeg);
+    tcase_add_test(tc, test_own_codec_settings);
     tcase_add_test(tc, test_failure_messages);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_timeout);
@@ -1050,4 +1082,11 @@ static Suite *suite(void)
     return s;
 }
 
-VFT_MAIN(suite)
+/* The contract every encoder plugin passes. */
+static Suite *encoder_ffmpeg_contract(void)
+{
+    static const vfc_subject_t subject = {"encoder_ffmpeg", "encoder_ffmpeg", ""};
+    return vfc_encoder_suite(&subject);
+}
+
+VFC_MAIN(suite, encoder_ffmpeg_contract)
