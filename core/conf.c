@@ -75,6 +75,8 @@ static const conf_key_t server_keys[] = {
     INT("shutdown_timeout", server.shutdown_timeout, 0, 3600, 10),
     BOOL("access_log", server.access_log, 1),
     BOOL("serve_media", server.serve_media, 1),
+    INT("storage_threads", server.storage_threads, 1, 256, 4),
+    INT("storage_queue", server.storage_queue, 1, 100000, 16),
     END};
 static const conf_key_t log_keys[] = {STR("level", log.level, "info"), END};
 static const conf_key_t database_keys[] = {

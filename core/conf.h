@@ -44,6 +44,8 @@ typedef struct vf_config {
         int shutdown_timeout;
         int access_log;
         int serve_media;
+        int storage_threads;
+        int storage_queue;
     } server;
     struct {
         char *level;

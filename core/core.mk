@@ -23,7 +23,8 @@ core_libvfcore_la_SOURCES = \
 	core/conf.c core/conf.h \
 	core/db.c core/db.h core/redis.c core/redis.h \
 	core/app.c core/app.h core/cli.h core/router.c core/router.h core/routes.c \
-	core/http.c core/http.h core/health.c core/health.h
+	core/http.c core/http.h core/health.c core/health.h \
+	core/offload.c core/offload.h
 
 bin_PROGRAMS += videoflix
 videoflix_SOURCES = core/main.c

@@ -26,6 +26,14 @@ tests_e2e_check_uploads_LDADD = $(TEST_LIBS) -lm
 EXTRA_DIST += tests/services/tus/package.json tests/services/tus/package-lock.json \
 	tests/services/tus/install.sh tests/services/tus/tus-upload.js
 
+# Storage work off the event loops: a slow S3, a full storage queue, shutdown.
+check_PROGRAMS += tests/e2e/check_offload
+TESTS += tests/e2e/check_offload
+tests_e2e_check_offload_SOURCES = tests/e2e/check_offload.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_offload_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_offload_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_offload_LDADD = $(TEST_LIBS) -lm
+
 # Faults: bad inputs, a killed worker, Redis stopped, duplicated jobs.
 check_PROGRAMS += tests/e2e/check_pipeline
 TESTS += tests/e2e/check_pipeline

@@ -142,6 +142,45 @@ int vft_write_pattern(const char *path, size_t len, unsigned seed)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+char *vft_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    char *data = NULL;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long n = ftell(fp);
+        rewind(fp);
+        data = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (data && fread(data, 1, (size_t)n, fp) != (size_t)n) {
+            free(data);
+            data = NULL;
+        }
+        if (data) {
+            data[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    fclose(fp);
+    return data;
+}
+
+long vft_s3_proxy_count(const char *name)
+{
+    const char *path = getenv("VF_TEST_S3_STATS");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f)
+        return -1;
+    char line[4096];
+    long value = 0;
+    size_t n = strlen(name);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            value = strtol(line + n + 1, NULL, 10);
+    fclose(f);
+    return value;
+}
+
 int vft_files_equal(const char *a, const char *b)
 {
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");

@@ -44,6 +44,8 @@ int vft_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int vft_write_pattern(const char *path, size_t len, unsigned seed);
 /* 1 when the two files have the same bytes. */
 int vft_files_equal(const char *a, const char *b);
+/* The whole file (malloc()ed, with a NUL after its *len bytes), or NULL. */
+char *vft_read_file(const char *path, size_t *len);
 
 /* Load a built plugin (<VF_PLUGIN_DIR>/<name>.so) through the core loader,
  * with `config_text` as the body of its config group (libconfig syntax,
@@ -90,6 +92,10 @@ void vft_pg_drop(const char *conninfo);
  * own; prefer editing through the *_extra arguments).  Returns the path. */
 char *vft_write_config(const char *dir, const char *conninfo, int redis_port,
                        const char *extra_sections);
+
+/* A counter of the S3 test proxy's stats file ($VF_TEST_S3_STATS): its
+ * value, 0 when the line is absent, -1 when the file cannot be read. */
+long vft_s3_proxy_count(const char *name);
 
 /* ----------------------------------------------------------------- HTTP */
 
