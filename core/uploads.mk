@@ -42,6 +42,22 @@ tests_e2e_check_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_pipeline_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_pipeline_LDADD = $(TEST_LIBS) -lm
 
+# The upload benchmark (bench/upload, run by hand): not in `make check`.
+EXTRA_PROGRAMS += bench/upload/bench_upload
+bench_upload_bench_upload_SOURCES = bench/upload/bench_upload.c $(UPLOADS_TEST_SOURCES)
+bench_upload_bench_upload_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_upload_bench_upload_CFLAGS = $(TEST_CFLAGS)
+bench_upload_bench_upload_LDADD = $(TEST_LIBS) -lm
+CLEANFILES += bench/upload/bench_upload
+
+# The upload load of bench/offload (run by hand): not in `make check`.
+EXTRA_PROGRAMS += bench/offload/tus_load
+bench_offload_tus_load_SOURCES = bench/offload/tus_load.c $(UPLOADS_TEST_SOURCES)
+bench_offload_tus_load_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_offload_tus_load_CFLAGS = $(TEST_CFLAGS)
+bench_offload_tus_load_LDADD = $(TEST_LIBS) -lm
+CLEANFILES += bench/offload/tus_load
+
 # The transcode benchmark (bench/transcode, run by hand): not in `make check`.
 EXTRA_PROGRAMS += bench/transcode/bench_transcode
 bench_transcode_bench_transcode_SOURCES = bench/transcode/bench_transcode.c $(UPLOADS_TEST_SOURCES)

@@ -503,6 +503,18 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
     CURL *c = curl_easy_init();
     if (!c)
         return -1;
+    int ret = vft_http_on(c, method, url, body, len, headers, cookie, resp);
+    curl_easy_cleanup(c);
+    return ret;
+}
+
+int vft_http_on(void *handle, const char *method, const char *url, const void *body, size_t len,
+                const char *const *headers, const char *cookie, vft_response_t *resp)
+{
+    CURL *c = handle;
+    memset(resp, 0, sizeof *resp);
+    /* Options from the handle's last request go; its connection stays. */
+    curl_easy_reset(c);
     membuf_t b = {0}, h = {0};
     struct curl_slist *hl = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
@@ -530,7 +542,6 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
     resp->body = b.data ? b.data : strdup("");
     resp->body_len = b.len;
     resp->headers = h.data ? h.data : strdup("");

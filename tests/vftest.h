@@ -115,6 +115,10 @@ int vft_http(const char *method, const char *url, const char *body, const char *
  * value ("name=value; ..."). */
 int vft_http_raw(const char *method, const char *url, const void *body, size_t len, const char *const *headers,
                  const char *cookie, vft_response_t *resp);
+/* The same on a libcurl easy handle (a CURL *) the caller keeps, so that
+ * successive requests share one keep-alive connection, as browsers do. */
+int vft_http_on(void *curl, const char *method, const char *url, const void *body, size_t len,
+                const char *const *headers, const char *cookie, vft_response_t *resp);
 void vft_response_free(vft_response_t *resp);
 /* The value of the first response header `name` (case-insensitive),
  * malloc()ed, or NULL.  With `nth`, the nth (0-based) occurrence. */

@@ -89,6 +89,8 @@ int ufix_request(ufix_t *f, const char *method, const char *path, const char *co
 {
     char url[4096];
     snprintf(url, sizeof url, "%s%s", strncmp(path, "http", 4) == 0 ? "" : f->base, path);
+    if (f->conn)
+        return vft_http_on(f->conn, method, url, body, len, headers, cookie ? f->cookie : NULL, resp);
     return vft_http_raw(method, url, body, len, headers, cookie ? f->cookie : NULL, resp);
 }
 

@@ -44,6 +44,10 @@ typedef struct ufix {
     int workers[UFIX_MAX_WORKERS];
     char cookie[4096];       /* "vf_access=...; vf_refresh=..." */
     int64_t user_id;
+    /* A libcurl easy handle (CURL *) set by the caller: ufix_request then
+     * keeps one connection for successive requests (keep-alive, as a
+     * browser's tus client does); the caller cleans it up. */
+    void *conn;
 } ufix_t;
 
 int ufix_setup(ufix_t *f, const ufix_opts_t *opts);
