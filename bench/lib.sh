@@ -35,14 +35,17 @@ bench_cleanup() {
 
 # bench_services: PostgreSQL (fsync off, as the test suite runs it), Redis
 # and the S3 test services on free loopback ports; sets pg_port,
-# redis_port and exports the VF_TEST_S3_* variables.
+# redis_port and exports the VF_TEST_S3_* variables.  With STANDIN_NICE
+# set, the S3 test services run at that nice value: they stand for a
+# service on other machines and should not take the server's CPU.
 bench_services() {
     pg_port=$(vf_free_port)
     redis_port=$(vf_free_port)
     VF_PG_FSYNC=off vf_pg_start "$state/pg" "$pg_port"
     vf_redis_start "$state/redis" "$redis_port"
     mkdir -p "$state/s3"
-    s3env=$("$SRC/tests/services/s3/start.sh" "$state/s3") || vf_die "the S3 test server did not start"
+    s3env=$(${STANDIN_NICE:+nice -n "$STANDIN_NICE"} "$SRC/tests/services/s3/start.sh" "$state/s3") ||
+        vf_die "the S3 test server did not start"
     for line in $s3env; do export "$line"; done
 }
 

@@ -18,7 +18,10 @@
 # settings; unset: their defaults, and not written, so that an older build
 # without them can be measured too), BENCH_UPLOADS (8), BENCH_CHUNK (16),
 # BENCH_S3_DELAY (2), BENCH_CONNECTIONS (8), BENCH_WRK_THREADS (1),
-# BENCH_DURATION (10s), BENCH_ROUNDS (3), BENCH_ACCESS_LOG (true).
+# BENCH_DURATION (10s), BENCH_ROUNDS (3), BENCH_ACCESS_LOG (true),
+# BENCH_STANDIN_NICE (unset: a nice value for the S3 test services and the
+# upload clients, which stand for other machines; on a busy machine it
+# starves them, and the uploads barely move).
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 . "$SRC/scripts/lib.sh"
@@ -40,6 +43,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-1}
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-3}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-true}
+STANDIN_NICE=${BENCH_STANDIN_NICE:-}
 storage_settings=""
 [ -n "${BENCH_STORAGE_THREADS:-}" ] && storage_settings="storage_threads = $BENCH_STORAGE_THREADS;"
 [ -n "${BENCH_STORAGE_QUEUE:-}" ] && storage_settings="$storage_settings storage_queue = $BENCH_STORAGE_QUEUE;"
@@ -69,7 +73,7 @@ wrk -t"$WRK_THREADS" -c"$CONNS" -d2s -H "$cookie" "$url" >/dev/null 2>&1   # war
 # uploads.runs.
 loaded_run() {
     rm -f "$state/ready"
-    "$BUILD/bench/offload/tus_load" --base "http://127.0.0.1:$api_port" --cookie "vf_access=$token" \
+    ${STANDIN_NICE:+nice -n "$STANDIN_NICE"} "$BUILD/bench/offload/tus_load" --base "http://127.0.0.1:$api_port" --cookie "vf_access=$token" \
         --uploads "$UPLOADS" --chunk "$CHUNK" --size $((CHUNK * 64)) --ready "$state/ready" \
         >"$state/load.out" 2>"$state/load.err" &
     load_pid=$!
@@ -100,10 +104,10 @@ bad=$(cat "$state/base.runs" "$state/load.runs" | awk '{ n += $3 } END { print n
 puts=$(cut -d' ' -f1 "$state/uploads.runs" | median)
 busy=$(awk '{ n += $5 } END { print n + 0 }' "$state/uploads.runs")
 {
-    printf '\n%s  %s, %s cores, load %s; server %s: %s HTTP thread(s)%s; %d uploads in %s MiB chunks, S3 PUTs answered %s s late; wrk -t%s -c%s, median of %s x %s\n' \
+    printf '\n%s  %s, %s cores, load %s; server %s: %s HTTP thread(s)%s; %d uploads in %s MiB chunks, S3 PUTs answered %s s late; wrk -t%s -c%s, median of %s x %s; S3 and upload clients at nice %s\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -n)" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" \
         "$SERVER_BUILD" "$THREADS" "${storage_settings:+, $storage_settings}" "$UPLOADS" "$CHUNK" "$DELAY" \
-        "$WRK_THREADS" "$CONNS" "$ROUNDS" "$DURATION"
+        "$WRK_THREADS" "$CONNS" "$ROUNDS" "$DURATION" "${STANDIN_NICE:-0}"
     awk -v bp="$base_p99" -v br="$base_rps" -v lp="$load_p99" -v lr="$load_rps" -v puts="$puts" -v busy="$busy" \
         -v bad="$bad" 'BEGIN {
         printf "GET /content/ p99: alone %.2f ms (%d req/s) | during the uploads %.2f ms (%d req/s) | ratio %.2f | p99 < 10 ms during the uploads: %s | S3 PUTs per run %d, chunks refused with 503: %d%s\n",
