@@ -34,6 +34,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/router.c core/http/router.h \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h \
+	core/http/offload.c core/http/offload.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
 	core/cli/cli.h core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 

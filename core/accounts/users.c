@@ -157,27 +157,18 @@ void vf_users_reply_unavailable(vf_req_t *r)
 /* ----------------------------------------------- the password pool, async */
 
 typedef struct pw_call {
-    vf_req_t *r;
     vf_users_after_fn then;
     void *data;
 } pw_call_t;
 
-static void pw_back_on_loop(void *arg)
+/* Back on the request's loop thread. */
+static void pw_resume(vf_offload_job_t *oj)
 {
-    vf_pw_job_t *job = arg;
+    vf_pw_job_t *job = vf_pw_job_of(oj);
     pw_call_t *call = job->arg;
-    call->then(call->r, job, call->data);
+    call->then(oj->req, job, call->data);
     free(call);
     vf_pw_job_free(job);
-}
-
-/* On a pool thread: hand the result to the request's own loop. */
-static void pw_done(vf_pw_job_t *job)
-{
-    pw_call_t *call = job->arg;
-    if (vf_req_run_in_loop(call->r, pw_back_on_loop, job) != 0)
-        vf_error("users: cannot return a password result to its request %s: it will time out",
-                 call->r->request_id);
 }
 
 int vf_users_password_job(vf_req_t *r, vf_pw_op_t op, const char *password, const char *stored,
@@ -191,14 +182,12 @@ int vf_users_password_job(vf_req_t *r, vf_pw_op_t op, const char *password, cons
     job->op = op;
     job->password = strdup(password);
     job->stored = stored ? strdup(stored) : NULL;
-    job->done = pw_done;
     job->arg = call;
-    call->r = r;
     call->then = then;
     call->data = data;
     if (!job->password || (stored && !job->stored))
         goto fail;
-    rc = vf_password_pool_submit(job);
+    rc = vf_offload_request(vf_password_pool(), r, vf_pw_job_prepare(job), pw_resume);
     if (rc == 0)
         return 0;
 fail:

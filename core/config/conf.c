@@ -7,8 +7,8 @@
  */
 #include "config.h"
 #include "config/conf.h"
-#include "util/text.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -77,6 +77,8 @@ static const conf_key_t server_keys[] = {
     BOOL("access_log", server.access_log, 1),
     BOOL("serve_media", server.serve_media, 1),
     INT("catalog_max_stale", server.catalog_max_stale, 0, 3600, 60),
+    INT("storage_threads", server.storage_threads, 1, 256, 4),
+    INT("storage_queue", server.storage_queue, 1, 100000, 16),
     END};
 static const conf_key_t log_keys[] = {STR("level", log.level, "info"), END};
 static const conf_key_t database_keys[] = {

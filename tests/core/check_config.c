@@ -35,6 +35,8 @@ START_TEST(defaults_when_empty)
     ck_assert_int_eq(cfg->media.renditions[3].height, 1080);
     ck_assert_int_eq(cfg->upload.max_size, (int64_t)20 << 30);
     ck_assert_int_eq(cfg->upload.chunk_max, 16 << 20);
+    ck_assert_int_eq(cfg->server.storage_threads, 4);
+    ck_assert_int_eq(cfg->server.storage_queue, 16);
     ck_assert_ptr_null(cfg->auth.secret_key);
     vf_config_free(&cfg);
     ck_assert_ptr_null(cfg);
@@ -85,6 +87,12 @@ START_TEST(every_problem_with_its_line)
     ck_assert_msg(strstr(errors, "test.conf:6: unknown section 'nonsense'"), "%s", errors);
     ck_assert_msg(strstr(errors, "test.conf:7: auth.cookie_secure must be true or false"), "%s", errors);
     ck_assert_msg(strstr(errors, "auth.cookie_samesite must be"), "%s", errors);
+    free(errors);
+    /* The storage pool needs a thread and room for one waiting request. */
+    cfg = load("server = {\n  storage_threads = 0;\n  storage_queue = 0;\n};\n", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "test.conf:2: server.storage_threads must be an integer in 1..256"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: server.storage_queue must be an integer in 1..100000"), "%s", errors);
     free(errors);
 }
 END_TEST
