@@ -272,8 +272,9 @@ static int secret_suffix(const char *member, const char *name)
     return 0;
 }
 
-static void apply_key(vf_config_t *cfg, const conf_key_t *k, const config_setting_t *s, errs_t *e,
-                      const char *sec)
+/* Set the key from s; -1 when the value is refused (reported in e). */
+static int apply_key(vf_config_t *cfg, const conf_key_t *k, const config_setting_t *s, errs_t *e,
+                     const char *sec)
 {
     int t = config_setting_type(s);
     switch (k->type) {
@@ -281,49 +282,51 @@ static void apply_key(vf_config_t *cfg, const conf_key_t *k, const config_settin
     case K_INT64: {
         if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
             err_at(e, s, "%s.%s must be an integer, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         long long v = config_setting_get_int64(s);
         if (v < k->min || v > k->max) {
             err_at(e, s, "%s.%s must be an integer in %lld..%lld", sec, k->name, (long long)k->min,
                    (long long)k->max);
-            return;
+            return -1;
         }
         if (k->type == K_INT)
             *(int *)field(cfg, k) = (int)v;
         else
             *(int64_t *)field(cfg, k) = v;
-        return;
+        return 0;
     }
     case K_BOOL:
         if (t != CONFIG_TYPE_BOOL) {
             err_at(e, s, "%s.%s must be true or false, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         *(int *)field(cfg, k) = config_setting_get_bool(s);
-        return;
+        return 0;
     case K_FLOAT:
         if (t == CONFIG_TYPE_FLOAT)
             *(double *)field(cfg, k) = config_setting_get_float(s);
         else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
             *(double *)field(cfg, k) = (double)config_setting_get_int64(s);
-        else
+        else {
             err_at(e, s, "%s.%s must be a number, not %s", sec, k->name, type_name(t));
-        return;
+            return -1;
+        }
+        return 0;
     case K_STRING:
     case K_SECRET:
         if (t != CONFIG_TYPE_STRING) {
             err_at(e, s, "%s.%s must be a string, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         free(*(char **)field(cfg, k));
         *(char **)field(cfg, k) = strdup(config_setting_get_string(s));
-        return;
+        return 0;
     case K_STRINGS: {
         if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
             err_at(e, s, "%s.%s must be a list of strings like [\"a\", \"b\"], not %s", sec, k->name,
                    type_name(t));
-            return;
+            return -1;
         }
         vf_strlist_t *l = field(cfg, k);
         strlist_free(l);
@@ -337,19 +340,19 @@ static void apply_key(vf_config_t *cfg, const conf_key_t *k, const config_settin
             }
             l->items[l->n++] = strdup(config_setting_get_string(it));
         }
-        return;
+        return 0;
     }
     case K_GROUP:
         if (t != CONFIG_TYPE_GROUP) {
             err_at(e, s, "%s.%s must be a group { ... }, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         *(const config_setting_t **)field(cfg, k) = s;
-        return;
+        return 0;
     case K_LIST:
-        k->parse_list(cfg, s, e);
-        return;
+        return k->parse_list(cfg, s, e);
     }
+    return -1;
 }
 
 static void fill_default(vf_config_t *cfg, const conf_key_t *k)
@@ -384,8 +387,9 @@ static void walk_section(vf_config_t *cfg, const section_t *sec, const config_se
         for (j = 0; j < nkeys; j++) {
             const conf_key_t *k = &sec->keys[j];
             if (strcmp(name, k->name) == 0) {
-                seen[j] = 1;
-                apply_key(cfg, k, m, e, sec->name);
+                /* A refused value (reported) leaves the default in place, so
+                 * every field holds a value for the checks that follow. */
+                seen[j] = apply_key(cfg, k, m, e, sec->name) == 0;
                 break;
             }
             int suffix = k->type == K_SECRET ? secret_suffix(name, k->name) : 0;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http/server.h"
 #include "http/origin_check.h"
+#include "http/path.h"
 #include "http/server_internal.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -99,9 +100,7 @@ static void dispatch(struct evhttp_request *ev, void *arg)
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
-    size_t decoded_len = 0;
-    r->path = raw_path ? evhttp_uridecode(raw_path, 0, &decoded_len) : NULL;
-    if (!r->path || decoded_len != strlen(r->path) || r->path[0] != '/') {
+    if (vf_http_path_decode(raw_path, &r->path) < 0) {
         /* A NUL byte or a path we cannot read reaches no handler. */
         vf_reply_msg(r, r->path ? 404 : 400, "detail", r->path ? "Not found." : "Bad request path.");
         return;

@@ -97,6 +97,34 @@ START_TEST(every_problem_with_its_line)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_config: a string setting given another type
+ * was left unset, and the checks after the walk read it. */
+START_TEST(wrong_type_strings_named)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("auth = { cookie_samesite = 2; };\n"
+                            "log = { level = 1; };\n"
+                            "mail = { transport = [ ]; smtp_tls = 3.5; };\n"
+                            "media = { job_split = true; };\n"
+                            "server = { public_origin = { }; };\n",
+                            &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_ptr_nonnull(errors);
+    ck_assert_msg(strstr(errors, "test.conf:1: auth.cookie_samesite must be a string, not an integer"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:2: log.level must be a string, not an integer"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: mail.transport must be a string, not an array"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: mail.smtp_tls must be a string, not a number"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:4: media.job_split must be a string, not a boolean"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:5: server.public_origin must be a string, not a group"), "%s", errors);
+    /* Only those: the defaults standing in for them pass the later checks. */
+    int lines = 0;
+    for (const char *p = errors; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    ck_assert_msg(lines == 6, "%s", errors);
+    free(errors);
+}
+END_TEST
+
 START_TEST(syntax_error_with_line)
 {
     char *errors = NULL;
@@ -242,6 +270,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, defaults_when_empty);
     tcase_add_test(tc, values_override_defaults);
     tcase_add_test(tc, every_problem_with_its_line);
+    tcase_add_test(tc, wrong_type_strings_named);
     tcase_add_test(tc, syntax_error_with_line);
     tcase_add_test(tc, samesite_none_needs_secure);
     tcase_add_test(tc, secrets_from_env_and_file);
