@@ -33,8 +33,12 @@
  *   - every part but the last is at least capabilities' min_part_size (the
  *     1.0 field min_part_size), no part is larger than max_part_size, and
  *     there are at most max_parts parts;
- *   - complete lists parts 1..n with the etags of their last writes; a list
- *     that does not match is refused with -EINVAL and changes nothing;
+ *   - complete lists parts 1..n with the etags of their last writes; a
+ *     list naming a part never written, an etag other than a part's latest,
+ *     or numbers other than 1..n is refused with -EINVAL and changes
+ *     nothing; parts written after n are refused as well by some plugins
+ *     (storage_local) and left out of the object by others (S3 completes
+ *     with the parts listed), so a caller lists every part it wrote;
  *   - nothing is visible under the key before complete succeeds; complete
  *     replaces any old object at once;
  *   - writing to, or completing, an unknown, completed or aborted upload
