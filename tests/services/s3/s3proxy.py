@@ -25,6 +25,12 @@ Faults on demand, for retry tests (object keys containing these markers):
   vf-fault-503-once   the first request for the key gets 503 SlowDown
   vf-fault-part2-500  UploadPart of part 2 always gets 500 InternalError
 
+Faults for every request, for load tests (bench/faults): when the variable
+VF_S3_FAULT_FILE names a file, it is read for every request; a line
+  fail STATUS UNTIL     answers STATUS (500 InternalError or 503 SlowDown)
+  delay SECONDS UNTIL   answers SECONDS later
+applies until the Unix time UNTIL.  Write it atomically (rename).
+
 --stats names a file of "name value" lines, rewritten after every request:
 verified, verified_presigned, rejected, anonymous, faults, op.<Operation>
 (verified requests by S3 operation), uploads_in_progress, and one
@@ -118,6 +124,18 @@ class Stats:
             with open(tmp, "w") as f:
                 f.writelines(lines)
             os.replace(tmp, self.path)
+
+
+def injected_fault(path):
+    """("fail", status) or ("delay", seconds) from the VF_S3_FAULT_FILE line in force, else None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            kind, value, until = f.read().split()
+        if time.time() < float(until) and kind in ("fail", "delay"):
+            return kind, float(value)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def parse_amz_date(text):
@@ -473,6 +491,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.server.stats.add(verdict)
                 self.server.stats.add("op." + op)
 
+            fault = injected_fault(self.server.fault_file) if self.server.fault_file else None
+            if fault and fault[0] == "delay":
+                time.sleep(fault[1])
+            elif fault:
+                self.server.stats.add("faults")
+                if int(fault[1]) == 503:
+                    raise S3Error(503, "SlowDown", "Please reduce your request rate.")
+                raise S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
             if "vf-fault-503-once" in key and self.server.stats.first_fault(key):
                 self.server.stats.add("faults")
                 raise S3Error(503, "SlowDown", "Please reduce your request rate.")
@@ -538,6 +564,7 @@ def main():
     server.data_dir = args.data_dir
     server.stats = Stats(args.stats, args.data_dir)
     server.write_lock = threading.Lock()
+    server.fault_file = os.environ.get("VF_S3_FAULT_FILE")
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{server.server_address[1]}\n")
     os.replace(args.port_file + ".tmp", args.port_file)
