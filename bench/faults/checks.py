@@ -300,14 +300,27 @@ def check_jobs(env, worker_procs, shared, jobs):
             evidence.append(f"    {counts[state]} jobs still {state} after the drain")
     by_id = {j.get("id"): j for j in jobs}
     tasks = env.psql("SELECT coalesce(json_agg(json_build_object('video', t.video_id, 'task', t.task, "
-                     "'state', t.state, 'job', t.job_id, 'gen', t.generation)), '[]') FROM video_tasks t "
+                     "'state', t.state, 'job', t.job_id, 'gen', t.generation, 'video_state', "
+                     "v.processing_state)), '[]') FROM video_tasks t "
                      "JOIN videos v ON v.id = t.video_id AND v.generation = t.generation")
+    stale = []
     for t in tasks:
-        if t["state"] not in ("done", "failed"):
+        if t["state"] in ("done", "failed"):
+            pass
+        elif t["video_state"] == "failed":
+            stale.append(f"{t['video']}/{t['task']}")   # skipped once the video failed; reported, not judged
+        else:
             evidence.append(f"    video {t['video']} task {t['task']}: {t['state']} (job {t['job']})")
+        if t["job"] and by_id.get(t["job"], {}).get("state") not in ("done", "failed"):
+            if t["job"] in by_id:
+                evidence.append(f"    video {t['video']} task {t['task']}: job {t['job']} is "
+                                f"{by_id[t['job']].get('state')} after the drain")
         if t["job"] and t["job"] not in by_id:
             evidence.append(f"    video {t['video']} task {t['task']}: its job {t['job']} is not in the queue "
                             f"nor in its history (lost)")
+    if stale:
+        notes.append(f"    note: {len(stale)} task rows of failed videos still say pending/running "
+                     f"(their jobs ended; video/task: {', '.join(stale[:8])})")
     for j in jobs:
         if j.get("state") == "failed":
             notes.append(f"    job {j.get('id')} ({j.get('type')}) failed after {j.get('attempts')} attempts: "

@@ -184,7 +184,7 @@ def main():
     load_start = time.time()
     shared = Shared(recorder, FRONT, os.path.join(STATE, "mail"), clips, "staff@faults.example",
                     E["FAULTS_STAFF_PASSWORD"], SEED, load_start + DURATION)
-    sampler = Sampler(procs, services)
+    sampler = Sampler(procs, services, STATE)
     sampler.sample_once()
     sampler.start()
     mailbox = Mailbox(shared.mail_dir)

@@ -180,9 +180,10 @@ class Sampler(threading.Thread):
     """Every `every` seconds: the RSS of every videoflix incarnation and
     service process, and encoder processes whose worker is gone."""
 
-    def __init__(self, procs, services, every=3.0):
+    def __init__(self, procs, services, marker, every=3.0):
         super().__init__(daemon=True)
         self.procs, self.services, self.every = procs, services, every
+        self.marker = marker   # in the command line of this run's encoders (their work directory)
         self.samples = {}      # key -> [(time, KiB)]
         self.orphans = {}      # pid -> (first seen, last seen, command line)
         self.halt = threading.Event()
@@ -210,7 +211,7 @@ class Sampler(threading.Thread):
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if "vf-task-" in cmd and ("ffmpeg" in cmd or "ffprobe" in cmd):
+            if self.marker in cmd and "vf-task-" in cmd and ("ffmpeg" in cmd or "ffprobe" in cmd):
                 if parent_of(int(entry)) not in worker_pids:
                     first = self.orphans.get(int(entry), (now, now, cmd))[0]
                     self.orphans[int(entry)] = (first, now, cmd[:300])
