@@ -178,6 +178,7 @@ def check_videos(env, shared, s3, jobs):
     by_id = {v["id"]: v for v in rows}
     bucket = env.s3["VF_TEST_S3_BUCKET"]
     evidence, notes = [], []
+    good_failed = 0
     states = collections.Counter(v["state"] for v in rows)
     for v in rows:
         if v["state"] not in ("ready", "failed"):
@@ -198,6 +199,7 @@ def check_videos(env, shared, s3, jobs):
         if rec["expect"] == "failed" and v["state"] == "ready":
             evidence.append(f"    video {rec['id']}: the source is not a video ({rec['clip']}) but it is ready")
         elif rec["expect"] == "ready" and v["state"] == "failed":
+            good_failed += 1
             notes.append(f"    video {rec['id']} ({rec['clip']}) failed: {v['error'][:200]}")
         if v["state"] == "ready" and v["source"]:
             try:
@@ -211,6 +213,7 @@ def check_videos(env, shared, s3, jobs):
     # A good clip is never blamed: a failure that says the file is unreadable
     # while the file is one of the generated clips is a wrong verdict.
     clips = {c["name"]: c for c in shared.clips}
+    stale_blamed = []   # the video was deleted or re-sourced first: its source went away under the job
     for j in jobs:
         if j.get("state") != "failed" or j.get("type") not in ("transcode", "thumbnail"):
             continue
@@ -221,12 +224,19 @@ def check_videos(env, shared, s3, jobs):
         rec = shared.videos.get(payload.get("video_id"))
         clip = clips.get(rec["gens"].get(payload.get("generation"))) if rec else None
         error = j.get("error") or ""
-        if clip and not clip["bad"] and any(b in error for b in BLAMES_FILE):
+        finished = float(j.get("finished_at") or 0) / 1000
+        gone = [t for t in (rec.get("deleted_at"), rec["superseded"].get(payload.get("generation"))) if t] if rec else []
+        if clip and not clip["bad"] and any(b in error for b in BLAMES_FILE) and any(t <= finished for t in gone):
+            stale_blamed.append(f"{j.get('id')} (video {rec['id']})")
+        elif clip and not clip["bad"] and any(b in error for b in BLAMES_FILE):
             evidence.append(f"    video {rec['id']} generation {payload.get('generation')} (clip {clip['name']}, "
                             f"a readable video): job {j.get('id')} ({j.get('type')}) failed for good after "
                             f"{j.get('attempts')} attempt(s): {error[:260]}")
+    if stale_blamed:
+        notes.append(f"    note: {len(stale_blamed)} jobs of deleted or re-sourced videos failed blaming a good "
+                     f"file whose object had been removed under them: {', '.join(stale_blamed[:6])}")
     summary = (f"{len(rows)} videos ({', '.join(f'{k} {n}' for k, n in sorted(states.items()))}); "
-               f"{len(notes)} good clips failed under faults; sources of ready videos byte-identical to the clips")
+               f"{good_failed} videos of good clips failed; sources of ready videos byte-identical to the clips")
     return ("every video ready or failed with a reason", not evidence, summary, evidence + notes)
 
 
@@ -387,9 +397,9 @@ def check_orphans(env, s3, work_dirs):
 # --------------------------------------------------------------- memory
 
 def check_memory(samples, incarnations, load_start, load_end, warmup, checked_prefixes):
-    lines = ["RSS in MiB, medians of the first and last third of each process's time under load "
+    lines = ["RSS in MiB, medians of the first, middle and last third of each process's time under load "
              f"(after {warmup:.0f} s of warm-up):"]
-    lines.append(f"  {'process':<28}{'samples':>8}{'first':>9}{'last':>9}{'change':>9}  verdict")
+    lines.append(f"  {'process':<28}{'samples':>8}{'first':>9}{'middle':>9}{'last':>9}{'change':>9}  verdict")
     evidence = []
     ended = {i.key: i for i in incarnations}
     for key in sorted(samples):
@@ -399,19 +409,21 @@ def check_memory(samples, incarnations, load_start, load_end, warmup, checked_pr
         pts = [(t, k) for t, k in samples[key] if begin <= t <= stop]
         checked = key.startswith(checked_prefixes)
         if stop - begin < 0.5 * (load_end - load_start - warmup) or len(pts) < 6:
-            lines.append(f"  {key:<28}{len(pts):>8}{'':>9}{'':>9}{'':>9}  not compared: "
+            lines.append(f"  {key:<28}{len(pts):>8}{'':>27}{'':>9}  not compared: "
                          f"{max(0, stop - begin):.0f} s under load")
             continue
         third = (stop - begin) / 3
         early = [k for t, k in pts if t <= begin + third]
         late = [k for t, k in pts if t >= stop - third]
         if not early or not late:
-            lines.append(f"  {key:<28}{len(pts):>8}{'':>9}{'':>9}{'':>9}  not compared: too few samples")
+            lines.append(f"  {key:<28}{len(pts):>8}{'':>27}{'':>9}  not compared: too few samples")
             continue
         first, last = statistics.median(early) / 1024, statistics.median(late) / 1024
+        middle = [k for t, k in pts if begin + third < t < stop - third]
+        middle = statistics.median(middle) / 1024 if middle else float("nan")
         change = (last - first) / first * 100 if first else 0
         verdict = ("ok" if change <= 10 else "GREW") if checked else "not checked (test service)"
-        lines.append(f"  {key:<28}{len(pts):>8}{first:>9.1f}{last:>9.1f}{change:>+8.1f}%  {verdict}")
+        lines.append(f"  {key:<28}{len(pts):>8}{first:>9.1f}{middle:>9.1f}{last:>9.1f}{change:>+8.1f}%  {verdict}")
         if checked and change > 10:
             evidence.append(f"    {key}: {first:.1f} MiB -> {last:.1f} MiB ({change:+.1f} %)")
     compared = sum(1 for line in lines[2:] if line.rstrip().endswith(("ok", "GREW")))

@@ -379,7 +379,7 @@ class Staff(threading.Thread):
             self.shared.videos[video["id"]] = {"id": video["id"], "title": title, "clip": clip["name"],
                                                "expect": "failed" if clip["bad"] else "ready",
                                                "upload": up["id"], "md5": clip["md5"], "deleted": False,
-                                               "sources": 1, "gens": {1: clip["name"]}}
+                                               "sources": 1, "gens": {1: clip["name"]}, "superseded": {}}
 
     def replace_source(self, clip, up):
         with self.shared.lock:
@@ -387,6 +387,7 @@ class Staff(threading.Thread):
         if not live:
             return self.new_video(clip, up)
         v = self.rng.choice(live)
+        v["superseded"].setdefault(v["sources"], time.time())   # from here on, its jobs may be stale
         r, _ = self.admin("PATCH", f"/admin/api/videos/{v['id']}/", "PATCH /admin/api/videos/{id}/",
                           {"upload_id": up["id"]})
         if r is not None and r.status == 200:
@@ -410,6 +411,7 @@ class Staff(threading.Thread):
         if len(live) < 4:
             return
         v = self.rng.choice(live)
+        v.setdefault("deleted_at", time.time())
         r, _ = self.admin("DELETE", f"/admin/api/videos/{v['id']}/", "DELETE /admin/api/videos/{id}/",
                           accept=(204, 404))
         if r is not None and r.status in (204, 404):
