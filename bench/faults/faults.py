@@ -238,6 +238,10 @@ def main():
             results.append(fn())
         except Exception as e:
             results.append(("(a check could not run)", False, f"{type(e).__name__}: {e}", []))
+    with open(os.path.join(STATE, "requests.tsv"), "w") as f:
+        f.write("start s\tend s\tendpoint\tstatus\trequest id\tdetail\n")
+        f.writelines(f"{a - load_start:.3f}\t{b - load_start:.3f}\t{label}\t{status}\t{rid}\t{detail}\n"
+                     for a, b, label, status, rid, detail in recorder.snapshot())
     with open(os.path.join(STATE, "rss.tsv"), "w") as f:
         f.write("process\tseconds into the load\tRSS KiB\n")
         for key, points in sorted(sampler.samples.items()):
