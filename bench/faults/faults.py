@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 from http_client import Client, Recorder  # noqa: E402
 from injector import KINDS, Injector, plan  # noqa: E402
-from load import TUS, Mailbox, Shared, Staff, User, backoff  # noqa: E402
+from load import TUS, Mailbox, Shared, Staff, User  # noqa: E402
 from processes import Proc, Sampler, Services  # noqa: E402
 
 E = os.environ
@@ -257,6 +257,10 @@ def main():
     results.append(("processes exit only when told; faults set up and undone", not extra_ev,
                     f"{len(unexpected_exits)} unexpected exits, {len(injector.errors)} injector errors, "
                     f"{len(sampler.orphans)} encoder processes outliving their worker", extra_ev))
+    anomalies = [f"    +{t - load_start:.1f}s {text}" for t, text in shared.anomalies]
+    results.append(("clients saw answers as the API contract says", not anomalies,
+                    f"{len(anomalies)} unexpected answers (login refused after confirmation, a media range "
+                    f"without Content-Range, a video URL off loopback)", anomalies))
     if not drained:
         results.append(("drain finished", False, f"videos or jobs still busy after {DRAIN:.0f} s", []))
 
