@@ -835,6 +835,57 @@ START_TEST(test_http_source)
 }
 END_TEST
 
+/* An S3 having a bad minute (503 to everything) or not listening at all is
+ * the storage's trouble: -EIO, which the pipeline retries, never -EINVAL,
+ * which fails the video as "not a readable media file". */
+START_TEST(test_http_source_unavailable)
+{
+    vf_plugin_t *p = load("timeout = 60;");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    int busy_port = vft_free_port(), closed_port = vft_free_port();
+    char port[16];
+    snprintf(port, sizeof port, "%d", busy_port);
+    char *const server[] = {
+        "/usr/bin/python3", "-c",
+        "import http.server, sys\n"
+        "class Busy(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_error(503)\n"
+        "    do_HEAD = do_GET\n"
+        "    def log_message(self, *args):\n"
+        "        pass\n"
+        "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Busy).serve_forever()\n",
+        port, NULL};
+    int pid = vft_spawn(server, "/dev/null");
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(vft_wait_port(busy_port, 10000), 0);
+
+    char *out = vft_tmpdir("ffe-out");
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    vf_media_info_t info;
+    int ports[] = {busy_port, closed_port};
+    for (size_t i = 0; i < 2; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/fast.mp4?X-Amz-Signature=topsecret", ports[i]);
+        vf_error_t err = {0};
+        ck_assert_int_eq(ops->probe(p->state, url, &info, &err), -EIO);
+        ck_assert_msg(strstr(err.message, "fast.mp4?... could not be read") && !strstr(err.message, "topsecret"),
+                      "message: %s", err.message);
+        ck_assert_int_eq(ops->transcode(p->state, url, &params, &err), -EIO);
+        ck_assert_int_eq(ops->thumbnail(p->state, url, -1, thumb, NULL, NULL, &err), -EIO);
+        ck_assert_int_eq(entries_in(out), 0);
+    }
+    vft_stop(pid, SIGTERM, 5000);
+    vft_rmrf(out);
+    free(out);
+    free(video);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- failures, cancellation, timeout ---------------------------------- */
 
 START_TEST(test_unrunnable_ffmpeg)
@@ -1072,6 +1123,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_thumbnail);
     tcase_add_test(tc, test_thumbnail_past_video_end);
     tcase_add_test(tc, test_http_source);
+    tcase_add_test(tc, test_http_source_unavailable);
     tcase_add_test(tc, test_unrunnable_ffmpeg);
     tcase_add_test(tc, test_own_codec_settings);
     tcase_add_test(tc, test_failure_messages);

@@ -35,6 +35,12 @@ The request has been received in full and checked before it waits, and it
 waits before it reaches s3rver, so other requests (writes too) go on
 meanwhile.  A held request gives up waiting after 10 minutes and proceeds.
 
+Faults for every request, for load tests (bench/faults): when the variable
+VF_S3_FAULT_FILE names a file, it is read for every request; a line
+  fail STATUS UNTIL     answers STATUS (500 InternalError or 503 SlowDown)
+  delay SECONDS UNTIL   answers SECONDS later
+applies until the Unix time UNTIL.  Write it atomically (rename).
+
 --stats names a file of "name value" lines, rewritten after every request
 (and when a request starts to be held): verified, verified_presigned,
 rejected, anonymous, faults, delayed (requests slowed by a delay rule),
@@ -197,6 +203,18 @@ class Control:
                     time.sleep(self.HOLD_POLL)
             finally:
                 stats.hold(-1)
+
+
+def injected_fault(path):
+    """("fail", status) or ("delay", seconds) from the VF_S3_FAULT_FILE line in force, else None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            kind, value, until = f.read().split()
+        if time.time() < float(until) and kind in ("fail", "delay"):
+            return kind, float(value)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def parse_amz_date(text):
@@ -552,6 +570,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.server.stats.add(verdict)
                 self.server.stats.add("op." + op)
 
+            fault = injected_fault(self.server.fault_file) if self.server.fault_file else None
+            if fault and fault[0] == "delay":
+                time.sleep(fault[1])
+            elif fault:
+                self.server.stats.add("faults")
+                if int(fault[1]) == 503:
+                    raise S3Error(503, "SlowDown", "Please reduce your request rate.")
+                raise S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
             if "vf-fault-503-once" in key and self.server.stats.first_fault(key):
                 self.server.stats.add("faults")
                 raise S3Error(503, "SlowDown", "Please reduce your request rate.")
@@ -620,6 +646,7 @@ def main():
     server.stats = Stats(args.stats, args.data_dir)
     server.control = Control(args.control)
     server.write_lock = threading.Lock()
+    server.fault_file = os.environ.get("VF_S3_FAULT_FILE")
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{server.server_address[1]}\n")
     os.replace(args.port_file + ".tmp", args.port_file)
