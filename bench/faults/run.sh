@@ -171,7 +171,7 @@ export FAULTS_STATE="$state" FAULTS_BUILD="$BUILD" FAULTS_SRC="$SRC" FAULTS_FRON
 export FAULTS_API_PORTS="$api1_port $api2_port" FAULTS_PG_PORT="$pg_port" FAULTS_REDIS_PORT="$redis_port"
 export FAULTS_ENCODER="$ENCODER"
 vf_log "state and logs in $state"
-/usr/bin/python3 "$SRC/bench/faults/faults.py" &
+/usr/bin/python3 -B "$SRC/bench/faults/faults.py" &
 driver_pid=$!
 wait "$driver_pid"
 status=$?
