@@ -22,6 +22,11 @@ core_libvfcore_la_SOURCES = \
 	core/util/text.c core/util/text.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
+	core/plugins/host_settings.c core/plugins/host_settings.h \
+	core/plugins/storage_key.c core/plugins/storage_key.h \
+	core/plugins/capabilities.c core/plugins/capabilities.h \
+	core/plugins/job_slots.c core/plugins/job_slots.h \
+	core/plugins/storage_calls.c core/plugins/storage_calls.h \
 	core/runtime/app.c core/runtime/app.h \
 	core/runtime/db.c core/runtime/db.h core/runtime/redis.c core/runtime/redis.h \
 	core/http/http.h core/http/request.c core/http/reply.c \
@@ -31,6 +36,9 @@ core_libvfcore_la_SOURCES = \
 	core/http/conn.c core/http/conn.h \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h \
+	core/http/offload.c core/http/offload.h \
+	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
+	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
 	core/cli/cli.h core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 

@@ -6,7 +6,7 @@ VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libcurl4-openssl-dev libssl-dev libsodium-dev check
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
  postgresql redis-server ffmpeg python3 python3-botocore python3-django
- python3-aiosmtpd curl procps iproute2"
+ python3-aiosmtpd curl procps iproute2 clang nginx"
 
 vf_log() { printf '%s\n' "videoflix: $*" >&2; }
 vf_die() { printf '%s\n' "videoflix: error: $*" >&2; exit 1; }
@@ -39,16 +39,24 @@ vf_install_node_packages() {
     done
 }
 
-# autogen (when needed), configure with "$@", make.  Builds in $VF_BUILD.
-vf_build() {
+# vf_configure DIR ARGS...: autogen (when needed), then configure the build
+# folder DIR with ARGS, unless it was configured with the same ARGS already.
+vf_configure() {
+    dir=$1
+    shift
     [ -x "$VF_SRC/configure" ] || (cd "$VF_SRC" && ./autogen.sh >/dev/null) || vf_die "autogen failed"
-    mkdir -p "$VF_BUILD"
-    stamp="$VF_BUILD/.configure-args"
+    mkdir -p "$dir"
+    stamp="$dir/.configure-args"
     args="$*"
-    if [ ! -f "$VF_BUILD/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$args" ]; then
-        (cd "$VF_BUILD" && "$VF_SRC/configure" -q "$@") || vf_die "configure failed"
+    if [ ! -f "$dir/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$args" ]; then
+        (cd "$dir" && "$VF_SRC/configure" -q "$@") || vf_die "configure failed in $dir"
         printf '%s' "$args" > "$stamp"
     fi
+}
+
+# Configure with "$@" and make, in $VF_BUILD.
+vf_build() {
+    vf_configure "$VF_BUILD" "$@"
     make -C "$VF_BUILD" -j"$(nproc)" -s >/dev/null || vf_die "build failed"
 }
 

@@ -3,6 +3,9 @@
 # installs what is missing, builds (extra arguments go to configure, e.g.
 # --enable-sanitizers), starts throwaway PostgreSQL, Redis and S3 servers on
 # free loopback ports, runs `make check`, and stops everything it started.
+# Then every fuzz harness runs for VF_FUZZ_SECONDS (15) seconds under ASan
+# and UBSan, from a clang build in $VF_BUILD-fuzz (docs/fuzzing.md); a run
+# that picks tests with VF_CHECK_ARGS leaves fuzzing out and says so.
 set -u
 VF_SRC=$(cd "$(dirname "$0")/.." && pwd)
 . "$VF_SRC/scripts/lib.sh"
@@ -55,6 +58,21 @@ find "$VF_BUILD" -path '*/tests/*' -name '*.log' ! -name test-suite.log -exec ca
         }
     }
     END { printf "checks: %d passed, %d failed\n", n - f - e, f + e }'
+# The fuzz harnesses, in a clang build of their own: any finding fails the run.
+if [ -z "${VF_CHECK_ARGS:-}" ]; then
+    fuzz_build=${VF_FUZZ_BUILD:-$VF_BUILD-fuzz}
+    vf_configure "$fuzz_build" CC=clang --enable-fuzzing
+    vf_log "fuzzing each harness for ${VF_FUZZ_SECONDS:-15} s in $fuzz_build"
+    if ! make -C "$fuzz_build" -j"$(nproc)" -s fuzz-build >/dev/null; then
+        vf_log "the fuzz harnesses did not build, which fails the suite"
+        status=1
+    elif ! make -C "$fuzz_build" -s fuzz FUZZ_SECONDS="${VF_FUZZ_SECONDS:-15}"; then
+        vf_log "fuzzing found a problem, which fails the suite"
+        status=1
+    fi
+else
+    vf_log "fuzzing left out: VF_CHECK_ARGS picks some tests only"
+fi
 # A green suite means everything ran: a skipped program (a service that did
 # not start, a variable not set) fails the run.
 skipped=$(grep -l '^:test-result: SKIP' $(find "$VF_BUILD/tests" -name '*.trs') 2>/dev/null)

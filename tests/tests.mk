@@ -19,10 +19,12 @@ AM_TESTS_ENVIRONMENT = \
 	CK_DEFAULT_TIMEOUT=120; export CK_DEFAULT_TIMEOUT;
 
 # Plugin fixtures for check_loader: real shared objects (-rpath makes libtool
-# build them shared), each breaking one rule of the ABI handshake.
+# build them shared), each breaking one rule of the ABI handshake, plus one
+# laid out as a plugin built against the 1.0 headers.
 FIXTURE_FLAGS = -module -avoid-version -shared -rpath /nowhere
-check_LTLIBRARIES += tests/fixture_good.la tests/fixture_bad_abi.la \
-	tests/fixture_no_symbol.la tests/fixture_wrong_kind.la
+check_LTLIBRARIES += tests/fixture_good.la tests/fixture_bad_abi.la tests/fixture_no_symbol.la \
+	tests/fixture_wrong_kind.la tests/fixture_newer_minor.la \
+	tests/fixture_small_desc.la tests/fixture_small_ops.la tests/fixture_null_required.la tests/fixture_abi_1_0.la
 tests_fixture_good_la_SOURCES = tests/fixtures/plugin_fixture.c
 tests_fixture_good_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_GOOD
 tests_fixture_good_la_LDFLAGS = $(FIXTURE_FLAGS)
@@ -39,12 +41,32 @@ tests_fixture_wrong_kind_la_SOURCES = tests/fixtures/plugin_fixture.c
 tests_fixture_wrong_kind_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_WRONG_KIND
 tests_fixture_wrong_kind_la_LDFLAGS = $(FIXTURE_FLAGS)
 tests_fixture_wrong_kind_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_newer_minor_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_newer_minor_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_NEWER_MINOR
+tests_fixture_newer_minor_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_newer_minor_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_small_desc_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_small_desc_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_SMALL_DESC
+tests_fixture_small_desc_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_small_desc_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_small_ops_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_small_ops_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_SMALL_OPS
+tests_fixture_small_ops_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_small_ops_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_null_required_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_null_required_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_NULL_REQUIRED
+tests_fixture_null_required_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_null_required_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_abi_1_0_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_abi_1_0_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_ABI_1_0
+tests_fixture_abi_1_0_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_abi_1_0_la_LIBADD = $(LIBCONFIG_LIBS)
 
 # The folders of core/ include only downwards (docs/architecture.md).
 TESTS += tests/core/check_layers.sh
 EXTRA_DIST += tests/core/check_layers.sh
 
-CORE_TESTS = tests/core/check_config tests/core/check_loader tests/core/check_router \
+CORE_TESTS = tests/core/check_config tests/core/check_loader tests/core/check_plugin_host tests/core/check_router \
 	tests/core/check_migrate tests/e2e/check_server tests/e2e/check_cli
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
@@ -56,6 +78,10 @@ tests_core_check_loader_SOURCES = tests/core/check_loader.c
 tests_core_check_loader_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_loader_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_loader_LDADD = $(TEST_LIBS)
+tests_core_check_plugin_host_SOURCES = tests/core/check_plugin_host.c
+tests_core_check_plugin_host_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_plugin_host_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_plugin_host_LDADD = $(TEST_LIBS)
 tests_core_check_router_SOURCES = tests/core/check_router.c
 tests_core_check_router_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_router_CFLAGS = $(TEST_CFLAGS)

@@ -142,6 +142,45 @@ int vft_write_pattern(const char *path, size_t len, unsigned seed)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+char *vft_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    char *data = NULL;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long n = ftell(fp);
+        rewind(fp);
+        data = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (data && fread(data, 1, (size_t)n, fp) != (size_t)n) {
+            free(data);
+            data = NULL;
+        }
+        if (data) {
+            data[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    fclose(fp);
+    return data;
+}
+
+long vft_s3_proxy_count(const char *name)
+{
+    const char *path = getenv("VF_TEST_S3_STATS");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f)
+        return -1;
+    char line[4096];
+    long value = 0;
+    size_t n = strlen(name);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            value = strtol(line + n + 1, NULL, 10);
+    fclose(f);
+    return value;
+}
+
 int vft_files_equal(const char *a, const char *b)
 {
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
@@ -497,6 +536,18 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
     CURL *c = curl_easy_init();
     if (!c)
         return -1;
+    int ret = vft_http_on(c, method, url, body, len, headers, cookie, resp);
+    curl_easy_cleanup(c);
+    return ret;
+}
+
+int vft_http_on(void *handle, const char *method, const char *url, const void *body, size_t len,
+                const char *const *headers, const char *cookie, vft_response_t *resp)
+{
+    CURL *c = handle;
+    memset(resp, 0, sizeof *resp);
+    /* Options from the handle's last request go; its connection stays. */
+    curl_easy_reset(c);
     membuf_t b = {0}, h = {0};
     struct curl_slist *hl = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
@@ -524,7 +575,6 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
     resp->body = b.data ? b.data : strdup("");
     resp->body_len = b.len;
     resp->headers = h.data ? h.data : strdup("");

@@ -44,6 +44,8 @@ int vft_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int vft_write_pattern(const char *path, size_t len, unsigned seed);
 /* 1 when the two files have the same bytes. */
 int vft_files_equal(const char *a, const char *b);
+/* The whole file (malloc()ed, with a NUL after its *len bytes), or NULL. */
+char *vft_read_file(const char *path, size_t *len);
 
 /* Load a built plugin (<VF_PLUGIN_DIR>/<name>.so) through the core loader,
  * with `config_text` as the body of its config group (libconfig syntax,
@@ -96,6 +98,10 @@ void vft_pg_drop(const char *conninfo);
 char *vft_write_config(const char *dir, const char *conninfo, int redis_port,
                        const char *extra_sections);
 
+/* A counter of the S3 test proxy's stats file ($VF_TEST_S3_STATS): its
+ * value, 0 when the line is absent, -1 when the file cannot be read. */
+long vft_s3_proxy_count(const char *name);
+
 /* ----------------------------------------------------------------- HTTP */
 
 typedef struct vft_response {
@@ -114,6 +120,10 @@ int vft_http(const char *method, const char *url, const char *body, const char *
  * value ("name=value; ..."). */
 int vft_http_raw(const char *method, const char *url, const void *body, size_t len, const char *const *headers,
                  const char *cookie, vft_response_t *resp);
+/* The same on a libcurl easy handle (a CURL *) the caller keeps, so that
+ * successive requests share one keep-alive connection, as browsers do. */
+int vft_http_on(void *curl, const char *method, const char *url, const void *body, size_t len,
+                const char *const *headers, const char *cookie, vft_response_t *resp);
 void vft_response_free(vft_response_t *resp);
 /* The value of the first response header `name` (case-insensitive),
  * malloc()ed, or NULL.  With `nth`, the nth (0-based) occurrence. */

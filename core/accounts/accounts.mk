@@ -6,7 +6,8 @@ core_libvfcore_la_SOURCES += \
 	core/accounts/auth.c core/accounts/auth.h \
 	core/accounts/sessions.c core/accounts/sessions.h \
 	core/accounts/password.c core/accounts/password.h \
-	core/accounts/users.c core/accounts/users_login.c core/accounts/users.h core/cli/users_cli.c \
+	core/accounts/users.c core/accounts/users_login.c core/accounts/users_body.c core/accounts/users.h \
+	core/cli/users_cli.c \
 	core/accounts/ratelimit.c core/accounts/ratelimit.h \
 	core/accounts/mail.c core/accounts/mail.h
 

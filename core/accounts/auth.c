@@ -10,6 +10,7 @@
 #include "accounts/auth.h"
 #include "accounts/password.h"
 #include "accounts/sessions.h"
+#include "http/cookie.h"
 #include "util/log.h"
 
 #include <jansson.h>

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,21 +158,13 @@ json_t *vf_password_rule_errors(const char *password, const char *email, int min
 
 /* ---------------------------------------------------------------- pool */
 
-typedef struct pool {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t *threads;
-    int nthreads;
-    int started;
-    int stopping;
-    size_t pending;
-    vf_pw_job_t *head, *tail;
-    /* Unknown accounts are checked against this so that a login for an
-     * address that does not exist costs the same time as a wrong password. */
-    char dummy_hash[VF_PASSWORD_HASH_SIZE];
-} pool_t;
-
-static pool_t pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+static vf_offload_pool_t pool = VF_OFFLOAD_POOL_INIT("password");
+static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dummy_ready;
+/* Unknown accounts are checked against this so that a login for an
+ * address that does not exist costs the same time as a wrong password.
+ * Written once, before the pool first starts. */
+static char dummy_hash[VF_PASSWORD_HASH_SIZE];
 
 void vf_pw_job_free(vf_pw_job_t *job)
 {
@@ -186,6 +179,11 @@ void vf_pw_job_free(vf_pw_job_t *job)
     free(job);
 }
 
+vf_pw_job_t *vf_pw_job_of(vf_offload_job_t *job)
+{
+    return (vf_pw_job_t *)(void *)((char *)job - offsetof(vf_pw_job_t, job));
+}
+
 static void run_job(vf_pw_job_t *job)
 {
     job->status = 0;
@@ -198,7 +196,7 @@ static void run_job(vf_pw_job_t *job)
      * real check, so that the answer's timing tells nothing. */
     if (!job->stored || (strncmp(job->stored, "$argon2id$", 10) != 0 &&
                          strncmp(job->stored, DJANGO_PREFIX, strlen(DJANGO_PREFIX)) != 0)) {
-        vf_password_verify(job->password, pool.dummy_hash, &upgrade);
+        vf_password_verify(job->password, dummy_hash, &upgrade);
         job->matched = 0;
         return;
     }
@@ -207,105 +205,54 @@ static void run_job(vf_pw_job_t *job)
         job->upgraded = vf_password_hash(job->password, job->new_hash) == 0;
 }
 
-static void *pool_main(void *arg)
+/* On a pool thread. */
+static void pool_run(vf_offload_job_t *oj, vf_thread_ctx_t *ctx)
 {
-    (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&pool.lock);
-        while (!pool.head && !pool.stopping)
-            pthread_cond_wait(&pool.wake, &pool.lock);
-        vf_pw_job_t *job = pool.head;
-        if (!job) {
-            pthread_mutex_unlock(&pool.lock);
-            return NULL;
-        }
-        pool.head = job->next;
-        if (!pool.head)
-            pool.tail = NULL;
-        pool.pending--;
-        pthread_mutex_unlock(&pool.lock);
-
-        job->next = NULL;
-        run_job(job);
-        /* The password is not needed any more: do not keep it in memory
-         * while the job waits for its loop. */
-        if (job->password) {
-            sodium_memzero(job->password, strlen(job->password));
-            free(job->password);
-            job->password = NULL;
-        }
-        job->done(job);
+    (void)ctx;
+    vf_pw_job_t *job = vf_pw_job_of(oj);
+    run_job(job);
+    /* The password is not needed any more: do not keep it in memory
+     * while the job waits for its owner. */
+    if (job->password) {
+        sodium_memzero(job->password, strlen(job->password));
+        free(job->password);
+        job->password = NULL;
     }
+}
+
+static void pool_done(vf_offload_job_t *oj)
+{
+    vf_pw_job_t *job = vf_pw_job_of(oj);
+    job->done(job);
 }
 
 int vf_password_pool_start(int threads)
 {
+    pthread_mutex_lock(&dummy_lock);
     int ret = 0;
-    pthread_mutex_lock(&pool.lock);
-    if (pool.started)
-        goto out;
-    ret = -ENOMEM;
-    if (threads < 1)
-        threads = 1;
-    if (vf_password_hash("videoflix-dummy-password", pool.dummy_hash) < 0)
-        goto out;
-    pool.threads = calloc((size_t)threads, sizeof *pool.threads);
-    if (!pool.threads)
-        goto out;
-    pool.stopping = 0;
-    for (pool.nthreads = 0; pool.nthreads < threads; pool.nthreads++)
-        if (pthread_create(&pool.threads[pool.nthreads], NULL, pool_main, NULL) != 0)
-            break;
-    if (pool.nthreads == 0) {
-        vf_error("password: cannot start the hashing threads");
-        free(pool.threads);
-        pool.threads = NULL;
-        goto out;
+    if (!dummy_ready) {
+        ret = vf_password_hash("videoflix-dummy-password", dummy_hash);
+        dummy_ready = ret == 0;
     }
-    pool.started = 1;
-    ret = 0;
-out:
-    pthread_mutex_unlock(&pool.lock);
-    return ret;
+    pthread_mutex_unlock(&dummy_lock);
+    return ret < 0 ? ret : vf_offload_start(&pool, threads, POOL_MAX_PENDING, NULL);
+}
+
+vf_offload_pool_t *vf_password_pool(void) { return &pool; }
+
+vf_offload_job_t *vf_pw_job_prepare(vf_pw_job_t *job)
+{
+    job->job.run = pool_run;
+    return &job->job;
 }
 
 int vf_password_pool_submit(vf_pw_job_t *job)
 {
-    int ret = -EAGAIN;
-    pthread_mutex_lock(&pool.lock);
-    if (!pool.started || pool.stopping) {
-        ret = -ESHUTDOWN;
-    } else if (pool.pending < POOL_MAX_PENDING) {
-        job->next = NULL;
-        if (pool.tail)
-            pool.tail->next = job;
-        else
-            pool.head = job;
-        pool.tail = job;
-        pool.pending++;
-        pthread_cond_signal(&pool.wake);
-        ret = 0;
-    }
-    pthread_mutex_unlock(&pool.lock);
-    return ret;
+    vf_pw_job_prepare(job)->done = pool_done;
+    return vf_offload_submit(&pool, &job->job);
 }
 
 void vf_password_pool_stop(void)
 {
-    pthread_mutex_lock(&pool.lock);
-    if (!pool.started) {
-        pthread_mutex_unlock(&pool.lock);
-        return;
-    }
-    pool.stopping = 1;
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
-    for (int i = 0; i < pool.nthreads; i++)
-        pthread_join(pool.threads[i], NULL);
-    pthread_mutex_lock(&pool.lock);
-    free(pool.threads);
-    pool.threads = NULL;
-    pool.nthreads = 0;
-    pool.started = 0;
-    pthread_mutex_unlock(&pool.lock);
+    vf_offload_stop(&pool);
 }

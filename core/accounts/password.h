@@ -3,7 +3,8 @@
  * Owns: Argon2id hashing and verification (libsodium), verification of
  * Django's pbkdf2_sha256 hashes imported from the old service, deciding when
  * a stored hash must be upgraded, the password rules and their messages, and
- * the small thread pool that runs all of this off the event-loop threads.
+ * the hashing jobs of its offload pool (offload.h), which runs all of this
+ * off the event-loop threads.
  * Must not: touch the database or reply to requests (callers do).
  */
 #ifndef VF_PASSWORD_H
@@ -11,6 +12,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "http/offload.h"
 
 /* Room for any stored hash we write or accept (Argon2id strings are < 128). */
 #define VF_PASSWORD_HASH_SIZE 256
@@ -60,21 +63,28 @@ struct vf_pw_job {
     int matched;
     int upgraded;       /* new_hash holds the upgraded hash */
     char new_hash[VF_PASSWORD_HASH_SIZE];
-    /* Called on a pool thread when the work is done: it must hand the job
-     * back to its owner's thread (vf_req_run_in_loop) and not block. */
+    /* vf_password_pool_submit: called on a pool thread when the work is
+     * done; it must hand the job back to its owner's thread and not block. */
     void (*done)(vf_pw_job_t *job);
     void *arg;
-    vf_pw_job_t *next;  /* the pool's */
+    vf_offload_job_t job;   /* the pool's */
 };
 
 /* Start the pool once with `threads` threads (later calls do nothing). */
 int vf_password_pool_start(int threads);
 /* Queue a job.  0, -EAGAIN when the queue is full (answer 503), or
- * -ENOMEM.  On failure the job is still the caller's. */
+ * -ESHUTDOWN.  On failure the job is still the caller's. */
 int vf_password_pool_submit(vf_pw_job_t *job);
+/* For requests: the started pool and the job made ready for it, to be
+ * queued with vf_offload_request (whose resume gets &job->job back;
+ * vf_pw_job_of turns it into the password job). */
+vf_offload_pool_t *vf_password_pool(void);
+vf_offload_job_t *vf_pw_job_prepare(vf_pw_job_t *job);
+vf_pw_job_t *vf_pw_job_of(vf_offload_job_t *job);
 /* Free a job's memory (password wiped). */
 void vf_pw_job_free(vf_pw_job_t *job);
-/* Wait for queued jobs to finish and stop the threads (tests, shutdown). */
+/* Wait for queued jobs to finish and stop the threads (tests; `serve`
+ * stops every pool at once with vf_offload_stop_all). */
 void vf_password_pool_stop(void);
 
 #endif

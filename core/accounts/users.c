@@ -1,7 +1,7 @@
 /*
  * users.c - see users.h: the account endpoints (register, email-exists,
- * confirm, forgot-password, reset-password), the helpers users_login.c
- * shares, and the route table.
+ * confirm, forgot-password, reset-password), the password-pool helper
+ * users_login.c shares, and the route table.
  */
 #include "config.h"
 #include "accounts/users.h"
@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* forgot-password answers no sooner than this after the request arrived,
@@ -29,124 +28,11 @@
  * size): the answer's timing tells nothing. */
 #define FORGOT_ANSWER_US 300000
 
-#define MSG_REQUIRED "This field is required."
-#define MSG_BLANK "This field may not be blank."
-#define MSG_BAD_EMAIL "Enter a valid email address."
 #define MSG_EMAIL_TAKEN "User with this email already exists."
 #define MSG_MISMATCH "Passwords must match."
 #define MSG_BAD_LINK "Invalid or expired token."
 
 /* --------------------------------------------------------------- helpers */
-
-static int atext(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL;
-}
-
-int vf_email_normalize(const char *in, char out[VF_EMAIL_SIZE])
-{
-    out[0] = '\0';
-    if (!in)
-        return -EINVAL;
-    while (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')
-        in++;
-    size_t n = strlen(in);
-    while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '\r' || in[n - 1] == '\n'))
-        n--;
-    if (n == 0 || n >= VF_EMAIL_SIZE)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    out[n] = '\0';
-
-    /* local@domain: a dot-atom local part, a domain of letter/digit/hyphen
-     * labels with at least one dot and an alphabetic top level. */
-    char *at = strrchr(out, '@');
-    if (!at || at == out || at - out > 64 || !at[1])
-        goto bad;
-    for (const char *p = out; p < at; p++)
-        if (!(atext(*p) || (*p == '.' && p != out && p + 1 != at && p[1] != '.')))
-            goto bad;
-    const char *label = at + 1;
-    int labels = 0;
-    for (;;) {
-        size_t len = strcspn(label, ".");
-        if (len == 0 || len > 63 || label[0] == '-' || label[len - 1] == '-')
-            goto bad;
-        for (size_t i = 0; i < len; i++)
-            if (!((label[i] >= 'a' && label[i] <= 'z') || (label[i] >= '0' && label[i] <= '9') || label[i] == '-'))
-                goto bad;
-        labels++;
-        if (!label[len]) {
-            /* The top level: letters, or an IDN in punycode ("xn--..."). */
-            if (labels < 2 || len < 2)
-                goto bad;
-            int punycode = len > 4 && strncmp(label, "xn--", 4) == 0;
-            for (size_t i = 0; i < len && !punycode; i++)
-                if (label[i] < 'a' || label[i] > 'z')
-                    goto bad;
-            break;
-        }
-        label += len + 1;
-    }
-    return 0;
-bad:
-    out[0] = '\0';
-    return -EINVAL;
-}
-
-const char *vf_users_str(const json_t *body, const char *name)
-{
-    return json_string_value(json_object_get(body, name));
-}
-
-static int blank(const char *s)
-{
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-            return 0;
-    return 1;
-}
-
-static void add_error(json_t *errors, const char *field, const char *message)
-{
-    json_t *list = json_object_get(errors, field);
-    if (!list) {
-        list = json_array();
-        json_object_set_new(errors, field, list);
-    }
-    json_array_append_new(list, json_string(message));
-}
-
-const char *vf_users_required(const json_t *body, const char *name, json_t *errors)
-{
-    const json_t *v = json_object_get(body, name);
-    if (!v || json_is_null(v)) {
-        add_error(errors, name, MSG_REQUIRED);
-        return NULL;
-    }
-    if (!json_is_string(v)) {
-        add_error(errors, name, "Not a valid string.");
-        return NULL;
-    }
-    if (blank(json_string_value(v))) {
-        add_error(errors, name, MSG_BLANK);
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
-int vf_users_truthy(const json_t *v)
-{
-    if (json_is_true(v))
-        return 1;
-    if (json_is_integer(v))
-        return json_integer_value(v) != 0;
-    const char *s = json_string_value(v);
-    return s && (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcasecmp(s, "on") == 0);
-}
 
 void vf_users_reply_unavailable(vf_req_t *r)
 {
@@ -157,27 +43,18 @@ void vf_users_reply_unavailable(vf_req_t *r)
 /* ----------------------------------------------- the password pool, async */
 
 typedef struct pw_call {
-    vf_req_t *r;
     vf_users_after_fn then;
     void *data;
 } pw_call_t;
 
-static void pw_back_on_loop(void *arg)
+/* Back on the request's loop thread. */
+static void pw_resume(vf_offload_job_t *oj)
 {
-    vf_pw_job_t *job = arg;
+    vf_pw_job_t *job = vf_pw_job_of(oj);
     pw_call_t *call = job->arg;
-    call->then(call->r, job, call->data);
+    call->then(oj->req, job, call->data);
     free(call);
     vf_pw_job_free(job);
-}
-
-/* On a pool thread: hand the result to the request's own loop. */
-static void pw_done(vf_pw_job_t *job)
-{
-    pw_call_t *call = job->arg;
-    if (vf_req_run_in_loop(call->r, pw_back_on_loop, job) != 0)
-        vf_error("users: cannot return a password result to its request %s: it will time out",
-                 call->r->request_id);
 }
 
 int vf_users_password_job(vf_req_t *r, vf_pw_op_t op, const char *password, const char *stored,
@@ -191,14 +68,12 @@ int vf_users_password_job(vf_req_t *r, vf_pw_op_t op, const char *password, cons
     job->op = op;
     job->password = strdup(password);
     job->stored = stored ? strdup(stored) : NULL;
-    job->done = pw_done;
     job->arg = call;
-    call->r = r;
     call->then = then;
     call->data = data;
     if (!job->password || (stored && !job->stored))
         goto fail;
-    rc = vf_password_pool_submit(job);
+    rc = vf_offload_request(vf_password_pool(), r, vf_pw_job_prepare(job), pw_resume);
     if (rc == 0)
         return 0;
 fail:
@@ -284,22 +159,19 @@ static void h_register(vf_req_t *r)
         vf_reply_msg(r, 500, "detail", "Internal server error.");
         goto out;
     }
-    const char *email_in = vf_users_str(body, "email");
-    int email_ok = vf_email_normalize(email_in, reg->email) == 0;
+    vf_register_body_t in;
+    vf_users_register_body(body, &in, errors);
+    snprintf(reg->email, sizeof reg->email, "%s", in.email);
     if (vf_ratelimit_request(r, "register", r->ctx->app->cfg->ratelimit.register_limit,
-                             email_ok ? reg->email : NULL) < 0)
+                             in.email_ok ? reg->email : NULL) < 0)
         goto out;
-
-    if (vf_users_required(body, "email", errors) && !email_ok)
-        add_error(errors, "email", MSG_BAD_EMAIL);
-    const char *password = vf_users_required(body, "password", errors);
-    const char *confirm = vf_users_required(body, "confirm_password", errors);
-    if (email_ok) {
+    const char *password = in.password, *confirm = in.confirm;
+    if (in.email_ok) {
         int taken = email_taken(r, reg->email);
         if (taken < 0)
             goto out;
         if (taken)
-            add_error(errors, "email", MSG_EMAIL_TAKEN);
+            vf_users_add_error(errors, "email", MSG_EMAIL_TAKEN);
     }
     if (json_object_size(errors) > 0) {
         vf_reply_json(r, 400, errors);
@@ -333,12 +205,12 @@ static void h_email_exists(vf_req_t *r)
     if (vf_ratelimit_request(r, "email-exists", r->ctx->app->cfg->ratelimit.email_exists_limit,
                              ok ? email : NULL) < 0)
         return;
-    if (!in || blank(in)) {
-        vf_reply_field_error(r, 400, "email", MSG_REQUIRED);
+    if (!in || vf_users_blank(in)) {
+        vf_reply_field_error(r, 400, "email", VF_MSG_REQUIRED);
         return;
     }
     if (!ok) {
-        vf_reply_field_error(r, 400, "email", MSG_BAD_EMAIL);
+        vf_reply_field_error(r, 400, "email", VF_MSG_BAD_EMAIL);
         return;
     }
     const char *params[] = {email};
@@ -481,13 +353,13 @@ static void h_forgot(vf_req_t *r)
     json_t *body = vf_req_json(r);
     if (!body)
         return;
-    const char *in = vf_users_str(body, "email");
     char email[VF_EMAIL_SIZE];
-    int ok = vf_email_normalize(in, email) == 0;
+    int given = vf_users_forgot_body(body, email);
+    int ok = given == 1;
     if (vf_ratelimit_request(r, "forgot-password", r->ctx->app->cfg->ratelimit.forgot_limit, ok ? email : NULL) <
         0)
         goto out;
-    if (!in || blank(in)) {
+    if (given < 0) {
         vf_reply_msg(r, 400, "error", "Email is required.");
         goto out;
     }
@@ -571,14 +443,12 @@ static void h_reset(vf_req_t *r)
     reset_t *rs = NULL;
     link_user_t u;
     memset(&u, 0, sizeof u);
-    const char *uid = vf_users_str(body, "uid"), *token = vf_users_str(body, "token");
-    const char *password = vf_users_str(body, "new_password");
-    if (!password || !*password)
-        password = vf_users_str(body, "password");
-    if (!uid || !*uid || !token || !*token || !password || !*password) {
+    vf_reset_body_t in;
+    if (vf_users_reset_body(body, &in) < 0) {
         vf_reply_msg(r, 400, "error", "All fields are required.");
         goto out;
     }
+    const char *uid = in.uid, *token = in.token, *password = in.password;
     if (!vf_auth_key(r))
         goto out;
     int found = load_link_user(r->ctx, uid, &u);

@@ -157,12 +157,11 @@ static void h_login(vf_req_t *r)
         vf_reply_msg(r, 500, "detail", "Internal server error.");
         goto out;
     }
-    char email[VF_EMAIL_SIZE];
-    int email_ok = vf_email_normalize(vf_users_str(body, "email"), email) == 0;
-    if (vf_ratelimit_request(r, "login", r->ctx->app->cfg->ratelimit.login_limit, email_ok ? email : NULL) < 0)
+    vf_login_body_t in;
+    vf_users_login_body(body, &in, errors);
+    const char *email = in.email, *password = in.password;
+    if (vf_ratelimit_request(r, "login", r->ctx->app->cfg->ratelimit.login_limit, in.email_ok ? email : NULL) < 0)
         goto out;
-    vf_users_required(body, "email", errors);
-    const char *password = vf_users_required(body, "password", errors);
     if (json_object_size(errors) > 0) {
         vf_reply_json(r, 400, errors);
         errors = NULL;
@@ -170,8 +169,8 @@ static void h_login(vf_req_t *r)
     }
     if (!vf_auth_key(r))
         goto out;
-    l->remember = vf_users_truthy(json_object_get(body, "remember"));
-    if (email_ok) {
+    l->remember = in.remember;
+    if (in.email_ok) {
         const char *params[] = {email};
         if (vf_db_exec(r->ctx->db, &res,
                        "SELECT id, password, is_active, is_staff, username, email, phone, address"

@@ -10,8 +10,8 @@
 #include "catalog/content.h"
 #include "accounts/auth.h"
 #include "catalog/content_cache.h"
-#include "catalog/media.h"
 #include "http/http.h"
+#include "http/range.h"
 #include "runtime/db.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -138,24 +138,27 @@ static void content_video_url(vf_req_t *r)
     vf_catalog_release(cat);
 }
 
-/* The video_id of the body, as DRF would read it: a missing or falsy value
- * is "required"; an integer or a string of digits is an id. */
-static int favorite_id(vf_req_t *r, json_t *body, int64_t *id)
+int vf_favorite_video_id(const json_t *body, int64_t *id)
 {
     json_t *v = json_object_get(body, "video_id");
     if (!v || json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
-        (json_is_string(v) && json_string_length(v) == 0)) {
-        vf_reply_msg(r, 400, "message", "Video ID is required.");
-        return -1;
-    }
+        (json_is_string(v) && json_string_length(v) == 0))
+        return -ENODATA;
     if (json_is_integer(v)) {
         *id = json_integer_value(v);
         return 0;
     }
-    if (vf_parse_decimal(json_string_value(v), id) == 0)
-        return 0;
-    vf_reply_field_error(r, 400, "video_id", "A valid integer is required.");
-    return -1;
+    return vf_parse_decimal(json_string_value(v), id) == 0 ? 0 : -EINVAL;
+}
+
+static int favorite_id(vf_req_t *r, const json_t *body, int64_t *id)
+{
+    int rc = vf_favorite_video_id(body, id);
+    if (rc == -ENODATA)
+        vf_reply_msg(r, 400, "message", "Video ID is required.");
+    else if (rc < 0)
+        vf_reply_field_error(r, 400, "video_id", "A valid integer is required.");
+    return rc < 0 ? -1 : 0;
 }
 
 /* The user's favourite ids, oldest first. */

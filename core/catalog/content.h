@@ -5,8 +5,16 @@
 #ifndef VF_CONTENT_H
 #define VF_CONTENT_H
 
+#include <jansson.h>
+#include <stdint.h>
+
 #include "http/router.h"
 
 void vf_content_routes(vf_router_t *router);
+
+/* The video_id of a POST /content/add-favorite/ body, as DRF reads it: 0
+ * with *id for an integer or a string of digits; -ENODATA when missing or
+ * falsy ("Video ID is required."), -EINVAL for anything else. */
+int vf_favorite_video_id(const json_t *body, int64_t *id);
 
 #endif

@@ -34,6 +34,8 @@
 /* How long a catalogue may live while notifications cannot be trusted: a
  * change must show within one second, and a build takes a few ms. */
 #define UNWATCHED_TTL_US 500000
+/* While the database is away, how often one request tries a new build. */
+#define REBUILD_RETRY_US 250000
 /* Wait between attempts to get the listening connection back. */
 #define RELISTEN_WAIT_MS 200
 
@@ -58,6 +60,10 @@ static struct {
     pthread_t listener;
     int wake[2];              /* written to stop the listener */
     int64_t url_ttl_us;       /* 0: the storage's URLs do not expire */
+    int64_t max_stale_us;     /* serving the last catalogue while the database is away */
+    int64_t url_life_us;      /* a stale catalogue's URLs must still work */
+    int64_t rebuild_after_us; /* after a failed build: no new attempt before */
+    vf_complain_t stale_complaint;
     atomic_uint_fast64_t generation;
     atomic_int listening;
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = {-1, -1}};
@@ -393,20 +399,11 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-/* Whether the storage's URLs expire: only storage with local files has
- * URLs that stay valid (the core serves them). */
+/* Whether the storage's URLs expire, as the plugin declares it (or, for a
+ * 1.0 plugin, as the loader inferred). */
 static int urls_expire(const vf_plugin_t *storage)
 {
-    if (!storage)
-        return 0;
-    const vf_storage_ops_t *ops = vf_storage_ops(storage);
-    if (!ops->local_path)
-        return 1;
-    char *path = NULL;
-    vf_error_t err;
-    int rc = ops->local_path(storage->state, "catalogue-probe", &path, &err);
-    free(path);
-    return rc < 0;
+    return storage && (storage->storage_caps.flags & VF_STORAGE_URLS_EXPIRE);
 }
 
 int vf_catalog_start(const vf_app_t *app)
@@ -416,6 +413,8 @@ int vf_catalog_start(const vf_app_t *app)
     if (cache.started)
         goto out;
     cache.url_ttl_us = urls_expire(app->storage) ? (int64_t)app->cfg->media.url_expires * 1000000 / 3 : 0;
+    cache.url_life_us = cache.url_ttl_us ? (int64_t)app->cfg->media.url_expires * 1000000 * 9 / 10 : 0;
+    cache.max_stale_us = (int64_t)app->cfg->server.catalog_max_stale * 1000000;
     vf_db_t *db = vf_db_new(app->cfg);
     if (!db) {
         ret = -ENOMEM;
@@ -476,9 +475,27 @@ static int is_fresh(const catalog_impl_t *c)
     return atomic_load(&cache.listening) || age < UNWATCHED_TTL_US;
 }
 
+/* Called with cache.lock held: the current catalogue, though stale, while
+ * the database cannot give a new one (a restart, a failover): readers keep
+ * their answers for at most server.catalog_max_stale seconds past the
+ * catalogue's fresh life, and never once its URLs may have expired. */
+static catalog_impl_t *stale_fallback(int64_t now)
+{
+    catalog_impl_t *cur = cache.current;
+    if (!cur || cache.max_stale_us <= 0)
+        return NULL;
+    int64_t age = now - cur->built_us;
+    int64_t fresh = cache.url_ttl_us > 0 ? cache.url_ttl_us : UNWATCHED_TTL_US;
+    if (age >= fresh + cache.max_stale_us || (cache.url_life_us > 0 && age >= cache.url_life_us))
+        return NULL;
+    catalog_ref(cur);
+    return cur;
+}
+
 int vf_catalog_get(vf_thread_ctx_t *ctx, vf_catalog_t **out)
 {
     *out = NULL;
+    int64_t now = vf_mono_us();
     pthread_mutex_lock(&cache.lock);
     catalog_impl_t *cur = cache.current;
     if (cur && is_fresh(cur)) {
@@ -487,15 +504,36 @@ int vf_catalog_get(vf_thread_ctx_t *ctx, vf_catalog_t **out)
         *out = &cur->pub;
         return 0;
     }
+    /* The database just failed us: do not make every request wait for a
+     * connection attempt while the stale catalogue can answer. */
+    catalog_impl_t *stale = now < cache.rebuild_after_us ? stale_fallback(now) : NULL;
     pthread_mutex_unlock(&cache.lock);
+    if (stale) {
+        *out = &stale->pub;
+        return 0;
+    }
 
     uint64_t generation = atomic_load(&cache.generation);
     catalog_impl_t *built = NULL;
     int ret = build(ctx, generation, &built);
-    if (ret < 0)
-        return ret;
+    if (ret < 0) {
+        pthread_mutex_lock(&cache.lock);
+        cache.rebuild_after_us = vf_mono_us() + REBUILD_RETRY_US;
+        stale = ret == -ECONNRESET ? stale_fallback(vf_mono_us()) : NULL;
+        int complain = stale && vf_complain_should_log(&cache.stale_complaint, 30);
+        pthread_mutex_unlock(&cache.lock);
+        if (!stale)
+            return ret;
+        if (complain)
+            vf_warn("content: the database is unreachable; serving the catalogue built %lld ms ago",
+                    (long long)((vf_mono_us() - stale->built_us) / 1000));
+        *out = &stale->pub;
+        return 0;
+    }
     catalog_impl_t *replaced = NULL;
     pthread_mutex_lock(&cache.lock);
+    vf_complain_reset(&cache.stale_complaint);
+    cache.rebuild_after_us = 0;
     /* Another thread may have stored one read after a newer notification. */
     if (!cache.current || built->generation >= cache.current->generation) {
         replaced = cache.current;

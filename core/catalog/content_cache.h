@@ -11,6 +11,8 @@
  * read, (2) it is younger than a third of media.url_expires when the
  * storage's URLs expire (presigned S3), and (3) the listening connection was
  * up the whole time; while it is down, a catalogue lives half a second.
+ * While the database cannot give a new one, the last catalogue is served
+ * for up to server.catalog_max_stale seconds more (docs/content.md).
  * Must not: know about requests or authentication.
  */
 #ifndef VF_CONTENT_CACHE_H

@@ -2,18 +2,21 @@
  * media.c - GET and HEAD /media/<key>, see media.h.
  *
  * Owns: refusing keys that are not plain storage keys, opening the object
- * without following any symlink, validators (ETag, Last-Modified) and
- * conditional requests, single byte ranges, and streaming the file with
- * sendfile() through a libevent file segment, so a large file is never held
- * in memory.
+ * without following any symlink, its validators (ETag, Last-Modified),
+ * answering conditional and single-range requests (http/range.c parses
+ * them), and streaming the file with sendfile() through a libevent file
+ * segment, so a large file is never held in memory.
  *
- * The path arrives percent-decoded (http.c refuses a decoded NUL), so
+ * The path arrives percent-decoded (http/path.c refuses a decoded NUL), so
  * "%2e%2e" is "..", "%2f" is "/"; every such key is refused here before the
  * storage plugin or the disk is asked anything.
  */
 #include "config.h"
 #include "catalog/media.h"
 #include "http/http.h"
+#include "plugins/storage_calls.h"
+#include "plugins/storage_key.h"
+#include "http/range.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -25,34 +28,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MEDIA_KEY_MAX 1024
-
-/* A key as storage.h defines it, and no hidden segment (storage_local keeps
- * unfinished uploads under ".uploads"). */
+/* A key of the storage grammar (the one every storage shares), and no
+ * hidden segment: storage_local keeps unfinished uploads under ".uploads",
+ * and nothing the core stores starts with '.'. */
 static int key_is_servable(const char *key)
 {
-    size_t len = strlen(key);
-    if (len == 0 || len > MEDIA_KEY_MAX)
+    if (vf_storage_key_check(key, NULL) < 0)
         return 0;
-    const char *seg = key;
-    for (;;) {
-        size_t n = strcspn(seg, "/");
-        if (n == 0 || seg[0] == '.')
-            return 0; /* empty segment ("//", leading or trailing '/'), ".", "..", ".hidden" */
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)seg[i];
-            if (c < 0x20 || c == 0x7f || c == '\\')
-                return 0;
-        }
-        if (seg[n] == '\0')
-            return 1;
-        seg += n + 1;
+    for (const char *seg = key; seg;) {
+        if (seg[0] == '.')
+            return 0;
+        const char *slash = strchr(seg, '/');
+        seg = slash ? slash + 1 : NULL;
     }
+    return 1;
 }
 
 /* A separator sent percent-encoded ("%2F", "%5C") can only be meant to get
@@ -95,116 +88,6 @@ static void reply_status(vf_req_t *r, int status, const char *message)
 
 static void not_found(vf_req_t *r) { reply_status(r, 404, "Not found."); }
 
-/* ---------------------------------------------------------- validators */
-
-/* The next entity-tag of a comma-separated list: *tag and *len give its
- * opaque part (quotes included, "W/" dropped); returns the rest or NULL. */
-static const char *next_etag(const char *list, const char **tag, size_t *len, int *weak)
-{
-    while (*list == ' ' || *list == '\t' || *list == ',')
-        list++;
-    if (!*list)
-        return NULL;
-    *weak = strncmp(list, "W/", 2) == 0;
-    if (*weak)
-        list += 2;
-    const char *end = list;
-    if (*end == '"') {
-        const char *close = strchr(end + 1, '"');
-        end = close ? close + 1 : end + strlen(end);
-    } else {
-        end += strcspn(end, ", \t");
-    }
-    *tag = list;
-    *len = (size_t)(end - list);
-    return end;
-}
-
-int vf_etag_list_matches(const char *header, const char *etag)
-{
-    const char *tag;
-    size_t len;
-    int weak;
-    if (strncmp(etag, "W/", 2) == 0)
-        etag += 2;
-    for (const char *p = header; (p = next_etag(p, &tag, &len, &weak)) != NULL;)
-        if ((len == 1 && tag[0] == '*') || (len == strlen(etag) && memcmp(tag, etag, len) == 0))
-            return 1;
-    return 0;
-}
-
-/* If-Range: a strong ETag match, or exactly the Last-Modified date. */
-static int if_range_holds(const char *header, const char *etag, int64_t mtime)
-{
-    if (header[0] == '"' || strncmp(header, "W/", 2) == 0)
-        return strcmp(header, etag) == 0;
-    int64_t when = vf_time_parse_http(header);
-    return when >= 0 && when == mtime;
-}
-
-/* --------------------------------------------------------------- ranges */
-
-static int parse_u64(const char **p, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-    if (*s < '0' || *s > '9')
-        return -1;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *p = s;
-    *out = v;
-    return 0;
-}
-
-enum range_kind { RANGE_NONE, RANGE_ONE, RANGE_UNSATISFIABLE };
-
-/* One "bytes=first-last", "bytes=first-" or "bytes=-suffix" range.  Anything
- * else (other units, several ranges, bad syntax) is ignored, as RFC 9110
- * allows: the whole object is sent. */
-static enum range_kind parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
-{
-    while (*h == ' ')
-        h++;
-    if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-        return RANGE_NONE;
-    const char *p = h + 6;
-    while (*p == ' ')
-        p++;
-    uint64_t a = 0, b = 0;
-    if (*p == '-') {
-        p++;
-        if (parse_u64(&p, &b) < 0)
-            return RANGE_NONE;
-        while (*p == ' ')
-            p++;
-        if (*p)
-            return RANGE_NONE;
-        if (b == 0 || size == 0)
-            return RANGE_UNSATISFIABLE;
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return RANGE_ONE;
-    }
-    if (parse_u64(&p, &a) < 0 || *p++ != '-')
-        return RANGE_NONE;
-    int open_ended = *p == '\0' || *p == ' ';
-    if (!open_ended && parse_u64(&p, &b) < 0)
-        return RANGE_NONE;
-    while (*p == ' ')
-        p++;
-    if (*p || (!open_ended && b < a))
-        return RANGE_NONE;
-    if (a >= size)
-        return RANGE_UNSATISFIABLE;
-    *first = a;
-    *last = open_ended || b >= size ? size - 1 : b;
-    return RANGE_ONE;
-}
-
 /* -------------------------------------------------------------- serving */
 
 /* The storage plugin's path of key when media may be served; NULL (and the
@@ -214,12 +97,9 @@ static char *local_path_of(vf_req_t *r, const char *key)
     const vf_app_t *app = r->ctx->app;
     if (!app->cfg->server.serve_media || !app->storage)
         return NULL;
-    const vf_storage_ops_t *ops = vf_storage_ops(app->storage);
-    if (!ops->local_path)
-        return NULL;
     char *path = NULL;
     vf_error_t err = {0};
-    int rc = ops->local_path(app->storage->state, key, &path, &err);
+    int rc = vf_storage_local_path(app->storage, key, &path, &err);
     if (rc < 0) {
         if (rc != -ENOENT && rc != -EINVAL && rc != -ENOTSUP)
             vf_warn("media: '%.200s': %s", key, err.message);
@@ -304,22 +184,19 @@ static void media_get(vf_req_t *r)
     vf_reply_header(r, "Last-Modified", modified);
     vf_reply_header(r, "Accept-Ranges", "bytes");
 
-    const char *inm = vf_req_header(r, "If-None-Match");
-    const char *ims = vf_req_header(r, "If-Modified-Since");
-    int64_t since = ims && !inm ? vf_time_parse_http(ims) : -1;
-    if ((inm && vf_etag_list_matches(inm, etag)) || (since >= 0 && mtime <= since)) {
+    if (vf_not_modified(vf_req_header(r, "If-None-Match"), vf_req_header(r, "If-Modified-Since"), etag, mtime)) {
         vf_reply_buffer(r, 304, NULL, NULL);
         goto out;
     }
 
     content_type_of(r, key, ctype, sizeof ctype);
     uint64_t first = 0, last = size ? size - 1 : 0;
-    enum range_kind range = RANGE_NONE;
+    vf_range_kind_t range = VF_RANGE_NONE;
     const char *range_h = vf_req_header(r, "Range");
     const char *if_range = vf_req_header(r, "If-Range");
-    if (range_h && (!if_range || if_range_holds(if_range, etag, mtime)))
-        range = parse_range(range_h, size, &first, &last);
-    if (range == RANGE_UNSATISFIABLE) {
+    if (range_h && (!if_range || vf_if_range_holds(if_range, etag, mtime)))
+        range = vf_range_parse(range_h, size, &first, &last);
+    if (range == VF_RANGE_UNSATISFIABLE) {
         char cr[48];
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
         vf_reply_header(r, "Content-Range", cr);
@@ -328,7 +205,7 @@ static void media_get(vf_req_t *r)
     }
     uint64_t length = size == 0 ? 0 : last - first + 1;
     int status = 200;
-    if (range == RANGE_ONE) {
+    if (range == VF_RANGE_ONE) {
         char cr[80];
         snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
         vf_reply_header(r, "Content-Range", cr);

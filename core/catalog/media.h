@@ -12,8 +12,4 @@
  * known yet when routes are registered). */
 void vf_media_routes(vf_router_t *router);
 
-/* 1 when an If-None-Match header value matches etag (weak comparison, as
- * for GET and HEAD; "*" matches anything). */
-int vf_etag_list_matches(const char *if_none_match, const char *etag);
-
 #endif

@@ -111,8 +111,7 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-/* Checks that need no database.  `creating`: required fields must be there. */
-static void validate(const vf_video_fields_t *f, int creating, int have_source, json_t **errors)
+void vf_video_fields_check(const vf_video_fields_t *f, int creating, int have_source, json_t **errors)
 {
     if (f->title) {
         if (!f->title[0])
@@ -283,7 +282,7 @@ int vf_video_create(vf_thread_ctx_t *ctx, const vf_video_fields_t *f, int64_t ow
     PGresult *res = NULL;
     *errors = NULL;
     *id_out = 0;
-    validate(f, 1, f->upload_id || source_key, errors);
+    vf_video_fields_check(f, 1, f->upload_id || source_key, errors);
     if (*errors)
         return -EINVAL;
     int ret = vf_db_begin(ctx->db);
@@ -343,7 +342,7 @@ int vf_video_update(vf_thread_ctx_t *ctx, int64_t id, const vf_video_fields_t *f
     int dup = 0;
     snprintf(ids, sizeof ids, "%" PRId64, id);
     *errors = NULL;
-    validate(f, 0, 1, errors);
+    vf_video_fields_check(f, 0, 1, errors);
     if (*errors)
         return -EINVAL;
     int ret = vf_db_begin(ctx->db);

@@ -39,6 +39,12 @@ int vf_video_category_valid(const char *category);
  * first error).  -ENOMEM, else 0. */
 int vf_video_fields_from_json(const json_t *body, vf_video_fields_t *f, json_t **errors);
 
+/* The checks of the fields that need no database (blank or too long a
+ * title, an unknown category, a blank upload_id), added to *errors like
+ * vf_video_fields_from_json's.  `creating`: title, category and a source
+ * (`have_source`) are required. */
+void vf_video_fields_check(const vf_video_fields_t *f, int creating, int have_source, json_t **errors);
+
 /* Create a video from a finished upload of `owner` (f->upload_id), or from an
  * object already stored at source_key (the CLI).  Validation failures
  * return -EINVAL with *errors set ({"title": ["..."]}); *id_out is the new

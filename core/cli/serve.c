@@ -12,6 +12,7 @@
 #include "accounts/sessions.h"
 #include "catalog/content_cache.h"
 #include "cli/cli.h"
+#include "http/offload.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "jobs/queue.h"
@@ -27,7 +28,7 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     vf_router_t *router = NULL;
     vf_http_server_t *server = NULL;
     vf_outbox_relay_t *relay = NULL;
-    int pool = 0, sessions = 0, catalog = 0;
+    int sessions = 0, catalog = 0;
 
     if (argc > 1) {
         fprintf(stderr, "videoflix serve: takes no arguments (%s)\n", argv[1]);
@@ -44,7 +45,10 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
         vf_error("serve: cannot start the password hashing threads");
         goto out;
     }
-    pool = 1;
+    if (vf_offload_storage_start(app) < 0) {
+        vf_error("serve: cannot start the storage threads");
+        goto out;
+    }
     if (vf_sessions_start(app) < 0)
         goto out;
     sessions = 1;
@@ -70,6 +74,9 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
         status = VF_EXIT_OK;
 
 out:
+    /* Finished pool jobs post to the loops' event bases: stop the pools
+     * (password hashing, storage) before the server frees those bases. */
+    vf_offload_stop_all();
     vf_http_server_free(&server);
     vf_router_free(&router);
     vf_outbox_relay_stop(&relay);
@@ -77,8 +84,6 @@ out:
         vf_catalog_stop();
     if (sessions)
         vf_sessions_stop();
-    if (pool)
-        vf_password_pool_stop();
     if (status == VF_EXIT_OK)
         vf_info("http: stopped");
     return status;

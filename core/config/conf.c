@@ -8,6 +8,7 @@
 #include "config.h"
 #include "config/conf.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -75,6 +76,9 @@ static const conf_key_t server_keys[] = {
     INT("shutdown_timeout", server.shutdown_timeout, 0, 3600, 10),
     BOOL("access_log", server.access_log, 1),
     BOOL("serve_media", server.serve_media, 1),
+    INT("catalog_max_stale", server.catalog_max_stale, 0, 3600, 60),
+    INT("storage_threads", server.storage_threads, 1, 256, 4),
+    INT("storage_queue", server.storage_queue, 1, 100000, 16),
     END};
 static const conf_key_t log_keys[] = {STR("level", log.level, "info"), END};
 static const conf_key_t database_keys[] = {
@@ -255,22 +259,6 @@ static void strlist_free(vf_strlist_t *l)
     l->n = 0;
 }
 
-static int read_secret_file(const char *path, char **out)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    char line[4096];
-    int ret = -ENODATA;
-    if (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        *out = strdup(line);
-        ret = *out ? 0 : -ENOMEM;
-    }
-    fclose(f);
-    return ret;
-}
-
 /* A secret `x` may be written inline, or named through x_env / x_file. */
 static int secret_suffix(const char *member, const char *name)
 {
@@ -284,8 +272,9 @@ static int secret_suffix(const char *member, const char *name)
     return 0;
 }
 
-static void apply_key(vf_config_t *cfg, const conf_key_t *k, const config_setting_t *s, errs_t *e,
-                      const char *sec)
+/* Set the key from s; -1 when the value is refused (reported in e). */
+static int apply_key(vf_config_t *cfg, const conf_key_t *k, const config_setting_t *s, errs_t *e,
+                     const char *sec)
 {
     int t = config_setting_type(s);
     switch (k->type) {
@@ -293,49 +282,51 @@ static void apply_key(vf_config_t *cfg, const conf_key_t *k, const config_settin
     case K_INT64: {
         if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
             err_at(e, s, "%s.%s must be an integer, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         long long v = config_setting_get_int64(s);
         if (v < k->min || v > k->max) {
             err_at(e, s, "%s.%s must be an integer in %lld..%lld", sec, k->name, (long long)k->min,
                    (long long)k->max);
-            return;
+            return -1;
         }
         if (k->type == K_INT)
             *(int *)field(cfg, k) = (int)v;
         else
             *(int64_t *)field(cfg, k) = v;
-        return;
+        return 0;
     }
     case K_BOOL:
         if (t != CONFIG_TYPE_BOOL) {
             err_at(e, s, "%s.%s must be true or false, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         *(int *)field(cfg, k) = config_setting_get_bool(s);
-        return;
+        return 0;
     case K_FLOAT:
         if (t == CONFIG_TYPE_FLOAT)
             *(double *)field(cfg, k) = config_setting_get_float(s);
         else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
             *(double *)field(cfg, k) = (double)config_setting_get_int64(s);
-        else
+        else {
             err_at(e, s, "%s.%s must be a number, not %s", sec, k->name, type_name(t));
-        return;
+            return -1;
+        }
+        return 0;
     case K_STRING:
     case K_SECRET:
         if (t != CONFIG_TYPE_STRING) {
             err_at(e, s, "%s.%s must be a string, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         free(*(char **)field(cfg, k));
         *(char **)field(cfg, k) = strdup(config_setting_get_string(s));
-        return;
+        return 0;
     case K_STRINGS: {
         if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
             err_at(e, s, "%s.%s must be a list of strings like [\"a\", \"b\"], not %s", sec, k->name,
                    type_name(t));
-            return;
+            return -1;
         }
         vf_strlist_t *l = field(cfg, k);
         strlist_free(l);
@@ -349,19 +340,19 @@ static void apply_key(vf_config_t *cfg, const conf_key_t *k, const config_settin
             }
             l->items[l->n++] = strdup(config_setting_get_string(it));
         }
-        return;
+        return 0;
     }
     case K_GROUP:
         if (t != CONFIG_TYPE_GROUP) {
             err_at(e, s, "%s.%s must be a group { ... }, not %s", sec, k->name, type_name(t));
-            return;
+            return -1;
         }
         *(const config_setting_t **)field(cfg, k) = s;
-        return;
+        return 0;
     case K_LIST:
-        k->parse_list(cfg, s, e);
-        return;
+        return k->parse_list(cfg, s, e);
     }
+    return -1;
 }
 
 static void fill_default(vf_config_t *cfg, const conf_key_t *k)
@@ -396,8 +387,9 @@ static void walk_section(vf_config_t *cfg, const section_t *sec, const config_se
         for (j = 0; j < nkeys; j++) {
             const conf_key_t *k = &sec->keys[j];
             if (strcmp(name, k->name) == 0) {
-                seen[j] = 1;
-                apply_key(cfg, k, m, e, sec->name);
+                /* A refused value (reported) leaves the default in place, so
+                 * every field holds a value for the checks that follow. */
+                seen[j] = apply_key(cfg, k, m, e, sec->name) == 0;
                 break;
             }
             int suffix = k->type == K_SECRET ? secret_suffix(name, k->name) : 0;
@@ -422,7 +414,7 @@ static void walk_section(vf_config_t *cfg, const section_t *sec, const config_se
             if (v && *v)
                 *dst = strdup(v);
             else if (secret_file[j]) {
-                int rc = read_secret_file(secret_file[j], dst);
+                int rc = vf_read_first_line(secret_file[j], dst);
                 if (rc < 0)
                     err_at(e, group, "%s.%s_file: cannot read '%s': %s", sec->name, k->name,
                            secret_file[j], strerror(-rc));

@@ -44,6 +44,9 @@ typedef struct vf_config {
         int shutdown_timeout;
         int access_log;
         int serve_media;
+        int catalog_max_stale;    /* seconds the catalogue is served while PostgreSQL is away */
+        int storage_threads;
+        int storage_queue;
     } server;
     struct {
         char *level;

@@ -57,8 +57,6 @@ json_t *vf_req_json(vf_req_t *r);
 const char *vf_req_client_ip(const vf_req_t *r, char *buf, size_t len);
 /* Value of cookie `name`, malloc()ed, or NULL. */
 char *vf_req_cookie(const vf_req_t *r, const char *name);
-/* The same from a Cookie header's value (may be NULL). */
-char *vf_cookie_value(const char *cookie_header, const char *name);
 
 /* Add a response header (before replying). */
 void vf_reply_header(vf_req_t *r, const char *name, const char *value);

@@ -5,6 +5,8 @@
  * Must not: reply, except the 400 of a malformed JSON body.
  */
 #include "config.h"
+#include "http/cookie.h"
+#include "http/json_body.h"
 #include "http/server_internal.h"
 
 #include <errno.h>
@@ -75,24 +77,10 @@ json_t *vf_req_json(vf_req_t *r)
 {
     size_t len;
     const unsigned char *body = vf_req_body(r, &len);
-    size_t i = 0;
-    while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
-        i++;
-    if (i == len)
-        return json_object();
-    json_error_t jerr;
-    json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j || !json_is_object(j)) {
-        char msg[256];
-        if (j)
-            snprintf(msg, sizeof msg, "JSON parse error - expected an object");
-        else
-            snprintf(msg, sizeof msg, "JSON parse error - %s (line %d, column %d)", jerr.text, jerr.line,
-                     jerr.column);
-        json_decref(j);
+    char msg[256];
+    json_t *j = vf_json_body_parse(body, len, msg, sizeof msg);
+    if (!j)
         vf_reply_msg(r, 400, "detail", msg);
-        return NULL;
-    }
     return j;
 }
 
@@ -148,28 +136,6 @@ const char *vf_req_client_ip(const vf_req_t *r, char *buf, size_t len)
 char *vf_req_cookie(const vf_req_t *r, const char *name)
 {
     return vf_cookie_value(vf_req_header(r, "Cookie"), name);
-}
-
-char *vf_cookie_value(const char *h, const char *name)
-{
-    size_t nlen = strlen(name);
-    while (h && *h) {
-        while (*h == ' ' || *h == ';')
-            h++;
-        const char *end = strchr(h, ';');
-        size_t seg = end ? (size_t)(end - h) : strlen(h);
-        if (seg > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
-            const char *v = h + nlen + 1;
-            size_t vlen = seg - nlen - 1;
-            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
-                v++;
-                vlen -= 2;
-            }
-            return strndup(v, vlen);
-        }
-        h = end;
-    }
-    return NULL;
 }
 
 typedef struct loop_call {

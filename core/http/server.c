@@ -21,6 +21,7 @@
 #include "http/server.h"
 #include "http/conn.h"
 #include "http/origin_check.h"
+#include "http/path.h"
 #include "http/server_internal.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -110,8 +111,7 @@ static void dispatch(struct evhttp_request *ev, void *arg)
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
-    size_t decoded_len = 0;
-    r->path = raw_path ? evhttp_uridecode(raw_path, 0, &decoded_len) : NULL;
+    int path_ok = vf_http_path_decode(raw_path, &r->path) == 0;
     /* Refused by the guard before its body was read (body limit, framing):
      * nothing else of it is looked at, and the connection ends. */
     if (refused) {
@@ -119,7 +119,7 @@ static void dispatch(struct evhttp_request *ev, void *arg)
         vf_reply_msg(r, refused_status, "detail", refusal);
         return;
     }
-    if (!r->path || decoded_len != strlen(r->path) || r->path[0] != '/') {
+    if (!path_ok) {
         /* A NUL byte or a path we cannot read reaches no handler. */
         vf_reply_msg(r, r->path ? 404 : 400, "detail", r->path ? "Not found." : "Bad request path.");
         return;

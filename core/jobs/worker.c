@@ -558,6 +558,12 @@ int vf_worker_main(vf_app_t *app, int argc, char **argv)
         w.slots[i].started = 1;
     }
     vf_info("worker: %s started, running up to %d jobs at once", w.id, concurrency);
+    /* The encoder's own limit (its capabilities): pipeline.c holds further
+     * media jobs until one of its turns is free. */
+    unsigned encoder_jobs = app->encoder->encoder_caps.max_jobs;
+    if (encoder_jobs && encoder_jobs < (unsigned)concurrency)
+        vf_info("worker: encoder %s runs at most %u jobs at once; further transcode and thumbnail jobs wait",
+                app->encoder->desc->name, encoder_jobs);
 
     rc = wait_and_drain(&w, &signals);
     if (rc < 0) {

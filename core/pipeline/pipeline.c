@@ -13,6 +13,9 @@
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "pipeline/pipeline_db.h"
+#include "plugins/job_slots.h"
+#include "plugins/storage_calls.h"
+#include "plugins/storage_key.h"
 #include "runtime/db.h"
 #include "storage/remove_files.h"
 #include "uploads/upload_store.h"
@@ -130,6 +133,31 @@ static int on_encoder_progress(void *ud, double percent)
     return 0;
 }
 
+/* A storage copy of the source: only whether to go on (its share of the
+ * job's progress is too small to show). */
+static int on_fetch_progress(void *ud, double percent)
+{
+    (void)percent;
+    return vf_job_cancelled(((task_run_t *)ud)->job) != 0;
+}
+
+/* Storing output i of n: its share of the last part of the job. */
+typedef struct store_progress {
+    task_run_t *t;
+    size_t i, n;
+} store_progress_t;
+
+static int on_store_progress(void *ud, double percent)
+{
+    store_progress_t *sp = ud;
+    if (vf_job_cancelled(sp->t->job))
+        return 1;
+    task_progress(sp->t, PCT_ENCODED + (100.0 - PCT_ENCODED) * ((double)sp->i + percent / 100.0) / (double)sp->n);
+    return 0;
+}
+
+static int job_cancelled(void *ud) { return vf_job_cancelled(ud) != 0; }
+
 /* Replace every occurrence of the source's path or URL in an encoder
  * message: storage paths are internal and presigned URLs carry signatures. */
 static void scrub(char *msg, size_t cap, const char *secret)
@@ -183,37 +211,48 @@ static int fail_transient(task_run_t *t, int ret)
     return ret < 0 ? ret : -EIO;
 }
 
+/* How the encoder gets the source, by what each side declares: the
+ * storage's own file when it has local paths and the encoder reads them;
+ * else a URL when the encoder reads http(s); else a copy in the work
+ * directory (a copy that stops when the job is cancelled). */
 static int locate_source(task_run_t *t)
 {
     vf_error_t verr = {0};
     vf_storage_stat_t st;
-    void *ss = t->ctx->app->storage->state;
-    int ret = t->storage->stat(ss, t->source_key, &st, &verr);
+    const vf_plugin_t *storage = t->ctx->app->storage;
+    uint32_t sources = t->ctx->app->encoder->encoder_caps.sources;
+    int ret = t->storage->stat(storage->state, t->source_key, &st, &verr);
     if (ret == -ENOENT)
         return fail_permanently(t, "The source file is missing from storage.");
     if (ret < 0) {
         snprintf(t->err, t->errlen, "storage: %s", verr.message);
         return fail_transient(t, ret);
     }
-    ret = t->storage->local_path(ss, t->source_key, &t->source, &verr);
+    ret = -ENOTSUP;
+    if (sources & VF_ENCODER_SOURCE_PATH)
+        ret = vf_storage_local_path(storage, t->source_key, &t->source, &verr);
     if (ret == 0)
         return 0;
     if (ret != -ENOTSUP) {
         snprintf(t->err, t->errlen, "storage: %s", verr.message);
         return fail_transient(t, ret);
     }
-    if (t->encoder->accepts_urls) {
+    if (sources & VF_ENCODER_SOURCE_HTTP) {
         vf_storage_url_opts_t opts = {.expires = t->cfg->media.url_expires, .content_disposition = NULL};
-        ret = t->storage->url(ss, t->source_key, &opts, &t->source, &verr);
+        ret = t->storage->url(storage->state, t->source_key, &opts, &t->source, &verr);
         t->source_is_url = ret == 0;
     } else {
         if (asprintf(&t->source_download, "%s/source", t->dir) < 0) {
             t->source_download = NULL;
             return -ENOMEM;
         }
-        ret = t->storage->get_file(ss, t->source_key, t->source_download, &verr);
+        ret = vf_storage_get(storage, t->source_key, t->source_download, on_fetch_progress, t, &verr);
         if (ret == 0 && !(t->source = strdup(t->source_download)))
             ret = -ENOMEM;
+    }
+    if (ret == -ECANCELED) {
+        snprintf(t->err, t->errlen, "stopped: the job was cancelled");
+        return ret;
     }
     if (ret < 0) {
         snprintf(t->err, t->errlen, "storage: %s", verr.message);
@@ -316,13 +355,16 @@ static int encode(task_run_t *t, outputs_t *out)
     t->pct_from = PCT_PROBED;
     t->pct_span = PCT_ENCODED - PCT_PROBED;
     void *es = t->ctx->app->encoder->state;
+    /* media.preset and media.crf are libx264 words: only for encoders that
+     * take them as defaults (encoder.h). */
+    int x264 = (t->ctx->app->encoder->encoder_caps.flags & VF_ENCODER_X264_DEFAULTS) != 0;
     if (t->nrenditions > 0) {
         vf_transcode_params_t params = {
             .size = sizeof params,
             .renditions = rend,
             .nrenditions = t->nrenditions,
-            .preset = t->cfg->media.preset,
-            .crf = t->cfg->media.crf,
+            .preset = x264 ? t->cfg->media.preset : NULL,
+            .crf = x264 ? t->cfg->media.crf : -1,
             .audio_bitrate = t->cfg->media.audio_bitrate,
             .allow_upscale = t->cfg->media.allow_upscale,
             .thumbnail_path = thumb_path,
@@ -364,16 +406,18 @@ static void discard_outputs(task_run_t *t, const outputs_t *out)
     json_decref(payload);
 }
 
+/* Each copy stops when the job is cancelled (storage with the 1.1
+ * put_file_progress; a 1.0 plugin's copy runs to its end). */
 static int store_outputs(task_run_t *t, const outputs_t *out)
 {
-    void *ss = t->ctx->app->storage->state;
     for (size_t i = 0; i < out->n; i++) {
         vf_error_t verr = {0};
-        if (vf_job_cancelled(t->job)) {
+        store_progress_t sp = {t, i, out->n};
+        int ret = vf_storage_put(t->ctx->app->storage, out->keys[i], out->paths[i], on_store_progress, &sp, &verr);
+        if (ret == -ECANCELED) {
             snprintf(t->err, t->errlen, "stopped: the job was cancelled");
-            return -ECANCELED;
+            return ret;
         }
-        int ret = t->storage->put_file(ss, out->keys[i], out->paths[i], &verr);
         if (ret < 0) {
             snprintf(t->err, t->errlen, "storage: %s", verr.message);
             return fail_transient(t, ret);
@@ -407,8 +451,27 @@ static int run_task(task_run_t *t)
         snprintf(t->err, t->errlen, "cannot create %s: %s", t->dir, strerror(errno));
         return fail_transient(t, -errno);
     }
-    if ((ret = locate_source(t)) < 0 || (ret = probe_source(t)) < 0 || (ret = encode(t, &out)) < 0 ||
-        (ret = store_outputs(t, &out)) < 0)
+    if ((ret = locate_source(t)) < 0)
+        goto out;
+    /* The encoder runs at most max_jobs operations at once: wait for a
+     * turn, giving up when the job is cancelled. */
+    vf_job_slots_t *slots = t->ctx->app->encoder->job_slots;
+    if (slots && vf_job_slots_busy(slots) >= t->ctx->app->encoder->encoder_caps.max_jobs)
+        vf_info("pipeline: %s of video %" PRId64 " waits for the encoder (%u jobs at once)", t->task, t->video_id,
+                t->ctx->app->encoder->encoder_caps.max_jobs);
+    if ((ret = vf_job_slots_enter(slots, job_cancelled, t->job)) < 0) {
+        snprintf(t->err, t->errlen, "stopped: the job was cancelled while waiting for the encoder");
+        goto out;
+    }
+    if (slots)
+        vf_info("pipeline: %s of video %" PRId64 " has an encoder turn", t->task, t->video_id);
+    ret = probe_source(t);
+    if (ret == 0)
+        ret = encode(t, &out);
+    if (slots)
+        vf_info("pipeline: %s of video %" PRId64 " gives its encoder turn back", t->task, t->video_id);
+    vf_job_slots_leave(slots);
+    if (ret < 0 || (ret = store_outputs(t, &out)) < 0)
         goto out;
     int stale = 0;
     ret = vf_pipeline_db_finish(t->ctx, t->video_id, t->generation, t->task, out.items, out.n, &stale);

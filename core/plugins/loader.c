@@ -1,11 +1,17 @@
 /*
  * loader.c - see loader.h.  Plugins are opened RTLD_NOW|RTLD_LOCAL so that a
  * missing library is reported at load time and plugin symbols never clash;
- * they stay loaded until the process frees them at exit.
+ * they stay loaded until the process frees them at exit.  The host API
+ * given to plugins is assembled here from core/plugins/.
  */
 #include "config.h"
 #include "plugins/loader.h"
+#include "plugins/capabilities.h"
+#include "plugins/host_settings.h"
+#include "plugins/job_slots.h"
+#include "plugins/storage_key.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -25,21 +31,7 @@ static void host_log(const char *plugin, vf_log_level_t level, const char *fmt, 
     va_end(ap);
 }
 
-static int host_error(vf_error_t *err, int code, const char *fmt, ...)
-{
-    if (code > 0)
-        code = -code;
-    if (code == 0)
-        code = -EIO;
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
+/* The 1.0 secret(): "" for an empty first line, NULL for any failure. */
 static char *host_secret(const char *env, const char *file)
 {
     if (env && *env) {
@@ -47,20 +39,10 @@ static char *host_secret(const char *env, const char *file)
         if (v && *v)
             return strdup(v);
     }
-    if (file && *file) {
-        FILE *f = fopen(file, "r");
-        if (!f)
-            return NULL;
-        char line[4096];
-        char *res = NULL;
-        if (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\r\n")] = '\0';
-            res = strdup(line);
-        }
-        fclose(f);
-        return res;
-    }
-    return NULL;
+    char *line = NULL;
+    if (file && *file && vf_read_first_line(file, &line) < 0)
+        return NULL;
+    return line;
 }
 
 const vf_host_api_t vf_host_api = {
@@ -68,8 +50,13 @@ const vf_host_api_t vf_host_api = {
     .abi_major = VF_ABI_MAJOR,
     .abi_minor = VF_ABI_MINOR,
     .log = host_log,
-    .error = host_error,
+    .error = vf_host_error,
     .secret = host_secret,
+    .settings = vf_host_settings,
+    .settings_free = vf_host_settings_free,
+    .setting_error = vf_host_setting_error,
+    .read_secret = vf_host_read_secret,
+    .key_check = vf_storage_key_check,
 };
 
 const char *vf_plugin_kind_name(vf_plugin_kind_t kind)
@@ -81,10 +68,45 @@ const char *vf_plugin_kind_name(vf_plugin_kind_t kind)
     return "unknown";
 }
 
-/* The smallest ops table of ABI 1.0 for each kind. */
-static size_t min_ops_size(vf_plugin_kind_t kind)
+/* An operation every plugin of a kind must have. */
+typedef struct required_op {
+    const char *name;
+    size_t offset;
+} required_op_t;
+
+#define STORAGE_OP(op) {#op, offsetof(vf_storage_ops_t, op)}
+#define ENCODER_OP(op) {#op, offsetof(vf_encoder_ops_t, op)}
+static const required_op_t storage_required[] = {
+    STORAGE_OP(put_file),        STORAGE_OP(get_file),           STORAGE_OP(stat),
+    STORAGE_OP(remove),          STORAGE_OP(url),                STORAGE_OP(multipart_begin),
+    STORAGE_OP(multipart_write), STORAGE_OP(multipart_complete), STORAGE_OP(multipart_abort),
+};
+static const required_op_t encoder_required[] = {ENCODER_OP(probe), ENCODER_OP(transcode), ENCODER_OP(thumbnail)};
+
+/* Sizes are checked against ABI 1.0's frozen ones, never today's sizeof:
+ * a table built against older headers lacks only the appended fields,
+ * which are read when `size` covers them. */
+static int check_ops(const char *path, const vf_plugin_desc_t *d, vf_plugin_kind_t kind, char *err, size_t errlen)
 {
-    return kind == VF_PLUGIN_STORAGE ? sizeof(vf_storage_ops_t) : sizeof(vf_encoder_ops_t);
+    int storage = kind == VF_PLUGIN_STORAGE;
+    size_t min = storage ? VF_STORAGE_OPS_SIZE_1_0 : VF_ENCODER_OPS_SIZE_1_0;
+    uint32_t ops_size = *(const uint32_t *)d->ops;
+    if (ops_size < min) {
+        snprintf(err, errlen, "%s: %s operations table is %u bytes, expected at least %zu (ABI 1.0)", path,
+                 vf_plugin_kind_name(kind), ops_size, min);
+        return -EPROTO;
+    }
+    const required_op_t *req = storage ? storage_required : encoder_required;
+    size_t n = storage ? sizeof storage_required / sizeof *req : sizeof encoder_required / sizeof *req;
+    for (size_t i = 0; i < n; i++) {
+        void (*const *op)(void) = (void (*const *)(void))((const char *)d->ops + req[i].offset);
+        if (!*op) {
+            snprintf(err, errlen, "%s: plugin '%s' lacks the %s operation '%s', which is required", path, d->name,
+                     vf_plugin_kind_name(kind), req[i].name);
+            return -EPROTO;
+        }
+    }
+    return 0;
 }
 
 static int check_descriptor(const char *path, const vf_plugin_desc_t *d, vf_plugin_kind_t kind,
@@ -95,9 +117,9 @@ static int check_descriptor(const char *path, const vf_plugin_desc_t *d, vf_plug
                  path, d->abi_major, d->abi_minor, VF_ABI_MAJOR, VF_ABI_MINOR);
         return -EPROTO;
     }
-    if (d->size < sizeof(vf_plugin_desc_t)) {
-        snprintf(err, errlen, "%s: descriptor is %u bytes, expected at least %zu", path, d->size,
-                 sizeof(vf_plugin_desc_t));
+    if (d->size < VF_PLUGIN_DESC_SIZE_1_0) {
+        snprintf(err, errlen, "%s: descriptor is %u bytes, expected at least %zu (ABI 1.0)", path, d->size,
+                 (size_t)VF_PLUGIN_DESC_SIZE_1_0);
         return -EPROTO;
     }
     if (d->kind != kind) {
@@ -109,13 +131,26 @@ static int check_descriptor(const char *path, const vf_plugin_desc_t *d, vf_plug
         snprintf(err, errlen, "%s: descriptor lacks a name, create, destroy or ops", path);
         return -EPROTO;
     }
-    uint32_t ops_size = *(const uint32_t *)d->ops;
-    if (ops_size < min_ops_size(kind)) {
-        snprintf(err, errlen, "%s: %s operations table is %u bytes, expected at least %zu", path,
-                 vf_plugin_kind_name(kind), ops_size, min_ops_size(kind));
-        return -EPROTO;
+    return check_ops(path, d, kind, err, errlen);
+}
+
+/* Ask the new state what it can do; encoders with a job limit get their slots. */
+static int read_capabilities(vf_plugin_t *p, vf_plugin_kind_t kind, char *err, size_t errlen)
+{
+    char why[256] = "";
+    int ret;
+    if (kind == VF_PLUGIN_STORAGE) {
+        ret = vf_storage_caps_read(vf_storage_ops(p), p->state, &p->storage_caps, why, sizeof why);
+    } else {
+        ret = vf_encoder_caps_read(vf_encoder_ops(p), p->state, &p->encoder_caps, why, sizeof why);
+        if (ret == 0 && p->encoder_caps.max_jobs && !(p->job_slots = vf_job_slots_new(p->encoder_caps.max_jobs))) {
+            snprintf(why, sizeof why, "out of memory");
+            ret = -ENOMEM;
+        }
     }
-    return 0;
+    if (ret < 0)
+        snprintf(err, errlen, "%s: plugin '%s': %s", p->path, p->desc->name, why);
+    return ret;
 }
 
 int vf_plugin_load(const char *dir, const char *name, vf_plugin_kind_t kind,
@@ -182,6 +217,11 @@ int vf_plugin_load(const char *dir, const char *name, vf_plugin_kind_t kind,
     }
     p->handle = handle;
     p->desc = desc;
+    if ((ret = read_capabilities(p, kind, err, errlen)) < 0) {
+        desc->destroy(p->state);
+        p->handle = NULL;
+        goto fail;
+    }
     *out = p;
     vf_debug("loaded %s plugin %s %s from %s", vf_plugin_kind_name(kind), desc->name,
              desc->version ? desc->version : "", path);
@@ -189,6 +229,7 @@ int vf_plugin_load(const char *dir, const char *name, vf_plugin_kind_t kind,
 
 fail:
     if (p) {
+        vf_job_slots_free(&p->job_slots);
         free(p->path);
         free(p);
     }
@@ -202,6 +243,7 @@ void vf_plugin_free(vf_plugin_t **plugin)
     if (!p)
         return;
     p->desc->destroy(p->state);
+    vf_job_slots_free(&p->job_slots);
     dlclose(p->handle);
     free(p->path);
     free(p);

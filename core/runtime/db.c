@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct vf_db {
     PGconn *conn;
@@ -116,13 +117,29 @@ PGconn *vf_db_conn(vf_db_t *db)
 
 const char *vf_db_last_error(vf_db_t *db) { return db->last_error; }
 
+/* A read outside a transaction has nothing to undo or apply twice, so one
+ * that failed on a connection the server dropped (a restart since the last
+ * statement) is sent again on a fresh one. */
+static int retryable_read(const char *sql, PGconn *c)
+{
+    return strncasecmp(sql, "SELECT", 6) == 0 && PQtransactionStatus(c) == PQTRANS_IDLE;
+}
+
 int vf_db_exec(vf_db_t *db, PGresult **res, const char *sql, int nparams, const char *const *params)
 {
     *res = NULL;
     PGconn *c = vf_db_conn(db);
     if (!c)
         return -ECONNRESET;
+    int retry = retryable_read(sql, c);
     PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (retry && PQstatus(c) != CONNECTION_OK) {
+        PQclear(r);
+        r = NULL;
+        if (!(c = vf_db_conn(db)))
+            return -ECONNRESET;
+        r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    }
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         *res = r;

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "storage/remove_files.h"
 #include "jobs/worker.h"
+#include "plugins/storage_key.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -68,7 +69,9 @@ static int remove_files_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size
         memset(&verr, 0, sizeof verr);
         if (!key)
             continue;
-        ret = ops->remove(ss, key, &verr);
+        ret = vf_storage_key_check(key, &verr);
+        if (ret == 0)
+            ret = ops->remove(ss, key, &verr);
         if (ret == -EINVAL) {
             vf_warn("remove_files: not removing '%s': %s", key, verr.message);
         } else if (ret < 0) {

@@ -2,6 +2,13 @@
  * upload.c - see upload.h.  Every answer carries Tus-Resumable; errors of
  * requests other than HEAD have a JSON body ({"detail": ...}) like the rest
  * of the API, successes of PATCH/DELETE/OPTIONS none (204).
+ *
+ * Creation and chunks call the storage plugin (with S3: a part of up to
+ * upload.chunk_max sent over the network, with retries and backoff) inside a
+ * database transaction, so they run on the storage pool (offload.h) with
+ * that thread's own connections; the loop thread only checks the request
+ * and answers.  HEAD and DELETE touch only the database (termination leaves
+ * the parts to a remove_files job) and stay on the loop.
  */
 #include "config.h"
 #include "uploads/upload.h"
@@ -9,13 +16,16 @@
 #include "accounts/auth.h"
 #include "http/head.h"
 #include "http/http.h"
+#include "http/offload.h"
 #include "uploads/upload_store.h"
 #include "util/log.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +44,8 @@
 #define ROUTE_BODY_LIMIT ((size_t)1 << 31)
 /* Expired uploads swept per creation request: a bounded, cheap pass. */
 #define SWEEP_PER_CREATE 16
+/* Seconds a client refused for a full storage queue waits. */
+#define RETRY_AFTER_BUSY "2"
 
 static void tus_headers(vf_req_t *r)
 {
@@ -75,6 +87,15 @@ static void reply_store_error(vf_req_t *r, int ret, const char *err)
     }
     vf_error("uploads: %s (%s)", err && *err ? err : "failure", strerror(-ret));
     reply_error(r, 500, "The upload could not be stored; retry.");
+}
+
+/* The storage pool's queue is full: nothing was stored, the client sends
+ * the same request again later (tus clients ask HEAD for the offset). */
+static void reply_busy(vf_req_t *r)
+{
+    vf_warn("uploads: the storage queue is full (server.storage_queue); answering 503");
+    vf_reply_header(r, "Retry-After", RETRY_AFTER_BUSY);
+    reply_error(r, 503, "The server is busy storing other uploads; retry shortly.");
 }
 
 /* A non-negative decimal header value without sign or junk; -1 otherwise. */
@@ -122,8 +143,6 @@ static int is_chunk_type(vf_req_t *r)
     return ct && strncasecmp(ct, TUS_CONTENT_TYPE, strlen(TUS_CONTENT_TYPE)) == 0;
 }
 
-/* ---------------------------------------------------------------- handlers */
-
 static void tus_options(vf_req_t *r)
 {
     char max[24];
@@ -132,6 +151,185 @@ static void tus_options(vf_req_t *r)
     vf_reply_header(r, "Tus-Extension", TUS_EXTENSIONS);
     vf_reply_header(r, "Tus-Max-Size", max);
     reply_empty(r, 204);
+}
+
+/* ------------------------------------------------ work on the storage pool */
+
+typedef enum { JOB_CREATE, JOB_APPEND } job_op_t;
+
+/* One creation or chunk, from the loop to the pool and back. */
+typedef struct upload_job {
+    vf_offload_job_t job;
+    job_op_t op;
+    int64_t owner;
+    int64_t length;           /* CREATE */
+    char *metadata;           /* CREATE: malloc()ed, or NULL */
+    char id[VF_UPLOAD_ID_LEN + 1];   /* APPEND */
+    int64_t offset;           /* APPEND */
+    /* The request's body, read only by the pool thread while the loop waits
+     * for the answer; emptied there, so its memory is freed off the loop. */
+    struct evbuffer *body;
+    /* results */
+    int ret;
+    int first_chunk_failed;   /* CREATE with data: created, data not stored */
+    vf_upload_info_t info;
+    char err[512];
+} upload_job_t;
+
+/* evhttp holds a body as thousands of 4 KiB pieces; the storage plugin
+ * wants one block.  Blocks are kept for the next chunk instead of being
+ * freed: fresh memory costs a page fault per 4 KiB on first touch, which
+ * made the copy of a 16 MiB chunk ten times slower than the copy itself.
+ * One block is kept (the sequential chunks of one upload reuse it);
+ * chunks stored at the same time take blocks of their own. */
+typedef struct body_block {
+    unsigned char *mem;
+    size_t cap;
+} body_block_t;
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static body_block_t spare;
+
+static int block_take(body_block_t *b, size_t len)
+{
+    pthread_mutex_lock(&spare_lock);
+    *b = spare;
+    spare = (body_block_t){NULL, 0};
+    pthread_mutex_unlock(&spare_lock);
+    if (b->cap >= len)
+        return 0;
+    free(b->mem);
+    b->mem = malloc(len);
+    b->cap = b->mem ? len : 0;
+    return b->mem ? 0 : -ENOMEM;
+}
+
+static void block_give(body_block_t *b)
+{
+    pthread_mutex_lock(&spare_lock);
+    if (b->cap > spare.cap) {
+        body_block_t old = spare;
+        spare = *b;
+        *b = old;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    free(b->mem);
+    *b = (body_block_t){NULL, 0};
+}
+
+static void job_free(upload_job_t *j)
+{
+    if (!j)
+        return;
+    free(j->metadata);
+    vf_upload_info_clear(&j->info);
+    free(j);
+}
+
+/* The body as one block: a single piece as it is, several copied into a
+ * kept block (on the pool thread, not the loop).  NULL when out of memory. */
+static const unsigned char *job_body(upload_job_t *j, body_block_t *block, size_t *len)
+{
+    *len = evbuffer_get_length(j->body);
+    if (*len == 0)
+        return (const unsigned char *)"";
+    struct evbuffer_iovec first;
+    if (evbuffer_peek(j->body, (ev_ssize_t)*len, NULL, &first, 1) == 1 && first.iov_len == *len)
+        return first.iov_base;
+    if (block_take(block, *len) < 0 || evbuffer_copyout(j->body, block->mem, *len) != (ev_ssize_t)*len)
+        return NULL;
+    return block->mem;
+}
+
+static void run_create(upload_job_t *j, vf_thread_ctx_t *ctx, body_block_t *block)
+{
+    if (vf_upload_expire_sweep(ctx, SWEEP_PER_CREATE) < 0)
+        vf_warn("uploads: the sweep of expired uploads failed; the next creation tries again");
+    j->ret = vf_upload_create(ctx, j->owner, j->length, j->metadata, &j->info, j->err, sizeof j->err);
+    size_t len = 0;
+    const unsigned char *body = j->ret == 0 ? job_body(j, block, &len) : NULL;
+    if (len == 0)
+        return;
+    if (!body) {
+        j->first_chunk_failed = 1;
+        snprintf(j->err, sizeof j->err, "out of memory");
+        return;
+    }
+    /* creation-with-upload: a failed first chunk still leaves a created
+     * upload; the client learns the offset from the answer and resumes. */
+    vf_upload_info_t after = {0};
+    j->err[0] = '\0';
+    if (vf_upload_append(ctx, j->info.id, j->owner, 0, body, len, &after, j->err, sizeof j->err) == 0) {
+        vf_upload_info_clear(&j->info);
+        j->info = after;
+    } else {
+        j->first_chunk_failed = 1;
+    }
+}
+
+/* On a pool thread, with its own database and Redis connections. */
+static void run_job(vf_offload_job_t *oj, vf_thread_ctx_t *ctx)
+{
+    upload_job_t *j = (upload_job_t *)oj;
+    body_block_t block = {NULL, 0};
+    if (j->op == JOB_CREATE) {
+        run_create(j, ctx, &block);
+    } else {
+        size_t len = 0;
+        const unsigned char *body = job_body(j, &block, &len);
+        j->ret = body ? vf_upload_append(ctx, j->id, j->owner, j->offset, body, len, &j->info, j->err,
+                                         sizeof j->err)
+                      : -ENOMEM;
+    }
+    block_give(&block);
+    evbuffer_drain(j->body, evbuffer_get_length(j->body));
+}
+
+/* Queue j for r (whose answer resume sends); on failure answers r itself
+ * and frees j. */
+static void submit_job(vf_req_t *r, upload_job_t *j, void (*resume)(vf_offload_job_t *job))
+{
+    j->job.run = run_job;
+    j->body = evhttp_request_get_input_buffer(r->ev);
+    int ret = vf_offload_request(vf_offload_storage_pool(r->ctx->app), r, &j->job, resume);
+    if (ret == 0)
+        return;
+    job_free(j);
+    if (ret == -EAGAIN) {
+        reply_busy(r);
+        return;
+    }
+    vf_error("uploads: the storage pool cannot take work (%s)", strerror(-ret));
+    reply_error(r, 500, "The upload could not be stored; retry.");
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+/* Answers a failed job and frees it: 1; 0 when the job succeeded. */
+static int job_failed(upload_job_t *j)
+{
+    if (j->ret >= 0)
+        return 0;
+    reply_store_error(j->job.req, j->ret, j->err);
+    job_free(j);
+    return 1;
+}
+
+static void created(vf_offload_job_t *oj)
+{
+    upload_job_t *j = (upload_job_t *)oj;
+    vf_req_t *r = oj->req;
+    if (job_failed(j))
+        return;
+    vf_info("uploads: user %" PRId64 " created upload %s of %" PRId64 " bytes", j->owner, j->info.id, j->length);
+    if (j->first_chunk_failed)
+        vf_warn("uploads: the data sent with creating upload %s was not stored: %s", j->info.id, j->err);
+    char location[96];
+    snprintf(location, sizeof location, UPLOADS_PATH "%s/", j->info.id);
+    vf_reply_header(r, "Location", location);
+    state_headers(r, &j->info);
+    job_free(j);
+    reply_empty(r, 201);
 }
 
 static void tus_create(vf_req_t *r)
@@ -163,44 +361,23 @@ static void tus_create(vf_req_t *r)
         reply_error(r, 400, "Upload-Metadata must be comma-separated \"key base64value\" pairs.");
         return;
     }
-    size_t body_len = 0;
-    const unsigned char *body = vf_req_body(r, &body_len);
+    size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(r->ev));
     if (body_len > 0 && !is_chunk_type(r)) {
         reply_error(r, 415, "Data sent with the creation request needs Content-Type: " TUS_CONTENT_TYPE ".");
         return;
     }
     if (chunk_too_large(r, body_len))
         return;
-
-    if (vf_upload_expire_sweep(r->ctx, SWEEP_PER_CREATE) < 0)
-        vf_warn("uploads: the sweep of expired uploads failed; the next creation tries again");
-
-    char err[512] = "";
-    vf_upload_info_t info = {0};
-    int ret = vf_upload_create(r->ctx, r->user_id, length, metadata, &info, err, sizeof err);
-    if (ret < 0) {
-        reply_store_error(r, ret, err);
+    upload_job_t *j = calloc(1, sizeof *j);
+    if (!j || (metadata && !(j->metadata = strdup(metadata)))) {
+        job_free(j);
+        reply_error(r, 500, "The upload could not be stored; retry.");
         return;
     }
-    vf_info("uploads: user %" PRId64 " created upload %s of %" PRId64 " bytes", r->user_id, info.id, length);
-    if (body_len > 0) {
-        /* creation-with-upload: a failed first chunk still leaves a created
-         * upload; the client learns the offset from the answer and resumes. */
-        vf_upload_info_t after = {0};
-        err[0] = '\0';
-        if (vf_upload_append(r->ctx, info.id, r->user_id, 0, body, body_len, &after, err, sizeof err) == 0) {
-            vf_upload_info_clear(&info);
-            info = after;
-        } else {
-            vf_warn("uploads: the data sent with creating upload %s was not stored: %s", info.id, err);
-        }
-    }
-    char location[96];
-    snprintf(location, sizeof location, UPLOADS_PATH "%s/", info.id);
-    vf_reply_header(r, "Location", location);
-    state_headers(r, &info);
-    vf_upload_info_clear(&info);
-    reply_empty(r, 201);
+    j->op = JOB_CREATE;
+    j->owner = r->user_id;
+    j->length = length;
+    submit_job(r, j, created);
 }
 
 static void tus_head(vf_req_t *r, const char *id)
@@ -221,6 +398,19 @@ static void tus_head(vf_req_t *r, const char *id)
     reply_empty(r, 200);
 }
 
+static void appended(vf_offload_job_t *oj)
+{
+    upload_job_t *j = (upload_job_t *)oj;
+    vf_req_t *r = oj->req;
+    if (job_failed(j))
+        return;
+    if (j->info.complete && j->info.offset > j->offset)
+        vf_info("uploads: upload %s is complete (%" PRId64 " bytes)", j->id, j->info.length);
+    state_headers(r, &j->info);
+    job_free(j);
+    reply_empty(r, 204);
+}
+
 static void tus_patch(vf_req_t *r, const char *id)
 {
     if (!is_chunk_type(r)) {
@@ -232,22 +422,18 @@ static void tus_patch(vf_req_t *r, const char *id)
         reply_error(r, 400, "Upload-Offset must be a non-negative integer.");
         return;
     }
-    size_t len = 0;
-    const unsigned char *body = vf_req_body(r, &len);
-    if (chunk_too_large(r, len))
+    if (chunk_too_large(r, evbuffer_get_length(evhttp_request_get_input_buffer(r->ev))))
         return;
-    char err[512] = "";
-    vf_upload_info_t info = {0};
-    int ret = vf_upload_append(r->ctx, id, r->user_id, offset, body, len, &info, err, sizeof err);
-    if (ret < 0) {
-        reply_store_error(r, ret, err);
+    upload_job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        reply_error(r, 500, "The upload could not be stored; retry.");
         return;
     }
-    if (info.complete && offset + (int64_t)len == info.length && len > 0)
-        vf_info("uploads: upload %s is complete (%" PRId64 " bytes)", id, info.length);
-    state_headers(r, &info);
-    vf_upload_info_clear(&info);
-    reply_empty(r, 204);
+    j->op = JOB_APPEND;
+    j->owner = r->user_id;
+    j->offset = offset;
+    snprintf(j->id, sizeof j->id, "%s", id);
+    submit_job(r, j, appended);
 }
 
 static void tus_delete(vf_req_t *r, const char *id)

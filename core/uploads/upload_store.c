@@ -5,11 +5,13 @@
  * different servers) never write the same part, and an answer of 204 means
  * the bytes are stored.
  *
- * Part sizing: S3 refuses parts under 5 MiB except the last, and both
- * storage plugins allow at most 10000 parts.  A chunk is therefore joined
- * to the bytes held back from earlier chunks (the `tail` column) and written
- * as a part only once the sum reaches part_threshold(); shorter sums wait in
- * the tail.  The last chunk always flushes the tail and completes.
+ * Part sizing follows the storage's declared capabilities (min and max part
+ * size, most parts; ABI 1.0 plugins get S3's limits): a chunk is joined to
+ * the bytes held back from earlier chunks (the `tail` column) and written
+ * only once the sum reaches vf_upload_part_threshold(); shorter sums wait in the tail.
+ * A sum above the largest part is written as several equal parts.  The
+ * last chunk always flushes the tail and completes.  A part written again
+ * after a failed commit relies on the storage's "last write wins".
  */
 #include "config.h"
 #include "uploads/upload_store.h"
@@ -28,9 +30,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-/* Below the 10000 parts both plugins allow, with room for odd chunking. */
-#define UPLOAD_MAX_PARTS 9000
 
 static const vf_storage_ops_t *storage_ops(const vf_thread_ctx_t *ctx) { return vf_storage_ops(ctx->app->storage); }
 static void *storage_state(const vf_thread_ctx_t *ctx) { return ctx->app->storage->state; }
@@ -214,12 +213,38 @@ char *vf_upload_new_source_key(const char *filename)
     return random_id(id) < 0 ? NULL : key_for(id, filename);
 }
 
-static size_t part_threshold(const vf_storage_ops_t *ops, int64_t length)
+/* Parts planned for: nine tenths of what the storage allows, leaving room
+ * for odd chunking and for sums split into several parts. */
+static uint64_t planned_parts(const vf_storage_caps_t *caps)
 {
-    size_t min = ops->min_part_size ? ops->min_part_size : 1;
-    uint64_t spread = ((uint64_t)length + UPLOAD_MAX_PARTS - 1) / UPLOAD_MAX_PARTS;
-    return spread > min ? (size_t)spread : min;
+    uint64_t n = caps->max_parts - caps->max_parts / 10;
+    return n ? n : 1;
 }
+
+uint64_t vf_upload_max_length(const vf_storage_caps_t *caps)
+{
+    uint64_t planned = planned_parts(caps);
+    return caps->max_part_size > UINT64_MAX / planned ? UINT64_MAX : planned * caps->max_part_size;
+}
+
+uint64_t vf_upload_part_threshold(const vf_storage_caps_t *caps, int64_t length)
+{
+    uint64_t planned = planned_parts(caps);
+    uint64_t spread = ((uint64_t)length + planned - 1) / planned;
+    uint64_t threshold = spread > caps->min_part_size ? spread : caps->min_part_size;
+    return threshold < caps->max_part_size ? threshold : caps->max_part_size;
+}
+
+size_t vf_upload_part_count(const vf_storage_caps_t *caps, size_t len, size_t *piece)
+{
+    size_t n = (size_t)(((uint64_t)len + caps->max_part_size - 1) / caps->max_part_size);
+    if (n == 0)
+        n = 1;
+    *piece = (len + n - 1) / n;
+    return n;
+}
+
+static const vf_storage_caps_t *storage_caps(const vf_thread_ctx_t *ctx) { return &ctx->app->storage->storage_caps; }
 
 static void owner_param(int64_t owner, char buf[24], const char **param)
 {
@@ -295,7 +320,8 @@ int vf_upload_create(vf_thread_ctx_t *ctx, int64_t owner, int64_t length, const 
     memset(out, 0, sizeof *out);
     if (length < 0)
         return -EINVAL;
-    if (length > ctx->app->cfg->upload.max_size)
+    if (length > ctx->app->cfg->upload.max_size ||
+        (uint64_t)length > vf_upload_max_length(storage_caps(ctx)))
         return -EFBIG;
     if ((ret = random_id(id)) < 0) {
         snprintf(err, errlen, "cannot draw an upload id: %s", strerror(-ret));
@@ -476,8 +502,8 @@ static int join_tail(vf_thread_ctx_t *ctx, const char *id, int64_t tail_len, con
     return 0;
 }
 
-static int complete_multipart(vf_thread_ctx_t *ctx, const char *id, const locked_upload_t *u, const char *last_etag,
-                              vf_error_t *verr)
+static int complete_multipart(vf_thread_ctx_t *ctx, const char *id, const locked_upload_t *u, char *const *new_etags,
+                              size_t nnew, vf_error_t *verr)
 {
     PGresult *res = NULL;
     const char *params[] = {id};
@@ -487,15 +513,16 @@ static int complete_multipart(vf_thread_ctx_t *ctx, const char *id, const locked
                          1, params);
     if (ret < 0)
         return ret;
-    size_t n = (size_t)PQntuples(res) + 1;
+    size_t before = (size_t)PQntuples(res), n = before + nnew;
     vf_storage_part_t *parts = calloc(n, sizeof *parts);
     if (!parts) {
         PQclear(res);
         return -ENOMEM;
     }
-    for (size_t i = 0; i + 1 < n; i++)
+    for (size_t i = 0; i < before; i++)
         parts[i] = (vf_storage_part_t){(unsigned)(i + 1), PQgetvalue(res, (int)i, 0)};
-    parts[n - 1] = (vf_storage_part_t){(unsigned)n, last_etag};
+    for (size_t i = 0; i < nnew; i++)
+        parts[before + i] = (vf_storage_part_t){(unsigned)(before + i + 1), new_etags[i]};
     ret = storage_ops(ctx)->multipart_complete(storage_state(ctx), u->key, u->mpid, parts, n, verr);
     free(parts);
     PQclear(res);
@@ -517,7 +544,8 @@ int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_
     const vf_storage_ops_t *ops = storage_ops(ctx);
     locked_upload_t u = {0};
     unsigned char *joined = NULL;
-    char *etag = NULL;
+    char **etags = NULL;
+    size_t nparts = 0;
     PGresult *res = NULL;
     vf_error_t verr = {0};
     int in_tx = 0;
@@ -568,7 +596,7 @@ int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_
     snprintf(offbuf, sizeof offbuf, "%" PRId64, new_offset);
     snprintf(expbuf, sizeof expbuf, "%d", ctx->app->cfg->upload.expire_after);
 
-    if (!final && buflen < part_threshold(ops, u.length)) {
+    if (!final && buflen < vf_upload_part_threshold(storage_caps(ctx), u.length)) {
         /* Too short for a part: the bytes wait in the row. */
         const char *values[] = {id, offbuf, (const char *)buf, expbuf};
         const int lengths[] = {0, 0, (int)buflen, 0};
@@ -582,19 +610,38 @@ int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_
         goto commit;
     }
 
-    unsigned part = (unsigned)u.nparts + 1;
-    ret = ops->multipart_write(storage_state(ctx), u.key, u.mpid, part, buf, buflen, &etag, &verr);
+    /* One part, or several equal ones when the sum is above the largest. */
+    size_t piece;
+    nparts = vf_upload_part_count(storage_caps(ctx), buflen, &piece);
+    if (!(etags = calloc(nparts, sizeof *etags))) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    ret = 0;
+    for (size_t k = 0; k < nparts && ret == 0; k++) {
+        size_t at = k * piece, n = buflen - at < piece ? buflen - at : piece;
+        ret = ops->multipart_write(storage_state(ctx), u.key, u.mpid, (unsigned)(u.nparts + 1 + k), buf + at, n,
+                                   &etags[k], &verr);
+    }
     if (ret == -ENOENT && final && already_completed(ctx, &u)) {
         ret = 0;
     } else if (ret < 0) {
         snprintf(err, errlen, "storage: %s", verr.message);
         goto out;
-    } else if (final && (ret = complete_multipart(ctx, id, &u, etag, &verr)) < 0) {
+    } else if (final && (ret = complete_multipart(ctx, id, &u, etags, nparts, &verr)) < 0) {
         snprintf(err, errlen, "storage: %s", verr.message[0] ? verr.message : vf_db_last_error(ctx->db));
         goto out;
     }
+    /* Every new etag but the last first; the last goes with the new state. */
+    for (size_t k = 0; k + 1 < nparts && etags[k]; k++) {
+        const char *params[] = {id, etags[k]};
+        if ((ret = vf_db_run(ctx->db, "UPDATE uploads SET part_etags = array_append(part_etags, $2) WHERE id = $1", 2,
+                             params)) < 0)
+            goto out;
+    }
     {
-        const char *params[] = {id, offbuf, etag ? etag : "", final ? "complete" : "receiving", expbuf};
+        const char *last = etags[nparts - 1] ? etags[nparts - 1] : "";
+        const char *params[] = {id, offbuf, last, final ? "complete" : "receiving", expbuf};
         ret = vf_db_run(ctx->db,
                         "UPDATE uploads SET upload_offset = $2::bigint, tail = ''::bytea, "
                         "part_etags = array_append(part_etags, $3), state = $4, "
@@ -619,7 +666,9 @@ out:
     PQclear(res);
     locked_clear(&u);
     free(joined);
-    free(etag);
+    for (size_t k = 0; etags && k < nparts; k++)
+        free(etags[k]);
+    free(etags);
     return ret;
 }
 

@@ -27,6 +27,8 @@
 
 #include "runtime/app.h"
 
+#include <videoflix/storage.h>
+
 #define VF_UPLOAD_ID_LEN 32
 
 typedef struct vf_upload_info {
@@ -50,6 +52,16 @@ char *vf_upload_metadata_get(const char *metadata, const char *key);
  * the extension of `filename` (when short and alphanumeric, lower-cased),
  * so that the stored source keeps its type.  malloc()ed; NULL on failure. */
 char *vf_upload_new_source_key(const char *filename);
+
+/* Part planning by the storage's capabilities (pure arithmetic):
+ * the longest upload the storage can take in parts; the sum of held-back
+ * bytes and a chunk from which a part is written (at least min_part_size,
+ * at most max_part_size, so that an upload of `length` needs at most nine
+ * tenths of max_parts); and into how many equal parts of *piece bytes (the
+ * last may be shorter) `len` bytes are split so none is above max_part_size. */
+uint64_t vf_upload_max_length(const vf_storage_caps_t *caps);
+uint64_t vf_upload_part_threshold(const vf_storage_caps_t *caps, int64_t length);
+size_t vf_upload_part_count(const vf_storage_caps_t *caps, size_t len, size_t *piece);
 
 /* A new upload of `length` bytes for user `owner` (0 = none).  An empty
  * upload is complete at once. */

@@ -26,6 +26,14 @@ tests_e2e_check_uploads_LDADD = $(TEST_LIBS) -lm
 EXTRA_DIST += tests/services/tus/package.json tests/services/tus/package-lock.json \
 	tests/services/tus/install.sh tests/services/tus/tus-upload.js
 
+# Storage work off the event loops: a slow S3, a full storage queue, shutdown.
+check_PROGRAMS += tests/e2e/check_offload
+TESTS += tests/e2e/check_offload
+tests_e2e_check_offload_SOURCES = tests/e2e/check_offload.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_offload_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_offload_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_offload_LDADD = $(TEST_LIBS) -lm
+
 # Faults: bad inputs, a killed worker, Redis stopped, duplicated jobs.
 check_PROGRAMS += tests/e2e/check_pipeline
 TESTS += tests/e2e/check_pipeline
@@ -33,6 +41,22 @@ tests_e2e_check_pipeline_SOURCES = tests/e2e/check_pipeline.c $(UPLOADS_TEST_SOU
 tests_e2e_check_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_pipeline_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_pipeline_LDADD = $(TEST_LIBS) -lm
+
+# The upload benchmark (bench/upload, run by hand): not in `make check`.
+EXTRA_PROGRAMS += bench/upload/bench_upload
+bench_upload_bench_upload_SOURCES = bench/upload/bench_upload.c $(UPLOADS_TEST_SOURCES)
+bench_upload_bench_upload_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_upload_bench_upload_CFLAGS = $(TEST_CFLAGS)
+bench_upload_bench_upload_LDADD = $(TEST_LIBS) -lm
+CLEANFILES += bench/upload/bench_upload
+
+# The upload load of bench/offload (run by hand): not in `make check`.
+EXTRA_PROGRAMS += bench/offload/tus_load
+bench_offload_tus_load_SOURCES = bench/offload/tus_load.c $(UPLOADS_TEST_SOURCES)
+bench_offload_tus_load_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_offload_tus_load_CFLAGS = $(TEST_CFLAGS)
+bench_offload_tus_load_LDADD = $(TEST_LIBS) -lm
+CLEANFILES += bench/offload/tus_load
 
 # The transcode benchmark (bench/transcode, run by hand): not in `make check`.
 EXTRA_PROGRAMS += bench/transcode/bench_transcode

@@ -5,6 +5,7 @@
 #include "util/text.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,4 +39,25 @@ int vf_utf8_prefix_len(const char *s, int max_bytes)
     while (start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80)
         start--;
     return (int)start;
+}
+
+int vf_read_first_line(const char *path, char **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    char line[4096];
+    int ret = -ENODATA;
+    errno = 0;
+    if (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        *out = strdup(line);
+        ret = *out ? 0 : -ENOMEM;
+        explicit_bzero(line, sizeof line);
+    } else if (ferror(f)) {
+        ret = errno ? -errno : -EIO; /* e.g. EISDIR: fopen() opens a directory */
+    }
+    fclose(f);
+    return ret;
 }

@@ -1,6 +1,6 @@
 /*
- * text.h - parsing small pieces of untrusted text (ids in paths, sizes in
- * headers) the same way everywhere.
+ * text.h - small pieces of text read the same way everywhere: ids in paths,
+ * sizes in headers, cutting UTF-8, the first line of a secret's file.
  */
 #ifndef VF_UTIL_TEXT_H
 #define VF_UTIL_TEXT_H
@@ -17,5 +17,10 @@ int vf_parse_id(const char *s, int64_t *out);
  * max_bytes bytes and does not end inside a character, for cutting text
  * that is shown back (printf's "%.*s" with this length). */
 int vf_utf8_prefix_len(const char *s, int max_bytes);
+
+/* The first line of `path` without its line ending, malloc()ed ("" for an
+ * empty first line; the stack copy is wiped: secrets are read this way).
+ * 0, -errno when it cannot be read, -ENODATA when the file is empty. */
+int vf_read_first_line(const char *path, char **out);
 
 #endif

@@ -52,7 +52,11 @@ int64_t vf_time_parse_http(const char *s)
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     char wday[4], mon[4];
     int d, y, h, mi, sec;
-    if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT", wday, &d, mon, &y, &h, &mi, &sec) != 7)
+    /* Widths bound every number (sscanf's overflow is undefined), and a year
+     * of "-2147483648" could not have 1900 taken from it. */
+    if (!s || sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wday, &d, mon, &y, &h, &mi, &sec) != 7)
+        return -1;
+    if (d < 1 || d > 31 || y < 1970 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
         return -1;
     struct tm tm = {0};
     tm.tm_mon = -1;

@@ -18,6 +18,8 @@
 static int ffe_create(const vf_host_api_t *host, const config_setting_t *cfg, void **state,
                       vf_error_t *err)
 {
+    if (!VF_HAS_FIELD(vf_host_api_t, host, settings))
+        return host->error(err, EPROTO, "encoder_ffmpeg needs a host of plugin ABI 1.1 or newer");
     ffe_state_t *st = calloc(1, sizeof *st);
     if (!st)
         return host->error(err, ENOMEM, "out of memory");
@@ -64,14 +66,26 @@ static int op_thumbnail(void *state, const char *source, double at, const char *
     return ffe_thumbnail(state, source, at, output_path, progress, progress_ud, err);
 }
 
+/* ffmpeg reads local files and http(s) URLs; libx264 takes the caller's
+ * preset/crf as defaults; the job limit is a setting. */
+static int op_capabilities(void *state, vf_encoder_caps_t *caps)
+{
+    const ffe_state_t *st = state;
+    caps->sources = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
+    caps->flags = VF_ENCODER_X264_DEFAULTS;
+    caps->max_jobs = (uint32_t)st->settings.max_jobs;
+    return 0;
+}
+
 static const vf_encoder_ops_t ops = {
     .size = sizeof(vf_encoder_ops_t),
     .accepts_urls = 1,
     .probe = op_probe,
     .transcode = op_transcode,
     .thumbnail = op_thumbnail,
+    .capabilities = op_capabilities,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, "encoder_ffmpeg", "1.0.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, "encoder_ffmpeg", "1.1.0",
                  "H.264/AAC renditions and JPEG thumbnails by running the ffmpeg program",
                  ffe_create, ffe_destroy, &ops);

@@ -128,6 +128,24 @@ static int parse(const char *text, vf_media_info_t *info)
     return 0;
 }
 
+/* Read through a URL, a 5xx answer or a failed connection is the storage's
+ * trouble, not the file's: -EIO lets the caller retry instead of blaming the
+ * upload (encoder_libav maps the same libavformat errors to -EIO).  A 404 is
+ * still the source's fault: the object is gone. */
+static int storage_trouble(const ffe_source_t *src, const char *ffprobe_errors)
+{
+    static const char *const transient[] = {
+        "Server returned 5XX", "Connection refused", "Connection reset by peer", "Connection timed out",
+        "Input/output error",
+    };
+    if (strcmp(src->protocols, "file") == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof transient / sizeof *transient; i++)
+        if (strstr(ffprobe_errors, transient[i]))
+            return 1;
+    return 0;
+}
+
 int ffe_display_height(const vf_media_info_t *info)
 {
     return info->rotation == 90 || info->rotation == 270 ? info->width : info->height;
@@ -142,7 +160,8 @@ int ffe_probe(const ffe_state_t *st, const ffe_source_t *src, double deadline,
     int ret = -EIO;
 
     ffe_argv_add(&argv, st->settings.ffprobe, "-hide_banner", "-v", "error",
-                 "-protocol_whitelist", src->protocols, "-print_format", "json", "-show_format",
+                 "-protocol_whitelist", src->protocols, "-format_whitelist", VF_ENCODER_SOURCE_FORMATS,
+                 "-print_format", "json", "-show_format",
                  "-show_streams", src->arg, (char *)NULL);
     if ((ret = ffe_argv_ok(&argv)) < 0) {
         ret = host->error(err, ret, "out of memory");
@@ -168,8 +187,12 @@ int ffe_probe(const ffe_state_t *st, const ffe_source_t *src, double deadline,
         size_t shown_len = strlen(src->shown);
         if (strncmp(reason, src->shown, shown_len) == 0 && strncmp(reason + shown_len, ": ", 2) == 0)
             reason += shown_len + 2;
-        ret = host->error(err, EINVAL, "%s is not a readable media file: %s", src->shown,
-                          reason[0] ? reason : "ffprobe failed without a message");
+        if (storage_trouble(src, tail))
+            ret = host->error(err, EIO, "%s could not be read: %s", src->shown,
+                              reason[0] ? reason : "ffprobe failed without a message");
+        else
+            ret = host->error(err, EINVAL, "%s is not a readable media file: %s", src->shown,
+                              reason[0] ? reason : "ffprobe failed without a message");
         goto out;
     }
     if (!result.out || parse(result.out, info) < 0) {

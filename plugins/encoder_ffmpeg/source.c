@@ -26,8 +26,8 @@ int ffe_source_init(const ffe_state_t *st, const char *source, ffe_source_t *src
         src->arg = strdup(source);
         if (asprintf(&src->shown, "%.*s%s", (int)base, source, source[base] ? "?..." : "") < 0)
             src->shown = NULL;
-        /* crypto and tls/tcp are what HLS and https need; nothing local. */
-        src->protocols = "http,https,tls,tcp,crypto";
+        /* tls/tcp are what https needs; nothing local. */
+        src->protocols = "http,https,tls,tcp";
     } else if (strstr(source, "://")) {
         return st->host->error(err, EINVAL, "unsupported source '%.*s': only local paths and "
                                "http(s) URLs are accepted", (int)strcspn(source, "?#"), source);

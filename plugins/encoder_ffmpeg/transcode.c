@@ -49,7 +49,8 @@ static void add_input(ffe_argv_t *a, const ffe_source_t *src, double seek)
         ffe_argv_add(a, "-ss", (char *)NULL);
         ffe_argv_addf(a, "%.3f", seek);
     }
-    ffe_argv_add(a, "-protocol_whitelist", src->protocols, "-i", src->arg, (char *)NULL);
+    ffe_argv_add(a, "-protocol_whitelist", src->protocols, "-format_whitelist", VF_ENCODER_SOURCE_FORMATS, "-i",
+                 src->arg, (char *)NULL);
 }
 
 static void add_output_path(ffe_argv_t *a, const char *format, const char *tmp_path)
@@ -58,15 +59,27 @@ static void add_output_path(ffe_argv_t *a, const char *format, const char *tmp_p
     ffe_argv_addf(a, "file:%s", tmp_path);
 }
 
+/* The libx264 settings: this plugin's own (its config group) first, then
+ * the caller's defaults (media.preset, media.crf), then libx264's. */
+static const char *x264_preset(const ffe_state_t *st, const vf_transcode_params_t *p)
+{
+    return st->settings.preset ? st->settings.preset : p->preset ? p->preset : "medium";
+}
+
+static int x264_crf(const ffe_state_t *st, const vf_transcode_params_t *p)
+{
+    return st->settings.crf >= 0 ? st->settings.crf : p->crf >= 0 ? p->crf : 23;
+}
+
 static void add_rendition(ffe_argv_t *a, const ffe_state_t *st, const vf_transcode_params_t *p,
                           size_t index, int has_audio, const char *tmp_path)
 {
     ffe_argv_add(a, "-map", (char *)NULL);
     ffe_argv_addf(a, "[v%zu]", index);
-    ffe_argv_add(a, "-c:v", "libx264", "-preset", p->preset, "-profile:v", "high", "-pix_fmt",
+    ffe_argv_add(a, "-c:v", "libx264", "-preset", x264_preset(st, p), "-profile:v", "high", "-pix_fmt",
                  "yuv420p", (char *)NULL);
     ffe_argv_add(a, "-crf", (char *)NULL);
-    ffe_argv_addf(a, "%d", p->crf);
+    ffe_argv_addf(a, "%d", x264_crf(st, p));
     if (st->settings.threads > 0) {
         ffe_argv_add(a, "-threads", (char *)NULL);
         ffe_argv_addf(a, "%d", st->settings.threads);
@@ -204,7 +217,7 @@ static int write_thumbnail(const ffe_state_t *st, const ffe_source_t *src,
 
 static int check_params(const vf_host_api_t *host, const vf_transcode_params_t *p, vf_error_t *err)
 {
-    if (!p || p->size < sizeof *p)
+    if (!p || p->size < VF_TRANSCODE_PARAMS_SIZE_1_0)
         return host->error(err, EINVAL, "transcode parameters are missing or too old");
     if (p->nrenditions == 0 && !p->thumbnail_path)
         return host->error(err, EINVAL, "nothing to do: no rendition and no thumbnail asked for");
@@ -218,9 +231,10 @@ static int check_params(const vf_host_api_t *host, const vf_transcode_params_t *
             return host->error(err, EINVAL, "rendition %s needs a height of 1..8640 and an output path",
                                p->renditions[i].name ? p->renditions[i].name : "?");
     if (p->nrenditions > 0) {
-        if (!p->preset || !*p->preset)
-            return host->error(err, EINVAL, "no libx264 preset given");
-        if (p->crf < 0 || p->crf > 51)
+        /* NULL and -1: the caller has no default for us (encoder.h). */
+        if (p->preset && !*p->preset)
+            return host->error(err, EINVAL, "the libx264 preset is empty");
+        if (p->crf < -1 || p->crf > 51)
             return host->error(err, EINVAL, "crf %d is outside 0..51", p->crf);
         if (p->audio_bitrate < 8000 || p->audio_bitrate > 512000)
             return host->error(err, EINVAL, "audio bit rate %d is outside 8000..512000",

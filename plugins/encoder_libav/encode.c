@@ -63,9 +63,8 @@ int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int
     if (global_header)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     char crf[16];
-    snprintf(crf, sizeof crf, "%d", params->crf >= 0 ? params->crf : 23);
-    if ((ret = av_dict_set(&opts, "preset", params->preset && *params->preset
-                                                 ? params->preset : "medium", 0)) < 0 ||
+    snprintf(crf, sizeof crf, "%d", params->crf); /* chosen by lav_transcode */
+    if ((ret = av_dict_set(&opts, "preset", params->preset, 0)) < 0 ||
         (ret = av_dict_set(&opts, "crf", crf, 0)) < 0 ||
         (ret = av_dict_set(&opts, "profile", "high", 0)) < 0) {
         ret = fail(msg, ret, "opening the H.264 encoder");
@@ -73,7 +72,7 @@ int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int
     }
     if ((ret = avcodec_open2(enc, codec, &opts)) < 0) {
         snprintf(msg, LAV_MSG_MAX, "opening the H.264 encoder (%dx%d, preset %s, crf %s): %s",
-                 width, height, params->preset ? params->preset : "medium", crf, av_err2str(ret));
+                 width, height, params->preset, crf, av_err2str(ret));
         goto out;
     }
     v->scaled->format = AV_PIX_FMT_YUV420P;

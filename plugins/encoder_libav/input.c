@@ -18,11 +18,9 @@
 #include <libavutil/avstring.h>
 #include <libavutil/display.h>
 
-/* Demuxers of self-contained media files (names as libavformat spells them;
- * a demuxer matches when one of its comma-separated names is listed). */
-static const char accepted_formats[] =
-    "mov,matroska,webm,avi,flv,mpegts,mpeg,mpegvideo,asf,ogg,mxf,gif,apng,nut,ivf,dv,"
-    "yuv4mpegpipe,rm,h264,hevc,h263,m4v,mjpeg,obu,wav,w64,mp3,aac,flac,amr,caf,aiff,wtv";
+/* Demuxers of self-contained media files (a demuxer matches when one of its
+ * comma-separated names is listed). */
+static const char accepted_formats[] = VF_ENCODER_SOURCE_FORMATS;
 
 static int is_http_url(const char *source)
 {
@@ -169,8 +167,10 @@ int lav_input_open(lav_input_t *in, lav_job_t *job, const char *source, int deco
         goto out;
     }
     const char *protocols = in->is_url ? "http,https,tcp,tls" : "file";
+    /* The format whitelist also binds any nested open a demuxer makes. */
     if ((ret = av_dict_set(&io_opts, "protocol_whitelist", protocols, 0)) < 0 ||
-        (ret = av_dict_set(&fmt_opts, "protocol_whitelist", protocols, 0)) < 0) {
+        (ret = av_dict_set(&fmt_opts, "protocol_whitelist", protocols, 0)) < 0 ||
+        (ret = av_dict_set(&fmt_opts, "format_whitelist", accepted_formats, 0)) < 0) {
         ret = lav_job_av_fail(job, ret, -ENOMEM, "opening input");
         goto out;
     }

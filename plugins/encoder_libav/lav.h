@@ -24,10 +24,13 @@
 /* ---- config.c: the plugin's settings ---- */
 typedef struct lav_config {
     int threads;        /* x264 threads per rendition, 0 = let x264 choose */
-    char **order;       /* rendition names opened/fed/finalised first */
+    char **order;       /* rendition names opened/fed/finalised first (NULL-terminated) */
     size_t norder;
     double timeout;     /* seconds for a whole operation, 0 = none */
     double io_timeout;  /* seconds a network read may block */
+    char *preset;       /* libx264 preset; NULL = the caller's default */
+    int crf;            /* libx264 CRF; -1 = the caller's default */
+    int max_jobs;       /* operations at once; 0 = no limit */
 } lav_config_t;
 
 int lav_config_parse(const vf_host_api_t *host, const config_setting_t *group, lav_config_t *cfg,

@@ -89,6 +89,8 @@ static int lav_create(const vf_host_api_t *host, const config_setting_t *cfg, vo
                       vf_error_t *err)
 {
     *state = NULL;
+    if (!VF_HAS_FIELD(vf_host_api_t, host, settings))
+        return host->error(err, EPROTO, LAV_PLUGIN_NAME " needs a host of plugin ABI 1.1 or newer");
     lav_state_t *st = calloc(1, sizeof *st);
     if (!st)
         return host->error(err, ENOMEM, "out of memory");
@@ -120,14 +122,26 @@ static void lav_destroy(void *state)
     free(st);
 }
 
+/* Local files and http(s) URLs; libx264 takes the caller's preset/crf as
+ * defaults; the job limit is a setting. */
+static int lav_capabilities(void *state, vf_encoder_caps_t *caps)
+{
+    const lav_state_t *st = state;
+    caps->sources = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
+    caps->flags = VF_ENCODER_X264_DEFAULTS;
+    caps->max_jobs = (uint32_t)st->cfg.max_jobs;
+    return 0;
+}
+
 static const vf_encoder_ops_t lav_ops = {
     .size = sizeof(vf_encoder_ops_t),
     .accepts_urls = 1,
     .probe = lav_probe,
     .transcode = lav_transcode,
     .thumbnail = lav_thumbnail,
+    .capabilities = lav_capabilities,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, LAV_PLUGIN_NAME, "1.0.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, LAV_PLUGIN_NAME, "1.1.0",
                  "H.264/AAC renditions and JPEG thumbnails with libavcodec, decoding each source once",
                  lav_create, lav_destroy, &lav_ops);

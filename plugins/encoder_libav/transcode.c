@@ -169,11 +169,14 @@ static int on_frame(void *ud, AVFrame *frame, int is_video)
 
 static int check_params(lav_job_t *job, const vf_transcode_params_t *p)
 {
-    if (!p || p->size < sizeof(vf_transcode_params_t))
+    if (!p || p->size < VF_TRANSCODE_PARAMS_SIZE_1_0)
         return lav_job_fail(job, EINVAL, "transcode: the parameters are missing or too old "
                                          "(size %u)", p ? p->size : 0);
     if (!p->nrenditions && !p->thumbnail_path)
         return lav_job_fail(job, EINVAL, "transcode: no rendition and no thumbnail asked for");
+    /* NULL and -1: the caller has no libx264 default for us (encoder.h). */
+    if ((p->preset && !*p->preset) || p->crf < -1 || p->crf > 51)
+        return lav_job_fail(job, EINVAL, "transcode: the preset is empty or crf %d is outside 0..51", p->crf);
     if (p->nrenditions && !p->renditions)
         return lav_job_fail(job, EINVAL, "transcode: renditions missing");
     for (size_t i = 0; i < p->nrenditions; i++) {
@@ -310,6 +313,7 @@ int lav_transcode(void *state, const char *source, const vf_transcode_params_t *
 {
     lav_job_t job;
     transcode_t t = {0};
+    vf_transcode_params_t own; /* the caller's, with the libx264 settings to use */
     int ret;
 
     lav_job_init(&job, state, params ? params->progress : NULL,
@@ -320,7 +324,18 @@ int lav_transcode(void *state, const char *source, const vf_transcode_params_t *
         ret = lav_job_fail(&job, EINVAL, "transcode: no source");
         goto out;
     }
-    if ((ret = check_params(&job, params)) < 0 || (ret = arrange(&t)) < 0)
+    if ((ret = check_params(&job, params)) < 0)
+        goto out;
+    /* This plugin's own settings first, then the caller's defaults
+     * (media.preset, media.crf), then libx264's. */
+    const lav_config_t *cfg = &((const lav_state_t *)state)->cfg;
+    memset(&own, 0, sizeof own);
+    memcpy(&own, params, params->size < sizeof own ? params->size : sizeof own);
+    own.size = sizeof own;
+    own.preset = cfg->preset ? cfg->preset : params->preset ? params->preset : "medium";
+    own.crf = cfg->crf >= 0 ? cfg->crf : params->crf >= 0 ? params->crf : 23;
+    t.params = params = &own;
+    if ((ret = arrange(&t)) < 0)
         goto out;
     if ((ret = lav_job_report(&job, 0)) != 0) {
         ret = lav_job_fail(&job, ret, "stopped");

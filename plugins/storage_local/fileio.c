@@ -1,6 +1,7 @@
 /*
  * fileio.c - low-level file helpers of storage_local: copying between
- * descriptors without holding a file in memory, complete reads and writes,
+ * descriptors without holding a file in memory (in chunks, so progress can
+ * be told and a copy stopped), complete reads and writes,
  * syncing directories, random names.  They return 0 or a negative errno and
  * leave the sentence for the caller, which knows what was being done.
  */
@@ -15,9 +16,26 @@
 
 #define SL_COPY_CHUNK (1u << 20)
 
+/* Progress of a copy: told after every chunk, so a multi-GiB copy can be
+ * stopped within one chunk (a second or less on any disk worth using). */
+typedef struct copy_progress {
+    uint64_t total, done;
+    vf_progress_fn fn;
+    void *ud;
+} copy_progress_t;
+
+static int advance(copy_progress_t *cp, size_t n)
+{
+    cp->done += n;
+    if (!cp->fn)
+        return 0;
+    double pct = cp->total ? 100.0 * (double)cp->done / (double)cp->total : 100.0;
+    return cp->fn(cp->ud, pct > 100.0 ? 100.0 : pct) != 0 ? -ECANCELED : 0;
+}
+
 /* read()/write() fallback for when copy_file_range() cannot be used
  * (another filesystem on an older kernel, a filesystem without support). */
-static int copy_with_buffer(int in, int out)
+static int copy_with_buffer(int in, int out, copy_progress_t *cp)
 {
     char *buf = malloc(SL_COPY_CHUNK);
     int ret = -ENOMEM;
@@ -43,6 +61,8 @@ static int copy_with_buffer(int in, int out)
             }
             done += w;
         }
+        if ((ret = advance(cp, (size_t)n)) < 0)
+            goto out;
     }
     ret = 0;
 out:
@@ -50,12 +70,19 @@ out:
     return ret;
 }
 
-int sl_copy_fd(int in, int out)
+int sl_copy_fd(int in, int out, uint64_t total, vf_progress_fn progress, void *progress_ud)
 {
+    copy_progress_t cp = {total, 0, progress, progress_ud};
+    if (progress && progress(progress_ud, 0.0) != 0)
+        return -ECANCELED;
     for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, SL_COPY_CHUNK * 64, 0);
-        if (n > 0)
+        ssize_t n = copy_file_range(in, NULL, out, NULL, SL_COPY_CHUNK * 8, 0);
+        if (n > 0) {
+            int ret = advance(&cp, (size_t)n);
+            if (ret < 0)
+                return ret;
             continue;
+        }
         if (n == 0)
             return 0;
         if (errno == EINTR)
@@ -63,9 +90,42 @@ int sl_copy_fd(int in, int out)
         /* Both offsets have advanced past what was copied, so the
          * fallback picks up where copy_file_range stopped. */
         if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM)
-            return copy_with_buffer(in, out);
+            return copy_with_buffer(in, out, &cp);
         return -errno;
     }
+}
+
+int sl_copy_range(int in, off_t offset, uint64_t len, int out)
+{
+    while (len > 0) {
+        size_t want = len < SL_COPY_CHUNK * 8 ? (size_t)len : SL_COPY_CHUNK * 8;
+        ssize_t n = copy_file_range(in, &offset, out, NULL, want, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+            /* Same file system, so rare; a plain buffer then. */
+            char *buf = malloc(SL_COPY_CHUNK);
+            if (!buf)
+                return -ENOMEM;
+            size_t chunk = want < SL_COPY_CHUNK ? want : SL_COPY_CHUNK;
+            int ret = sl_read_all_at(in, buf, chunk, offset);
+            if (ret == 0) {
+                ssize_t w = write(out, buf, chunk);
+                ret = w == (ssize_t)chunk ? 0 : w < 0 ? -errno : -EIO;
+            }
+            free(buf);
+            if (ret < 0)
+                return ret;
+            n = (ssize_t)chunk;
+            offset += (off_t)chunk;
+        } else if (n < 0) {
+            return -errno;
+        } else if (n == 0) {
+            return -EIO; /* shorter than the parts say */
+        }
+        len -= (uint64_t)n;
+    }
+    return 0;
 }
 
 int sl_write_all_at(int fd, const void *buf, size_t len, off_t offset)

@@ -1,7 +1,8 @@
 /*
  * keypath.c - turning a key into a place below the root, safely.
  *
- * A key is first checked as text (length, characters, segments).  Then the
+ * A key is first checked as text, by the host's key grammar (the same for
+ * every storage), and ".uploads/" is kept for unfinished uploads.  Then the
  * directories it names are opened one component at a time with
  * openat(O_NOFOLLOW) starting from a descriptor of the root, rather than
  * checked with realpath(): a check followed by a separate open could be
@@ -22,80 +23,15 @@
 /* Attempts at opening a directory that a concurrent remove() keeps pruning. */
 #define SL_WALK_ATTEMPTS 16
 
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        /* Continuation bytes after the lead, and the smallest code point
-         * that needs them (anything below is an overlong encoding). */
-        size_t extra = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
-        if (extra == 0)
-            return false;
-        unsigned min = extra == 1 ? 0x80 : extra == 2 ? 0x800 : 0x10000;
-        if (len - i <= extra)
-            return false;
-        unsigned cp = c & (0x3fu >> extra);
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 int sl_key_check(const sl_state_t *st, const char *key, vf_error_t *err)
 {
-    if (!key)
-        return SL_FAIL(st, err, -EINVAL, "no key given");
-    /* strnlen: a key is refused once it passes the limit, however long it is. */
-    size_t len = strnlen(key, SL_KEY_MAX + 1);
-    if (len == 0)
-        return SL_FAIL(st, err, -EINVAL, "the key is empty");
-    if (len > SL_KEY_MAX)
-        return SL_FAIL(st, err, -EINVAL, "the key is longer than %d bytes", SL_KEY_MAX);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c < 0x20 || c == 0x7f)
-            return SL_FAIL(st, err, -EINVAL, "the key has a control character at byte %zu", i);
-    }
-    if (!utf8_valid((const unsigned char *)key, len))
-        return SL_FAIL(st, err, -EINVAL, "the key is not valid UTF-8");
-    if (key[0] == '/')
-        return SL_FAIL(st, err, -EINVAL,
-                       "the key '%.200s' is absolute; keys are relative paths such as videos/clip.mp4", key);
-    if (strchr(key, '\\'))
-        return SL_FAIL(st, err, -EINVAL, "the key '%.200s' contains a backslash", key);
-
-    const char *seg = key;
-    for (size_t index = 0;; index++) {
-        const char *end = strchr(seg, '/');
-        size_t n = end ? (size_t)(end - seg) : strlen(seg);
-        if (n == 0)
-            return SL_FAIL(st, err, -EINVAL, "the key '%.200s' has an empty segment ('//' or a trailing '/')", key);
-        if (n == 1 && seg[0] == '.')
-            return SL_FAIL(st, err, -EINVAL, "the key '%.200s' has a '.' segment", key);
-        if (n == 2 && seg[0] == '.' && seg[1] == '.')
-            return SL_FAIL(st, err, -EINVAL, "the key '%.200s' has a '..' segment, which could leave the storage root",
-                           key);
-        if (n > SL_SEGMENT_MAX)
-            return SL_FAIL(st, err, -EINVAL, "the key '%.200s' has a segment longer than %d bytes", key,
-                           SL_SEGMENT_MAX);
-        if (index == 0 && end && n == strlen(SL_UPLOADS_DIR) && memcmp(seg, SL_UPLOADS_DIR, n) == 0)
-            return SL_FAIL(st, err, -EINVAL, "the key '%.200s' is inside %s, which holds unfinished uploads", key,
-                           SL_UPLOADS_DIR);
-        if (!end)
-            break;
-        seg = end + 1;
-    }
+    int ret = st->host->key_check(key, err);
+    if (ret < 0)
+        return ret;
+    size_t n = strlen(SL_UPLOADS_DIR);
+    if (strncmp(key, SL_UPLOADS_DIR, n) == 0 && key[n] == '/')
+        return SL_FAIL(st, err, -EINVAL, "the key '%.200s' is inside %s, which holds unfinished uploads", key,
+                       SL_UPLOADS_DIR);
     return 0;
 }
 

@@ -3,19 +3,33 @@
  * successive calls may come from different threads or processes.
  *
  * An upload <id> (32 hex digits) is two files in <root>/.uploads:
- *   <id>        the data written so far, parts appended in order;
- *   <id>.parts  a text sidecar: "key <key>\n" then "part <n> <len> <etag>\n"
- *               per part, appended after the part's bytes are synced.
+ *   <id>        the data written so far, each part's bytes at an offset;
+ *   <id>.parts  a text sidecar, appended to and never rewritten:
+ *               "key <key>\n", then per written part
+ *               "part <n> <len> <etag> <offset>\n" (appended after the
+ *               part's bytes are synced; a later line for the same n
+ *               replaces the earlier one: the last write wins), and
+ *               "drop <n>\n" before the last part is rewritten in place.
+ *               (Lines "part <n> <len> <etag>" of older versions put the
+ *               part right after the ones before.)
  * Every call takes flock(LOCK_EX) on the sidecar, so parts of one upload
- * are serialised across processes.  After a crash the data file may hold
- * bytes past the parts the sidecar lists (a part written but never
- * acknowledged); they are cut off before the next part or at completion.
+ * are serialised across processes.
+ *
+ * New bytes always go to the end of the live parts, so a write never
+ * touches bytes the sidecar still lists: a crash mid-write loses only the
+ * unacknowledged part.  A retry of the last part (the usual case) first
+ * drops it, then writes over its place, so the data stays contiguous and
+ * completing is a rename; rewriting an earlier part puts the new bytes at
+ * the end, and completing then copies the parts in order into a new file.
+ * After a crash the data file may hold bytes past the live parts; they are
+ * cut off before the next part or at completion.
  */
 #include "storage_local.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +39,11 @@
 
 #define SL_UPLOAD_ID_BYTES 16
 #define SL_UPLOAD_ID_LEN (2 * SL_UPLOAD_ID_BYTES)
-#define SL_MAX_PARTS 10000
 #define SL_ETAG_MAX 64
 #define SL_SIDECAR_MAX (64 + SL_KEY_MAX + SL_MAX_PARTS * 128)
 
 typedef struct part_record {
+    uint64_t offset;
     uint64_t len;
     char etag[SL_ETAG_MAX];
 } part_record_t;
@@ -42,9 +56,31 @@ typedef struct upload {
     char sidecar_name[SL_UPLOAD_ID_LEN + 8];
     part_record_t *parts; /* parts[i] is part i + 1 */
     size_t nparts;
-    uint64_t total;       /* bytes the listed parts add up to */
+    uint64_t data_end;    /* end of the live part furthest into the data file */
     off_t sidecar_len;    /* end of the last complete sidecar line */
 } upload_t;
+
+/* Recompute data_end after parts changed. */
+static void find_data_end(upload_t *up)
+{
+    up->data_end = 0;
+    for (size_t i = 0; i < up->nparts; i++)
+        if (up->parts[i].offset + up->parts[i].len > up->data_end)
+            up->data_end = up->parts[i].offset + up->parts[i].len;
+}
+
+/* Whether the parts lie in order from offset 0 with nothing between them:
+ * the data file is then the object. */
+static bool contiguous(const upload_t *up)
+{
+    uint64_t at = 0;
+    for (size_t i = 0; i < up->nparts; i++) {
+        if (up->parts[i].offset != at)
+            return false;
+        at += up->parts[i].len;
+    }
+    return at == up->data_end;
+}
 
 static void upload_close(upload_t *up)
 {
@@ -107,8 +143,43 @@ static int open_uploads_dir(const sl_state_t *st, bool create, vf_error_t *err)
     return fd;
 }
 
-/* Parse the sidecar text: the key line, then one line per part.  A last
- * line without its newline is an append cut short by a crash: ignored. */
+/* One "part" line: record (or replace) part n.  Returns false when the
+ * line is not a part line that may follow the ones before. */
+static bool parse_part(upload_t *up, const char *line)
+{
+    unsigned number;
+    uint64_t len, offset;
+    char etag[SL_ETAG_MAX];
+    int used = -1;
+    int fields = sscanf(line, "part %u %" SCNu64 " %63[0-9a-zA-Z-] %" SCNu64 "%n", &number, &len, etag, &offset,
+                        &used);
+    if (fields == 3) { /* an older version's line: right after the parts before */
+        used = -1;
+        offset = up->data_end;
+        sscanf(line, "part %*u %*u %*s%n", &used);
+    } else if (fields != 4) {
+        return false;
+    }
+    if (used < 0 || line[used] != '\0' || number < 1 || number > up->nparts + 1 || number > SL_MAX_PARTS)
+        return false;
+    if (number == up->nparts + 1) {
+        part_record_t *grown = realloc(up->parts, (up->nparts + 1) * sizeof *grown);
+        if (!grown)
+            return false;
+        up->parts = grown;
+        up->nparts++;
+    }
+    part_record_t *rec = &up->parts[number - 1];
+    rec->offset = offset;
+    rec->len = len;
+    memcpy(rec->etag, etag, sizeof etag);
+    find_data_end(up);
+    return true;
+}
+
+/* Parse the sidecar text: the key line, then one line per part written or
+ * dropped.  A last line without its newline is an append cut short by a
+ * crash: ignored. */
 static int parse_sidecar(const sl_state_t *st, upload_t *up, char *text, size_t len, const char *key,
                          vf_error_t *err)
 {
@@ -121,29 +192,21 @@ static int parse_sidecar(const sl_state_t *st, upload_t *up, char *text, size_t 
             break;
         *nl = '\0';
         line_no++;
+        unsigned dropped;
+        int used = -1;
         if (line_no == 1) {
             if (strncmp(line, "key ", 4) != 0)
                 return SL_FAIL(st, err, -EIO, "upload %s is damaged: its sidecar has no key line", up->data_name);
             if (strcmp(line + 4, key) != 0)
                 return SL_FAIL(st, err, -EINVAL, "upload %s belongs to another key than '%.200s'", up->data_name,
                                key);
-        } else {
-            unsigned number;
-            uint64_t part_len;
-            char etag[SL_ETAG_MAX];
-            int used = -1;
-            if (sscanf(line, "part %u %" SCNu64 " %63[0-9a-zA-Z-]%n", &number, &part_len, etag, &used) != 3 ||
-                used < 0 || line[used] != '\0' || number != up->nparts + 1 || up->nparts >= SL_MAX_PARTS)
-                return SL_FAIL(st, err, -EIO, "upload %s is damaged: line %zu of its sidecar is not part %zu",
-                               up->data_name, line_no, up->nparts + 1);
-            part_record_t *grown = realloc(up->parts, (up->nparts + 1) * sizeof *grown);
-            if (!grown)
-                return SL_FAIL(st, err, -ENOMEM, "out of memory");
-            up->parts = grown;
-            up->parts[up->nparts].len = part_len;
-            memcpy(up->parts[up->nparts].etag, etag, sizeof etag);
-            up->nparts++;
-            up->total += part_len;
+        } else if (sscanf(line, "drop %u%n", &dropped, &used) == 1 && used > 0 && line[used] == '\0' &&
+                   up->nparts > 0 && dropped == up->nparts) {
+            up->nparts--;
+            find_data_end(up);
+        } else if (!parse_part(up, line)) {
+            return SL_FAIL(st, err, -EIO, "upload %s is damaged: line %zu of its sidecar is not a part it can follow",
+                           up->data_name, line_no);
         }
         line = nl + 1;
         up->sidecar_len = (off_t)(line - text);
@@ -230,10 +293,10 @@ static int open_data(const sl_state_t *st, const upload_t *up, vf_error_t *err)
     int ret = 0;
     if (fstat(fd, &sb) != 0)
         ret = SL_FAIL(st, err, -errno, "cannot read upload %s: %s", up->data_name, sl_strerror(errno));
-    else if ((uint64_t)sb.st_size < up->total)
-        ret = SL_FAIL(st, err, -EIO, "upload %s is damaged: %jd bytes of data for parts adding up to %" PRIu64,
-                      up->data_name, (intmax_t)sb.st_size, up->total);
-    else if ((uint64_t)sb.st_size > up->total && ftruncate(fd, (off_t)up->total) != 0)
+    else if ((uint64_t)sb.st_size < up->data_end)
+        ret = SL_FAIL(st, err, -EIO, "upload %s is damaged: %jd bytes of data for parts reaching %" PRIu64,
+                      up->data_name, (intmax_t)sb.st_size, up->data_end);
+    else if ((uint64_t)sb.st_size > up->data_end && ftruncate(fd, (off_t)up->data_end) != 0)
         ret = SL_FAIL(st, err, -errno, "cannot trim upload %s: %s", up->data_name, sl_strerror(errno));
     if (ret < 0) {
         close(fd);
@@ -307,12 +370,26 @@ out:
     return ret;
 }
 
+/* Append one line to the sidecar and make it durable. */
+static int append_line(upload_t *up, const char *line, size_t len)
+{
+    int ret = sl_write_all_at(up->sidecar_fd, line, len, up->sidecar_len);
+    if (ret == 0 && ftruncate(up->sidecar_fd, up->sidecar_len + (off_t)len) != 0)
+        ret = -errno;
+    if (ret == 0 && fsync(up->sidecar_fd) != 0)
+        ret = -errno;
+    if (ret == 0)
+        up->sidecar_len += (off_t)len;
+    return ret;
+}
+
 int sl_multipart_write(void *state, const char *key, const char *upload_id, unsigned part_number,
                        const void *data, size_t len, char **etag, vf_error_t *err)
 {
     const sl_state_t *st = state;
     upload_t up;
     char tag[SL_ETAG_MAX];
+    char line[64 + SL_ETAG_MAX];
     int data_fd = -1;
 
     if (!data && len > 0)
@@ -322,23 +399,23 @@ int sl_multipart_write(void *state, const char *key, const char *upload_id, unsi
         return ret;
     part_etag(tag, part_number, data, len);
 
-    /* A retry of the part just acknowledged (the answer was lost). */
-    if (up.nparts > 0 && part_number == up.nparts && len == up.parts[up.nparts - 1].len) {
-        if (strcmp(tag, up.parts[up.nparts - 1].etag) != 0) {
-            ret = SL_FAIL(st, err, -EINVAL, "part %u of upload %s was already written with other content",
-                          part_number, upload_id);
-            goto out;
-        }
-        goto answer;
-    }
-    if (part_number != up.nparts + 1) {
+    if (part_number < 1 || part_number > up.nparts + 1) {
         ret = SL_FAIL(st, err, -EINVAL, "part %u of upload %s is out of order: part %zu is expected next",
                       part_number, upload_id, up.nparts + 1);
         goto out;
     }
-    if (up.nparts >= SL_MAX_PARTS) {
+    if (part_number > up.nparts && up.nparts >= SL_MAX_PARTS) {
         ret = SL_FAIL(st, err, -EINVAL, "upload %s already has the most parts allowed (%d)", upload_id,
                       SL_MAX_PARTS);
+        goto out;
+    }
+    const part_record_t *old = part_number <= up.nparts ? &up.parts[part_number - 1] : NULL;
+    /* The same bytes again (the answer was lost): nothing to write. */
+    if (old && old->len == len && strcmp(old->etag, tag) == 0)
+        goto answer;
+    /* Two lines at most; the sidecar's size is bounded by what is read back. */
+    if (up.sidecar_len + 2 * (off_t)sizeof line > SL_SIDECAR_MAX) {
+        ret = SL_FAIL(st, err, -EINVAL, "upload %s has had too many parts rewritten", upload_id);
         goto out;
     }
     data_fd = open_data(st, &up, err);
@@ -346,8 +423,23 @@ int sl_multipart_write(void *state, const char *key, const char *upload_id, unsi
         ret = data_fd;
         goto out;
     }
+    uint64_t at = up.data_end;
+    if (old && part_number == up.nparts && old->offset + old->len == up.data_end) {
+        /* The last part again: dropped (durably) before its bytes are
+         * overwritten, so a crash leaves it missing rather than wrong. */
+        int n = snprintf(line, sizeof line, "drop %u\n", part_number);
+        at = old->offset;
+        ret = append_line(&up, line, (size_t)n);
+        if (ret == 0 && ftruncate(data_fd, (off_t)at) != 0)
+            ret = -errno;
+        if (ret < 0) {
+            ret = SL_FAIL(st, err, ret, "cannot replace part %u of upload %s: %s", part_number, upload_id,
+                          sl_strerror(ret));
+            goto out;
+        }
+    }
     /* Bytes synced before the sidecar line: a listed part is always whole. */
-    ret = sl_write_all_at(data_fd, data, len, (off_t)up.total);
+    ret = sl_write_all_at(data_fd, data, len, (off_t)at);
     if (ret == 0 && fsync(data_fd) != 0)
         ret = -errno;
     if (ret < 0) {
@@ -355,13 +447,8 @@ int sl_multipart_write(void *state, const char *key, const char *upload_id, unsi
                       sl_strerror(ret));
         goto out;
     }
-    char line[32 + SL_ETAG_MAX];
-    int line_len = snprintf(line, sizeof line, "part %u %zu %s\n", part_number, len, tag);
-    ret = sl_write_all_at(up.sidecar_fd, line, (size_t)line_len, up.sidecar_len);
-    if (ret == 0 && ftruncate(up.sidecar_fd, up.sidecar_len + line_len) != 0)
-        ret = -errno;
-    if (ret == 0 && fsync(up.sidecar_fd) != 0)
-        ret = -errno;
+    int line_len = snprintf(line, sizeof line, "part %u %zu %s %" PRIu64 "\n", part_number, len, tag, at);
+    ret = append_line(&up, line, (size_t)line_len);
     if (ret < 0) {
         ret = SL_FAIL(st, err, ret, "cannot record part %u of upload %s: %s", part_number, upload_id,
                       sl_strerror(ret));
@@ -396,6 +483,27 @@ static int check_part_list(const sl_state_t *st, const upload_t *up, const vf_st
     return 0;
 }
 
+/* Parts rewritten out of place: copy them in order into `name` (in the
+ * uploads directory), synced.  On failure nothing of it is left. */
+static int assemble(const sl_state_t *st, const upload_t *up, int data_fd, const char *name, vf_error_t *err)
+{
+    int out = openat(up->uploads_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (out < 0)
+        return SL_FAIL(st, err, -errno, "cannot assemble upload %s: %s", up->data_name, sl_strerror(errno));
+    int ret = fchmod(out, 0644) == 0 ? 0 : -errno;
+    for (size_t i = 0; ret == 0 && i < up->nparts; i++)
+        ret = sl_copy_range(data_fd, (off_t)up->parts[i].offset, up->parts[i].len, out);
+    if (ret == 0 && fsync(out) != 0)
+        ret = -errno;
+    if (close(out) != 0 && ret == 0)
+        ret = -errno;
+    if (ret < 0) {
+        unlinkat(up->uploads_fd, name, 0);
+        return SL_FAIL(st, err, ret, "cannot assemble upload %s: %s", up->data_name, sl_strerror(ret));
+    }
+    return 0;
+}
+
 int sl_multipart_complete(void *state, const char *key, const char *upload_id, const vf_storage_part_t *parts,
                           size_t nparts, vf_error_t *err)
 {
@@ -414,16 +522,25 @@ int sl_multipart_complete(void *state, const char *key, const char *upload_id, c
         ret = data_fd;
         goto out;
     }
-    if (fsync(data_fd) != 0) {
+    const char *object = up.data_name;
+    char whole_name[SL_UPLOAD_ID_LEN + 8];
+    snprintf(whole_name, sizeof whole_name, "%s.whole", up.data_name);
+    if (!contiguous(&up)) {
+        ret = assemble(st, &up, data_fd, whole_name, err);
+        if (ret < 0)
+            goto out;
+        object = whole_name;
+    } else if (fsync(data_fd) != 0) {
         ret = SL_FAIL(st, err, -errno, "cannot sync upload %s: %s", upload_id, sl_strerror(errno));
         goto out;
     }
-    ret = sl_rename_onto_key(st, up.uploads_fd, up.data_name, key, err);
+    ret = sl_rename_onto_key(st, up.uploads_fd, object, key, err);
     if (ret < 0)
         goto out;
-    /* The object is in place; a sidecar left by a failure here is harmless
-     * (later calls find no data) and abort() clears it. */
-    if (unlinkat(up.uploads_fd, up.sidecar_name, 0) != 0 || fsync(up.uploads_fd) != 0)
+    /* The object is in place; a sidecar (or data file) left by a failure
+     * here is harmless (later calls find no data) and abort() clears it. */
+    if ((object != up.data_name && unlinkat(up.uploads_fd, up.data_name, 0) != 0) ||
+        unlinkat(up.uploads_fd, up.sidecar_name, 0) != 0 || fsync(up.uploads_fd) != 0)
         st->host->log(SL_NAME, VF_LOG_WARNING, "upload %s: cannot remove its sidecar: %s", upload_id,
                       sl_strerror(errno));
 out:
@@ -450,10 +567,13 @@ int sl_multipart_abort(void *state, const char *key, const char *upload_id, vf_e
     int uploads = ret == 0 ? up.uploads_fd : open_uploads_dir(st, false, err);
     if (uploads < 0)
         return uploads == -ENOENT ? 0 : uploads;
-    char sidecar_name[SL_UPLOAD_ID_LEN + 8];
+    char sidecar_name[SL_UPLOAD_ID_LEN + 8], whole_name[SL_UPLOAD_ID_LEN + 8];
     snprintf(sidecar_name, sizeof sidecar_name, "%s.parts", upload_id);
+    snprintf(whole_name, sizeof whole_name, "%s.whole", upload_id);
     ret = 0;
-    if (unlinkat(uploads, upload_id, 0) != 0 && errno != ENOENT)
+    if (unlinkat(uploads, whole_name, 0) != 0 && errno != ENOENT)
+        ret = SL_FAIL(st, err, -errno, "cannot remove upload %s: %s", upload_id, sl_strerror(errno));
+    else if (unlinkat(uploads, upload_id, 0) != 0 && errno != ENOENT)
         ret = SL_FAIL(st, err, -errno, "cannot remove upload %s: %s", upload_id, sl_strerror(errno));
     else if (unlinkat(uploads, sidecar_name, 0) != 0 && errno != ENOENT)
         ret = SL_FAIL(st, err, -errno, "cannot remove upload %s: %s", upload_id, sl_strerror(errno));

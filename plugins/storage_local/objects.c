@@ -111,6 +111,12 @@ static int create_temp_beside(const sl_state_t *st, const char *key, int *dirfd,
 
 int sl_put_file(void *state, const char *key, const char *path, vf_error_t *err)
 {
+    return sl_put_file_progress(state, key, path, NULL, NULL, err);
+}
+
+int sl_put_file_progress(void *state, const char *key, const char *path, vf_progress_fn progress, void *progress_ud,
+                         vf_error_t *err)
+{
     const sl_state_t *st = state;
     int src = -1, dir = -1, tmp = -1;
     const char *leaf = NULL;
@@ -134,15 +140,22 @@ int sl_put_file(void *state, const char *key, const char *path, vf_error_t *err)
         ret = SL_FAIL(st, err, -EINVAL, "%s is not a regular file", path);
         goto out;
     }
+    /* Asked before any directory is made: stopped now, nothing is left. */
+    if (progress && progress(progress_ud, 0.0) != 0) {
+        ret = SL_FAIL(st, err, -ECANCELED, "the copy of %s into '%.200s' was cancelled", path, key);
+        goto out;
+    }
     tmp = create_temp_beside(st, key, &dir, &leaf, tmpname, err);
     if (tmp < 0) {
         ret = tmp;
         goto out;
     }
     tmp_exists = true;
-    if (fchmod(tmp, 0644) != 0 || (ret = sl_copy_fd(src, tmp)) < 0 || fsync(tmp) != 0) {
+    if (fchmod(tmp, 0644) != 0 || (ret = sl_copy_fd(src, tmp, (uint64_t)sb.st_size, progress, progress_ud)) < 0 ||
+        fsync(tmp) != 0) {
         int e = ret < 0 ? -ret : errno;
-        ret = SL_FAIL(st, err, -e, "cannot copy %s into '%.200s': %s", path, key, sl_strerror(e));
+        ret = e == ECANCELED ? SL_FAIL(st, err, -e, "the copy of %s into '%.200s' was cancelled", path, key)
+                             : SL_FAIL(st, err, -e, "cannot copy %s into '%.200s': %s", path, key, sl_strerror(e));
         goto out;
     }
     int closed = close(tmp);
@@ -201,6 +214,12 @@ static int open_object(const sl_state_t *st, const char *key, struct stat *sb, v
 
 int sl_get_file(void *state, const char *key, const char *path, vf_error_t *err)
 {
+    return sl_get_file_progress(state, key, path, NULL, NULL, err);
+}
+
+int sl_get_file_progress(void *state, const char *key, const char *path, vf_progress_fn progress, void *progress_ud,
+                         vf_error_t *err)
+{
     const sl_state_t *st = state;
     char *tmppath = NULL;
     int tmp = -1;
@@ -227,9 +246,11 @@ int sl_get_file(void *state, const char *key, const char *path, vf_error_t *err)
         ret = SL_FAIL(st, err, -e, "cannot create a temporary file beside %s: %s", path, sl_strerror(e));
         goto out;
     }
-    if (fchmod(tmp, 0644) != 0 || (ret = sl_copy_fd(obj, tmp)) < 0 || fsync(tmp) != 0) {
+    if (fchmod(tmp, 0644) != 0 || (ret = sl_copy_fd(obj, tmp, (uint64_t)sb.st_size, progress, progress_ud)) < 0 ||
+        fsync(tmp) != 0) {
         int e = ret < 0 ? -ret : errno;
-        ret = SL_FAIL(st, err, -e, "cannot copy '%.200s' to %s: %s", key, path, sl_strerror(e));
+        ret = e == ECANCELED ? SL_FAIL(st, err, -e, "the copy of '%.200s' to %s was cancelled", key, path)
+                             : SL_FAIL(st, err, -e, "cannot copy '%.200s' to %s: %s", key, path, sl_strerror(e));
         goto out;
     }
     int closed = close(tmp);

@@ -14,8 +14,9 @@
 #include <videoflix/storage.h>
 
 #define SL_NAME "storage_local"
-#define SL_KEY_MAX 1024          /* bytes, without the terminating NUL */
-#define SL_SEGMENT_MAX 255       /* NAME_MAX of every Linux filesystem */
+#define SL_SEGMENT_MAX 255       /* the key grammar's longest segment (host->key_check) */
+#define SL_KEY_MAX 1024          /* the key grammar's longest key */
+#define SL_MAX_PARTS 10000       /* parts of one multipart upload */
 #define SL_UPLOADS_DIR ".uploads" /* reserved first segment: multipart temporaries */
 
 /* Immutable after create(), so every operation may share it across threads. */
@@ -31,7 +32,7 @@ typedef struct sl_state {
  * st->public_url. */
 int sl_settings_load(sl_state_t *st, const config_setting_t *cfg, vf_error_t *err);
 
-/* keypath.c */
+/* keypath.c: the host's key grammar, plus the reserved ".uploads/". */
 int sl_key_check(const sl_state_t *st, const char *key, vf_error_t *err);
 /* The number of '/'-separated segments of a checked key. */
 size_t sl_key_segments(const char *key);
@@ -52,7 +53,12 @@ int sl_stat_leaf(const sl_state_t *st, int dirfd, const char *leaf, const char *
                  struct stat *sb, vf_error_t *err);
 
 /* fileio.c; each returns 0 or a negative errno, leaving messages to callers. */
-int sl_copy_fd(int in, int out);
+/* Copy `in` to `out` from their current offsets; `progress` (may be NULL)
+ * is told the share of `total` bytes copied after each chunk, and a
+ * non-zero answer stops the copy with -ECANCELED. */
+int sl_copy_fd(int in, int out, uint64_t total, vf_progress_fn progress, void *progress_ud);
+/* Append `len` bytes of `in` from `offset` to `out` (at its offset). */
+int sl_copy_range(int in, off_t offset, uint64_t len, int out);
 int sl_write_all_at(int fd, const void *buf, size_t len, off_t offset);
 int sl_read_all_at(int fd, void *buf, size_t len, off_t offset);
 int sl_fsync_dir_of(const char *path);
@@ -66,6 +72,10 @@ const char *sl_strerror(int errnum);
 /* objects.c */
 int sl_put_file(void *state, const char *key, const char *path, vf_error_t *err);
 int sl_get_file(void *state, const char *key, const char *path, vf_error_t *err);
+int sl_put_file_progress(void *state, const char *key, const char *path, vf_progress_fn progress, void *progress_ud,
+                         vf_error_t *err);
+int sl_get_file_progress(void *state, const char *key, const char *path, vf_progress_fn progress, void *progress_ud,
+                         vf_error_t *err);
 int sl_stat(void *state, const char *key, vf_storage_stat_t *out, vf_error_t *err);
 int sl_remove(void *state, const char *key, vf_error_t *err);
 int sl_url(void *state, const char *key, const vf_storage_url_opts_t *opts, char **url,

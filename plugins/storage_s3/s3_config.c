@@ -7,143 +7,72 @@
 #include "sigv4.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PLUGIN "storage_s3"
-#define INT_TYPE (-1) /* CONFIG_TYPE_INT or CONFIG_TYPE_INT64 */
 
-enum option_id {
-    OPT_BUCKET, OPT_REGION, OPT_ENDPOINT, OPT_ADDRESSING,
-    OPT_ACCESS_KEY, OPT_ACCESS_KEY_ENV, OPT_ACCESS_KEY_FILE,
-    OPT_SECRET_KEY, OPT_SECRET_KEY_ENV, OPT_SECRET_KEY_FILE,
-    OPT_TOKEN, OPT_TOKEN_ENV, OPT_TOKEN_FILE,
-    OPT_PUBLIC, OPT_PUBLIC_URL, OPT_URL_EXPIRES, OPT_CACHE_CONTROL,
-    OPT_MULTIPART_THRESHOLD, OPT_PART_SIZE, OPT_MAX_RETRIES, OPT_TIMEOUT,
-    OPT_COUNT
-};
+/* The group as the host's settings helper fills it; s3_config_load turns
+ * it into an s3_config_t. */
+typedef struct raw {
+    char *bucket, *region, *endpoint;
+    int addressing;                    /* index into addressings, -1 = by endpoint */
+    char *access_key_id, *secret_access_key, *session_token;
+    int public_urls;
+    char *public_url, *cache_control;
+    int64_t url_expires, multipart_threshold, part_size, timeout;
+    int max_retries;
+} raw_t;
 
-static const struct {
-    const char *name;
-    int type;
-} options[OPT_COUNT] = {
-    [OPT_BUCKET] = {"bucket", CONFIG_TYPE_STRING},
-    [OPT_REGION] = {"region", CONFIG_TYPE_STRING},
-    [OPT_ENDPOINT] = {"endpoint", CONFIG_TYPE_STRING},
-    [OPT_ADDRESSING] = {"addressing", CONFIG_TYPE_STRING},
-    [OPT_ACCESS_KEY] = {"access_key_id", CONFIG_TYPE_STRING},
-    [OPT_ACCESS_KEY_ENV] = {"access_key_id_env", CONFIG_TYPE_STRING},
-    [OPT_ACCESS_KEY_FILE] = {"access_key_id_file", CONFIG_TYPE_STRING},
-    [OPT_SECRET_KEY] = {"secret_access_key", CONFIG_TYPE_STRING},
-    [OPT_SECRET_KEY_ENV] = {"secret_access_key_env", CONFIG_TYPE_STRING},
-    [OPT_SECRET_KEY_FILE] = {"secret_access_key_file", CONFIG_TYPE_STRING},
-    [OPT_TOKEN] = {"session_token", CONFIG_TYPE_STRING},
-    [OPT_TOKEN_ENV] = {"session_token_env", CONFIG_TYPE_STRING},
-    [OPT_TOKEN_FILE] = {"session_token_file", CONFIG_TYPE_STRING},
-    [OPT_PUBLIC] = {"public", CONFIG_TYPE_BOOL},
-    [OPT_PUBLIC_URL] = {"public_url", CONFIG_TYPE_STRING},
-    [OPT_URL_EXPIRES] = {"url_expires", INT_TYPE},
-    [OPT_CACHE_CONTROL] = {"cache_control", CONFIG_TYPE_STRING},
-    [OPT_MULTIPART_THRESHOLD] = {"multipart_threshold", INT_TYPE},
-    [OPT_PART_SIZE] = {"part_size", INT_TYPE},
-    [OPT_MAX_RETRIES] = {"max_retries", INT_TYPE},
-    [OPT_TIMEOUT] = {"timeout", INT_TYPE},
+static const char *const addressings[] = {"path", "virtual", NULL};
+
+#define RAW(f) offsetof(raw_t, f)
+static const vf_setting_t table[] = {
+    {.name = "bucket", .type = VF_SETTING_STRING, .flags = VF_SETTING_REQUIRED, .offset = RAW(bucket)},
+    {.name = "region", .type = VF_SETTING_STRING, .offset = RAW(region), .str_default = "us-east-1"},
+    {.name = "endpoint", .type = VF_SETTING_STRING, .offset = RAW(endpoint), .str_default = ""},
+    {.name = "addressing", .type = VF_SETTING_ENUM, .offset = RAW(addressing), .choices = addressings},
+    {.name = "access_key_id", .type = VF_SETTING_SECRET, .flags = VF_SETTING_REQUIRED,
+     .offset = RAW(access_key_id), .str_default = "AWS_ACCESS_KEY_ID"},
+    {.name = "secret_access_key", .type = VF_SETTING_SECRET, .flags = VF_SETTING_REQUIRED,
+     .offset = RAW(secret_access_key), .str_default = "AWS_SECRET_ACCESS_KEY"},
+    {.name = "session_token", .type = VF_SETTING_SECRET, .offset = RAW(session_token),
+     .str_default = "AWS_SESSION_TOKEN"},
+    {.name = "public", .type = VF_SETTING_BOOL, .offset = RAW(public_urls)},
+    {.name = "public_url", .type = VF_SETTING_STRING, .offset = RAW(public_url)},
+    {.name = "url_expires", .type = VF_SETTING_INT64, .offset = RAW(url_expires), .min = 1,
+     .max = SIGV4_MAX_EXPIRES, .int_default = 3600},
+    {.name = "cache_control", .type = VF_SETTING_STRING, .offset = RAW(cache_control)},
+    {.name = "multipart_threshold", .type = VF_SETTING_INT64, .offset = RAW(multipart_threshold),
+     .min = (int64_t)S3_MIN_PART_SIZE, .max = (int64_t)S3_MAX_PART_SIZE, .int_default = 64 << 20},
+    {.name = "part_size", .type = VF_SETTING_INT64, .offset = RAW(part_size), .min = (int64_t)S3_MIN_PART_SIZE,
+     .max = (int64_t)S3_MAX_PART_SIZE, .int_default = 16 << 20},
+    {.name = "max_retries", .type = VF_SETTING_INT, .offset = RAW(max_retries), .min = 0, .max = 20,
+     .int_default = 4},
+    {.name = "timeout", .type = VF_SETTING_INT64, .offset = RAW(timeout), .min = 1, .max = 3600, .int_default = 30},
 };
+#define NTABLE (sizeof table / sizeof table[0])
 
 typedef struct reader {
     const vf_host_api_t *host;
     const config_setting_t *group;
-    const config_setting_t *found[OPT_COUNT];
     vf_error_t *err;
 } reader_t;
 
-/* "file:line" of a setting, or "line N" when the config came from a string. */
-static const char *where(const config_setting_t *s, char *buf, size_t len)
+/* A problem with setting `name` (or the group when it is absent). */
+static int fail(const reader_t *r, const char *name, const char *problem)
 {
-    const char *file = config_setting_source_file(s);
-    unsigned line = config_setting_source_line(s);
-    if (file)
-        snprintf(buf, len, "%s:%u", file, line);
-    else
-        snprintf(buf, len, "line %u", line);
-    return buf;
+    return r->host->setting_error(PLUGIN, r->group, name, r->err, EINVAL, "%s", problem);
 }
 
-/* An error about setting `id` (or the group when it is absent). */
-static int fail(reader_t *r, int id, const char *problem)
+/* Move a string out of the raw settings. */
+static char *take(char **s)
 {
-    char loc[512];
-    const config_setting_t *s = id >= 0 && r->found[id] ? r->found[id] : r->group;
-    if (!s)
-        return r->host->error(r->err, EINVAL, PLUGIN ": %s", problem);
-    return r->host->error(r->err, EINVAL, "%s: " PLUGIN ": %s", where(s, loc, sizeof loc), problem);
-}
-
-static int collect(reader_t *r)
-{
-    char loc[512];
-    if (!r->group)
-        return 0;
-    if (!config_setting_is_group(r->group))
-        return r->host->error(r->err, EINVAL, "%s: " PLUGIN ": the plugin's settings must be a group",
-                              where(r->group, loc, sizeof loc));
-    int n = config_setting_length(r->group);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *s = config_setting_get_elem(r->group, (unsigned)i);
-        const char *name = config_setting_name(s);
-        int id = 0;
-        while (id < OPT_COUNT && strcmp(options[id].name, name ? name : "") != 0)
-            id++;
-        if (id == OPT_COUNT)
-            return r->host->error(r->err, EINVAL, "%s: " PLUGIN ": unknown setting '%s'",
-                                  where(s, loc, sizeof loc), name ? name : "?");
-        int type = config_setting_type(s);
-        int ok = options[id].type == INT_TYPE
-                     ? (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
-                     : type == options[id].type;
-        if (!ok) {
-            const char *want = options[id].type == CONFIG_TYPE_STRING ? "a string"
-                               : options[id].type == CONFIG_TYPE_BOOL ? "true or false"
-                                                                      : "an integer";
-            return r->host->error(r->err, EINVAL, "%s: " PLUGIN ": '%s' must be %s",
-                                  where(s, loc, sizeof loc), name, want);
-        }
-        r->found[id] = s;
-    }
-    return 0;
-}
-
-static const char *get_string(const reader_t *r, int id, const char *fallback)
-{
-    return r->found[id] ? config_setting_get_string(r->found[id]) : fallback;
-}
-
-static long long get_int(const reader_t *r, int id, long long fallback)
-{
-    return r->found[id] ? config_setting_get_int64(r->found[id]) : fallback;
-}
-
-static int get_int_in(reader_t *r, int id, long long fallback, long long min, long long max,
-                      long long *out)
-{
-    *out = get_int(r, id, fallback);
-    if (*out < min || *out > max) {
-        char problem[256];
-        snprintf(problem, sizeof problem, "'%s' must be between %lld and %lld", options[id].name, min,
-                 max);
-        return fail(r, id, problem);
-    }
-    return 0;
-}
-
-static int dup_string(reader_t *r, const char *s, char **out)
-{
-    *out = NULL;
-    if (!s)
-        return 0;
-    *out = strdup(s);
-    return *out ? 0 : r->host->error(r->err, ENOMEM, PLUGIN ": out of memory");
+    char *v = *s;
+    *s = NULL;
+    return v;
 }
 
 /* S3's bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending with
@@ -173,18 +102,12 @@ static int is_ip_literal(const char *hostport)
     return 1;
 }
 
-static int load_endpoint(reader_t *r, s3_config_t *cfg)
+static int load_endpoint(const reader_t *r, const raw_t *raw, s3_config_t *cfg)
 {
-    const char *endpoint = get_string(r, OPT_ENDPOINT, "");
+    const char *endpoint = raw->endpoint;
     int custom = endpoint[0] != '\0';
-    const char *addressing = get_string(r, OPT_ADDRESSING, custom ? "path" : "virtual");
-
-    if (strcmp(addressing, "path") == 0)
-        cfg->addressing = S3_ADDRESSING_PATH;
-    else if (strcmp(addressing, "virtual") == 0)
-        cfg->addressing = S3_ADDRESSING_VIRTUAL;
-    else
-        return fail(r, OPT_ADDRESSING, "'addressing' must be \"path\" or \"virtual\"");
+    int addressing = raw->addressing >= 0 ? raw->addressing : custom ? 0 : 1;
+    cfg->addressing = addressing == 0 ? S3_ADDRESSING_PATH : S3_ADDRESSING_VIRTUAL;
 
     if (!custom) {
         cfg->scheme = strdup("https");
@@ -202,14 +125,14 @@ static int load_endpoint(reader_t *r, s3_config_t *cfg)
         cfg->scheme = strdup("https");
         rest = endpoint + 8;
     } else {
-        return fail(r, OPT_ENDPOINT, "'endpoint' must start with http:// or https://");
+        return fail(r, "endpoint", "'endpoint' must start with http:// or https://");
     }
     if (!cfg->scheme)
         return r->host->error(r->err, ENOMEM, PLUGIN ": out of memory");
     size_t len = strcspn(rest, "/");
     if (len == 0 || (rest[len] == '/' && rest[len + 1] != '\0') ||
         strcspn(rest, "@?#% \t") < len)
-        return fail(r, OPT_ENDPOINT,
+        return fail(r, "endpoint",
                     "'endpoint' must be scheme://host[:port], without credentials or a path");
     /* The Host header leaves out the scheme's default port; so does the URL. */
     const char *default_port = strcmp(cfg->scheme, "http") == 0 ? ":80" : ":443";
@@ -220,132 +143,64 @@ static int load_endpoint(reader_t *r, s3_config_t *cfg)
     if (!cfg->endpoint_host)
         return r->host->error(r->err, ENOMEM, PLUGIN ": out of memory");
     if (cfg->addressing == S3_ADDRESSING_VIRTUAL && is_ip_literal(cfg->endpoint_host))
-        return fail(r, OPT_ADDRESSING,
+        return fail(r, "addressing",
                     "virtual-hosted addressing puts the bucket in the host name, which needs an "
                     "endpoint with a DNS name; use addressing = \"path\" with an IP address");
     return 0;
-}
-
-/* One credential: given directly, or through host->secret from the named
- * environment variable and/or file, or from the AWS default variable when
- * no source is named. */
-static int load_secret(reader_t *r, int direct, int env_id, int file_id, const char *default_env,
-                       int required, const char *what, char **out)
-{
-    char problem[768];
-    *out = NULL;
-    const char *value = get_string(r, direct, NULL);
-    if (value) {
-        if (!*value) {
-            snprintf(problem, sizeof problem, "'%s' is empty", options[direct].name);
-            return fail(r, direct, problem);
-        }
-        return dup_string(r, value, out);
-    }
-    const char *env = get_string(r, env_id, NULL), *file = get_string(r, file_id, NULL);
-    if (!env && !file)
-        env = default_env;
-    *out = r->host->secret(env, file);
-    if (*out && !**out) {
-        free(*out);
-        *out = NULL;
-    }
-    if (*out || !required)
-        return 0;
-    if (env && file)
-        snprintf(problem, sizeof problem,
-                 "no %s: the environment variable %s is not set and the file '%s' cannot be read "
-                 "or is empty", what, env, file);
-    else if (file)
-        snprintf(problem, sizeof problem, "no %s: the file '%s' cannot be read or is empty", what,
-                 file);
-    else
-        snprintf(problem, sizeof problem,
-                 "no %s: set '%s', '%s' or '%s', or the environment variable %s", what,
-                 options[direct].name, options[env_id].name, options[file_id].name, env);
-    return fail(r, -1, problem);
 }
 
 int s3_config_load(const vf_host_api_t *host, const config_setting_t *group, s3_config_t *cfg,
                    vf_error_t *err)
 {
     reader_t r = {.host = host, .group = group, .err = err};
-    long long n;
+    raw_t raw;
     int ret;
 
     memset(cfg, 0, sizeof *cfg);
-    if ((ret = collect(&r)) < 0)
-        goto out;
-
-    const char *bucket = get_string(&r, OPT_BUCKET, NULL);
-    if (!bucket) {
-        ret = fail(&r, -1, "'bucket' is required");
-        goto out;
-    }
-    if (!valid_bucket(bucket)) {
-        ret = fail(&r, OPT_BUCKET,
+    if ((ret = host->settings(PLUGIN, group, table, NTABLE, &raw, err)) < 0)
+        return ret;
+    if (!valid_bucket(raw.bucket)) {
+        ret = fail(&r, "bucket",
                    "'bucket' must be 3 to 63 characters of a-z, 0-9, '.' and '-', starting and "
                    "ending with a letter or digit");
         goto out;
     }
-    const char *region = get_string(&r, OPT_REGION, "us-east-1");
-    if (!*region || strcspn(region, "/ \t") != strlen(region)) {
-        ret = fail(&r, OPT_REGION, "'region' must be a region name such as \"eu-west-1\"");
+    if (!*raw.region || strcspn(raw.region, "/ \t") != strlen(raw.region)) {
+        ret = fail(&r, "region", "'region' must be a region name such as \"eu-west-1\"");
         goto out;
     }
-    if ((ret = dup_string(&r, bucket, &cfg->bucket)) < 0 ||
-        (ret = dup_string(&r, region, &cfg->region)) < 0 || (ret = load_endpoint(&r, cfg)) < 0)
+    cfg->bucket = take(&raw.bucket);
+    cfg->region = take(&raw.region);
+    if ((ret = load_endpoint(&r, &raw, cfg)) < 0)
         goto out;
 
-    cfg->public_urls = r.found[OPT_PUBLIC] ? config_setting_get_bool(r.found[OPT_PUBLIC]) : 0;
-    const char *public_url = get_string(&r, OPT_PUBLIC_URL, NULL);
-    if (public_url) {
-        if (strncmp(public_url, "http://", 7) != 0 && strncmp(public_url, "https://", 8) != 0) {
-            ret = fail(&r, OPT_PUBLIC_URL, "'public_url' must start with http:// or https://");
+    cfg->public_urls = raw.public_urls;
+    if (raw.public_url) {
+        if (strncmp(raw.public_url, "http://", 7) != 0 && strncmp(raw.public_url, "https://", 8) != 0) {
+            ret = fail(&r, "public_url", "'public_url' must start with http:// or https://");
             goto out;
         }
-        if ((ret = dup_string(&r, public_url, &cfg->public_url)) < 0)
-            goto out;
+        cfg->public_url = take(&raw.public_url);
         size_t len = strlen(cfg->public_url);
         while (len > 0 && cfg->public_url[len - 1] == '/')
             cfg->public_url[--len] = '\0';
     }
-    const char *cache_control = get_string(&r, OPT_CACHE_CONTROL, NULL);
-    if (cache_control && strpbrk(cache_control, "\r\n")) {
-        ret = fail(&r, OPT_CACHE_CONTROL, "'cache_control' must be one line");
+    if (raw.cache_control && strpbrk(raw.cache_control, "\r\n")) {
+        ret = fail(&r, "cache_control", "'cache_control' must be one line");
         goto out;
     }
-    if ((ret = dup_string(&r, cache_control, &cfg->cache_control)) < 0)
-        goto out;
-
-    if ((ret = get_int_in(&r, OPT_URL_EXPIRES, 3600, 1, SIGV4_MAX_EXPIRES, &n)) < 0)
-        goto out;
-    cfg->url_expires = (long)n;
-    if ((ret = get_int_in(&r, OPT_MULTIPART_THRESHOLD, 64 << 20, (long long)S3_MIN_PART_SIZE,
-                          (long long)S3_MAX_PART_SIZE, &n)) < 0)
-        goto out;
-    cfg->multipart_threshold = (uint64_t)n;
-    if ((ret = get_int_in(&r, OPT_PART_SIZE, 16 << 20, (long long)S3_MIN_PART_SIZE,
-                          (long long)S3_MAX_PART_SIZE, &n)) < 0)
-        goto out;
-    cfg->part_size = (uint64_t)n;
-    if ((ret = get_int_in(&r, OPT_MAX_RETRIES, 4, 0, 20, &n)) < 0)
-        goto out;
-    cfg->max_retries = (int)n;
-    if ((ret = get_int_in(&r, OPT_TIMEOUT, 30, 1, 3600, &n)) < 0)
-        goto out;
-    cfg->timeout = (long)n;
-
-    if ((ret = load_secret(&r, OPT_ACCESS_KEY, OPT_ACCESS_KEY_ENV, OPT_ACCESS_KEY_FILE,
-                           "AWS_ACCESS_KEY_ID", 1, "access key id", &cfg->access_key_id)) < 0 ||
-        (ret = load_secret(&r, OPT_SECRET_KEY, OPT_SECRET_KEY_ENV, OPT_SECRET_KEY_FILE,
-                           "AWS_SECRET_ACCESS_KEY", 1, "secret access key",
-                           &cfg->secret_access_key)) < 0 ||
-        (ret = load_secret(&r, OPT_TOKEN, OPT_TOKEN_ENV, OPT_TOKEN_FILE, "AWS_SESSION_TOKEN", 0,
-                           "session token", &cfg->session_token)) < 0)
-        goto out;
+    cfg->cache_control = take(&raw.cache_control);
+    cfg->url_expires = (long)raw.url_expires;
+    cfg->multipart_threshold = (uint64_t)raw.multipart_threshold;
+    cfg->part_size = (uint64_t)raw.part_size;
+    cfg->max_retries = raw.max_retries;
+    cfg->timeout = (long)raw.timeout;
+    cfg->access_key_id = take(&raw.access_key_id);
+    cfg->secret_access_key = take(&raw.secret_access_key);
+    cfg->session_token = take(&raw.session_token);
     ret = 0;
 out:
+    host->settings_free(table, NTABLE, &raw);
     if (ret < 0)
         s3_config_free(cfg);
     return ret;

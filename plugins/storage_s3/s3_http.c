@@ -41,7 +41,53 @@ int s3_body_from_memory(s3_body_t *body, const void *data, size_t len)
     return sigv4_sha256_hex(body->data, len, body->sha256);
 }
 
-int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length)
+#define PROGRESS_STEPS 64
+#define PROGRESS_IDLE_NS 1000000000LL
+
+static int64_t mono_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+static int report(s3_progress_t *p, double pct)
+{
+    if (pct < p->last_pct)
+        pct = p->last_pct;
+    p->last_pct = pct;
+    p->last_call_ns = mono_ns();
+    if (p->fn(p->ud, pct) != 0)
+        p->cancelled = 1;
+    return p->cancelled;
+}
+
+int s3_progress_tell(s3_progress_t *p, uint64_t now, uint64_t request_total)
+{
+    if (!p || !p->fn)
+        return 0;
+    if (p->cancelled)
+        return 1;
+    uint64_t total = p->total ? p->total : request_total;
+    uint64_t pos = p->done + now;
+    int reported = 0;
+    if (total > 0) {
+        uint64_t step = total / PROGRESS_STEPS ? total / PROGRESS_STEPS : 1;
+        /* One report per step crossed, however the transfer's callbacks
+         * fall, the last one exactly at the end. */
+        while (p->next <= total && pos >= p->next) {
+            if (report(p, 100.0 * (double)p->next / (double)total))
+                return 1;
+            reported = 1;
+            p->next = p->next == total ? UINT64_MAX : p->next + step < total ? p->next + step : total;
+        }
+    }
+    if (!reported && (p->last_call_ns == 0 || mono_ns() - p->last_call_ns >= PROGRESS_IDLE_NS))
+        return report(p, p->last_pct);
+    return 0;
+}
+
+int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length, s3_progress_t *progress)
 {
     int ret = -ENOMEM;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -72,6 +118,11 @@ int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length)
         if (EVP_DigestUpdate(md, block, (size_t)got) != 1)
             goto out;
         done += (uint64_t)got;
+        /* A 5 GiB part takes a while to hash: still stoppable, every 16 MiB. */
+        if (done % (256 * HASH_BLOCK) == 0 && s3_progress_tell(progress, 0, length)) {
+            ret = -ECANCELED;
+            goto out;
+        }
     }
     if (EVP_DigestFinal_ex(md, digest, &digest_len) != 1 || digest_len != 32)
         goto out;
@@ -100,6 +151,7 @@ typedef struct transfer {
     int write_errno;
     s3_response_t *resp;
     size_t body_cap;
+    s3_progress_t *progress;
 } transfer_t;
 
 static size_t read_body(char *buf, size_t size, size_t nitems, void *userdata)
@@ -111,6 +163,10 @@ static size_t read_body(char *buf, size_t size, size_t nitems, void *userdata)
         want = (size_t)(b->length - t->sent);
     if (want == 0)
         return 0;
+    /* The end is reported before the last bytes leave: stopped there, the
+     * server never has the whole body, so nothing is stored. */
+    if (t->sent + want == b->length && s3_progress_tell(t->progress, b->length, b->length))
+        return CURL_READFUNC_ABORT;
     if (b->fd < 0) {
         memcpy(buf, (const char *)b->data + t->sent, want);
     } else {
@@ -185,6 +241,18 @@ static size_t write_answer(char *data, size_t size, size_t nmemb, void *userdata
         t->downloaded += (uint64_t)w;
     }
     return n;
+}
+
+static int transfer_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                             curl_off_t ulnow)
+{
+    transfer_t *t = userdata;
+    int upload = t->body->length > 0;
+    uint64_t now = (uint64_t)(upload ? ulnow : dlnow), total = (uint64_t)(upload ? ultotal : dltotal);
+    /* An upload's end is read_body's to report (before its last bytes). */
+    if (upload && total > 0 && now >= total)
+        now = total - 1;
+    return s3_progress_tell(t->progress, now, total) ? 1 : 0;
 }
 
 static void reset_headers(s3_response_t *r)
@@ -329,6 +397,11 @@ static int attempt(const s3_client_t *client, CURL *curl, const s3_request_t *re
     SETOPT(CURLOPT_HEADERDATA, t);
     SETOPT(CURLOPT_WRITEFUNCTION, write_answer);
     SETOPT(CURLOPT_WRITEDATA, t);
+    if (t->progress && t->progress->fn) {
+        SETOPT(CURLOPT_XFERINFOFUNCTION, transfer_progress);
+        SETOPT(CURLOPT_XFERINFODATA, t);
+        SETOPT(CURLOPT_NOPROGRESS, 0L);
+    }
     if (strcmp(req->method, "GET") == 0) {
         SETOPT(CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
@@ -412,11 +485,20 @@ static int code_retryable(const char *code)
                     strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0);
 }
 
-static void sleep_ms(long ms)
+/* Sleep in slices of at most 100 ms, asking `progress` between them.
+ * Non-zero when it asked to stop. */
+static int sleep_ms(long ms, s3_progress_t *progress)
 {
-    struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&left, &left) != 0 && errno == EINTR)
-        ;
+    while (ms > 0) {
+        long slice = ms < 100 ? ms : 100;
+        struct timespec left = {0, slice * 1000000L};
+        while (nanosleep(&left, &left) != 0 && errno == EINTR)
+            ;
+        ms -= slice;
+        if (s3_progress_tell(progress, 0, 0))
+            return 1;
+    }
+    return 0;
 }
 
 /* Exponential backoff with jitter: half the delay fixed, half random, so
@@ -481,7 +563,7 @@ int s3_perform(const s3_client_t *client, CURL *curl, const s3_request_t *req, s
     char what[640];
     int ret;
     transfer_t t = {.curl = curl, .body = req->body ? req->body : &empty,
-                    .download_fd = req->download_fd, .resp = resp};
+                    .download_fd = req->download_fd, .resp = resp, .progress = req->progress};
 
     memset(resp, 0, sizeof *resp);
     set_status(err, 0);
@@ -515,6 +597,10 @@ int s3_perform(const s3_client_t *client, CURL *curl, const s3_request_t *req, s
             ret = h->error(err, ret, "%s: cannot prepare the request: %s", what, strerror(-ret));
             goto out;
         }
+        if (cc == CURLE_ABORTED_BY_CALLBACK && req->progress && req->progress->cancelled) {
+            ret = h->error(err, ECANCELED, "%s: cancelled", what);
+            goto out;
+        }
         if (t.write_errno == EFBIG) {
             ret = h->error(err, EIO, "%s: the answer is larger than %d bytes", what, MAX_ANSWER);
             goto out;
@@ -543,7 +629,10 @@ int s3_perform(const s3_client_t *client, CURL *curl, const s3_request_t *req, s
         long delay = backoff_ms(attempt_no);
         h->log(PLUGIN, VF_LOG_WARNING, "%s: %s; retry %d of %d in %ld ms", what, reason, attempt_no,
                cfg->max_retries, delay);
-        sleep_ms(delay);
+        if (sleep_ms(delay, req->progress)) {
+            ret = h->error(err, ECANCELED, "%s: cancelled while waiting to retry", what);
+            goto out;
+        }
     }
 out:
     free(host);

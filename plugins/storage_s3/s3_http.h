@@ -33,11 +33,36 @@ typedef struct s3_body {
     char sha256[65];
 } s3_body_t;
 
+/* Progress of one operation, which may take several requests (the parts of
+ * a multipart put_file).  fn is called on the caller's thread while bodies
+ * are hashed, while data moves and while a retry waits; a non-zero answer
+ * stops the operation: -ECANCELED, no retry.  Reports come at fixed steps
+ * of the bytes (so the same copy gets the same reports), never go
+ * backwards, and at least once a second while nothing moves.  An upload's
+ * report at its end comes before its last bytes are sent, so stopping
+ * there still stores nothing. */
+typedef struct s3_progress {
+    vf_progress_fn fn;        /* NULL: nobody asks */
+    void *ud;
+    uint64_t done;            /* bytes moved by the operation's earlier requests */
+    uint64_t total;           /* bytes of the whole operation; 0 = a download's own length */
+    int cancelled;            /* fn asked to stop */
+    uint64_t next;            /* the next step to report (bytes of the operation) */
+    double last_pct;
+    int64_t last_call_ns;     /* CLOCK_MONOTONIC of the last report */
+} s3_progress_t;
+
+/* `now` bytes of the current request (of `request_total`, for a download
+ * whose operation total is not known yet) have moved.  Non-zero once the
+ * operation is to stop. */
+int s3_progress_tell(s3_progress_t *p, uint64_t now, uint64_t request_total);
+
 /* Hash the buffer.  0 or -errno. */
 int s3_body_from_memory(s3_body_t *body, const void *data, size_t len);
 /* Hash the file range, reading it in 64 KiB blocks (the file is read again
- * while it is sent).  0 or -errno; -EIO if the file is shorter. */
-int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length);
+ * while it is sent).  0 or -errno; -EIO if the file is shorter;
+ * -ECANCELED when `progress` (may be NULL) asks to stop meanwhile. */
+int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length, s3_progress_t *progress);
 
 typedef struct s3_request {
     const char *method;             /* GET, HEAD, PUT, POST, DELETE */
@@ -48,6 +73,7 @@ typedef struct s3_request {
     size_t nheaders;
     const s3_body_t *body;          /* NULL = empty */
     int download_fd;                /* >= 0: a 2xx body is written here, from offset 0 */
+    s3_progress_t *progress;        /* NULL: the request cannot be stopped */
 } s3_request_t;
 
 typedef struct s3_response {
@@ -64,7 +90,8 @@ typedef struct s3_response {
 /* Perform the request (with retries).  0 when S3 answered 2xx; otherwise a
  * negative errno (-ENOENT for 404, -EACCES for 401/403, -EINVAL for other
  * 400s, -ECONNREFUSED, -ETIMEDOUT, -EIO ...), err filled with one sentence
- * and err->status with the HTTP status (0 when none arrived).  resp is
+ * and err->status with the HTTP status (0 when none arrived); -ECANCELED
+ * when req->progress asked to stop (never retried).  resp is
  * filled either way; free it with s3_response_free. */
 int s3_perform(const s3_client_t *client, CURL *curl, const s3_request_t *req, s3_response_t *resp,
                vf_error_t *err);

@@ -27,7 +27,6 @@
 #include "sigv4.h"
 
 #define PLUGIN "storage_s3"
-#define MAX_KEY_BYTES 1024 /* S3's limit */
 
 typedef struct s3_state {
     const vf_host_api_t *host;
@@ -35,32 +34,15 @@ typedef struct s3_state {
     s3_client_t client;
 } s3_state_t;
 
-/* Keys as storage.h defines them: relative, '/'-separated, no empty, "." or
- * ".." segment, no backslash or control character. */
+/* Keys as the host's grammar defines them (the same for every storage). */
 static int check_key(const s3_state_t *st, const char *key, vf_error_t *err)
 {
+    vf_error_t why = {0};
     if (err) /* every operation starts here: no HTTP status until S3 answers */
         err->status = 0;
-    if (!key || !*key)
-        return st->host->error(err, EINVAL, PLUGIN ": empty object key");
-    size_t len = strlen(key);
-    if (len > MAX_KEY_BYTES)
-        return st->host->error(err, EINVAL, PLUGIN ": object key longer than %d bytes", MAX_KEY_BYTES);
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            return st->host->error(err, EINVAL,
-                                   PLUGIN ": object key has a control character or a backslash");
-    if (key[0] == '/')
-        return st->host->error(err, EINVAL, PLUGIN ": object key '%s' starts with '/'", key);
-    for (const char *seg = key;; seg++) {
-        size_t n = strcspn(seg, "/");
-        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return st->host->error(err, EINVAL,
-                                   PLUGIN ": object key '%s' has an empty, '.' or '..' segment", key);
-        seg += n;
-        if (!*seg)
-            return 0;
-    }
+    if (st->host->key_check(key, &why) < 0)
+        return st->host->error(err, EINVAL, PLUGIN ": %s", why.message);
+    return 0;
 }
 
 static const char *content_type_for(const char *key)
@@ -116,7 +98,7 @@ static int create_upload(s3_state_t *st, CURL *curl, const char *key, char **upl
     sigv4_pair_t headers[2];
     size_t nheaders = object_headers(st, key, headers);
     sigv4_pair_t query[] = {{"uploads", ""}};
-    s3_request_t req = {"POST", key, query, 1, headers, nheaders, NULL, -1};
+    s3_request_t req = {"POST", key, query, 1, headers, nheaders, NULL, -1, NULL};
     s3_response_t resp;
     int ret = s3_perform(&st->client, curl, &req, &resp, err);
     *upload_id = NULL;
@@ -133,12 +115,13 @@ static int create_upload(s3_state_t *st, CURL *curl, const char *key, char **upl
 }
 
 static int upload_part(s3_state_t *st, CURL *curl, const char *key, const char *upload_id,
-                       unsigned number, const s3_body_t *body, char **etag, vf_error_t *err)
+                       unsigned number, const s3_body_t *body, s3_progress_t *progress, char **etag,
+                       vf_error_t *err)
 {
     char number_text[16];
     snprintf(number_text, sizeof number_text, "%u", number);
     sigv4_pair_t query[] = {{"partNumber", number_text}, {"uploadId", upload_id}};
-    s3_request_t req = {"PUT", key, query, 2, NULL, 0, body, -1};
+    s3_request_t req = {"PUT", key, query, 2, NULL, 0, body, -1, progress};
     s3_response_t resp;
     int ret = s3_perform(&st->client, curl, &req, &resp, err);
     *etag = NULL;
@@ -182,7 +165,7 @@ static int complete_upload(s3_state_t *st, CURL *curl, const char *key, const ch
         goto out;
     sigv4_pair_t headers[] = {{"Content-Type", "application/xml"}};
     sigv4_pair_t query[] = {{"uploadId", upload_id}};
-    s3_request_t req = {"POST", key, query, 1, headers, 1, &body, -1};
+    s3_request_t req = {"POST", key, query, 1, headers, 1, &body, -1, NULL};
     s3_response_t resp;
     ret = s3_perform(&st->client, curl, &req, &resp, err);
     s3_response_free(&resp);
@@ -197,7 +180,7 @@ static int abort_upload(s3_state_t *st, CURL *curl, const char *key, const char 
                         vf_error_t *err)
 {
     sigv4_pair_t query[] = {{"uploadId", upload_id}};
-    s3_request_t req = {"DELETE", key, query, 1, NULL, 0, NULL, -1};
+    s3_request_t req = {"DELETE", key, query, 1, NULL, 0, NULL, -1, NULL};
     s3_response_t resp;
     int ret = s3_perform(&st->client, curl, &req, &resp, err);
     if (ret == -ENOENT && resp.status == 404) /* unknown or already finished */
@@ -206,10 +189,10 @@ static int abort_upload(s3_state_t *st, CURL *curl, const char *key, const char 
     return ret;
 }
 
-/* Upload an open file in parts; on any failure the upload is aborted so no
- * parts are left behind (and billed). */
+/* Upload an open file in parts; on any failure, cancellation included, the
+ * upload is aborted so no parts are left behind (and billed). */
 static int put_file_multipart(s3_state_t *st, CURL *curl, const char *key, int fd, uint64_t size,
-                              vf_error_t *err)
+                              s3_progress_t *progress, vf_error_t *err)
 {
     uint64_t part_size = st->cfg.part_size;
     if ((size + part_size - 1) / part_size > S3_MAX_PARTS) {
@@ -232,15 +215,25 @@ static int put_file_multipart(s3_state_t *st, CURL *curl, const char *key, int f
         uint64_t offset = (uint64_t)i * part_size;
         uint64_t len = size - offset < part_size ? size - offset : part_size;
         s3_body_t body;
-        if ((ret = s3_body_from_file(&body, fd, offset, len)) < 0) {
-            ret = st->host->error(err, ret, PLUGIN ": cannot read part %zu of the file for '%s': %s",
-                                  i + 1, key, strerror(-ret));
+        progress->done = offset;
+        if ((ret = s3_body_from_file(&body, fd, offset, len, progress)) < 0) {
+            ret = ret == -ECANCELED
+                      ? st->host->error(err, ECANCELED, PLUGIN ": the upload of '%s' was cancelled", key)
+                      : st->host->error(err, ret, PLUGIN ": cannot read part %zu of the file for '%s': %s",
+                                        i + 1, key, strerror(-ret));
             goto out;
         }
-        if ((ret = upload_part(st, curl, key, upload_id, (unsigned)(i + 1), &body, &etags[i], err)) < 0)
+        if ((ret = upload_part(st, curl, key, upload_id, (unsigned)(i + 1), &body, progress, &etags[i],
+                               err)) < 0)
             goto out;
         parts[i].number = (unsigned)(i + 1);
         parts[i].etag = etags[i];
+    }
+    /* The last chance to stop: after complete the object is there. */
+    progress->done = size;
+    if (s3_progress_tell(progress, 0, 0)) {
+        ret = st->host->error(err, ECANCELED, PLUGIN ": the upload of '%s' was cancelled", key);
+        goto out;
     }
     ret = complete_upload(st, curl, key, upload_id, parts, nparts, err);
 out:
@@ -262,7 +255,8 @@ out:
 
 /* ---- operations ---- */
 
-static int s3_put_file(void *state, const char *key, const char *path, vf_error_t *err)
+static int s3_put_file_progress(void *state, const char *key, const char *path, vf_progress_fn progress_fn,
+                                void *progress_ud, vf_error_t *err)
 {
     s3_state_t *st = state;
     CURL *curl = NULL;
@@ -285,18 +279,24 @@ static int s3_put_file(void *state, const char *key, const char *path, vf_error_
     if (!(curl = new_handle(st, err, &ret)))
         goto out;
     uint64_t size = (uint64_t)sb.st_size;
+    s3_progress_t progress = {.fn = progress_fn, .ud = progress_ud, .total = size ? size : 1};
+    if (s3_progress_tell(&progress, 0, 0)) {
+        ret = st->host->error(err, ECANCELED, PLUGIN ": the upload of '%s' was cancelled", key);
+        goto out;
+    }
     if (size > st->cfg.multipart_threshold) {
-        ret = put_file_multipart(st, curl, key, fd, size, err);
+        ret = put_file_multipart(st, curl, key, fd, size, &progress, err);
         goto out;
     }
     s3_body_t body;
-    if ((ret = s3_body_from_file(&body, fd, 0, size)) < 0) {
-        ret = st->host->error(err, ret, PLUGIN ": cannot read '%s': %s", path, strerror(-ret));
+    if ((ret = s3_body_from_file(&body, fd, 0, size, &progress)) < 0) {
+        ret = ret == -ECANCELED ? st->host->error(err, ECANCELED, PLUGIN ": the upload of '%s' was cancelled", key)
+                                : st->host->error(err, ret, PLUGIN ": cannot read '%s': %s", path, strerror(-ret));
         goto out;
     }
     sigv4_pair_t headers[2];
     size_t nheaders = object_headers(st, key, headers);
-    s3_request_t req = {"PUT", key, NULL, 0, headers, nheaders, &body, -1};
+    s3_request_t req = {"PUT", key, NULL, 0, headers, nheaders, &body, -1, &progress};
     s3_response_t resp;
     ret = s3_perform(&st->client, curl, &req, &resp, err);
     s3_response_free(&resp);
@@ -307,9 +307,16 @@ out:
     return ret;
 }
 
+static int s3_put_file(void *state, const char *key, const char *path, vf_error_t *err)
+{
+    return s3_put_file_progress(state, key, path, NULL, NULL, err);
+}
+
 /* Download into "<path>.XXXXXX" beside the target, then rename: readers of
- * `path` never see a partial file, and a failure leaves nothing behind. */
-static int s3_get_file(void *state, const char *key, const char *path, vf_error_t *err)
+ * `path` never see a partial file, and a failure (or cancellation) leaves
+ * nothing behind. */
+static int s3_get_file_progress(void *state, const char *key, const char *path, vf_progress_fn progress_fn,
+                                void *progress_ud, vf_error_t *err)
 {
     s3_state_t *st = state;
     CURL *curl = NULL;
@@ -329,7 +336,12 @@ static int s3_get_file(void *state, const char *key, const char *path, vf_error_
     }
     if (!(curl = new_handle(st, err, &ret)))
         goto out;
-    s3_request_t req = {"GET", key, NULL, 0, NULL, 0, NULL, fd};
+    s3_progress_t progress = {.fn = progress_fn, .ud = progress_ud};
+    if (s3_progress_tell(&progress, 0, 0)) {
+        ret = st->host->error(err, ECANCELED, PLUGIN ": the download of '%s' was cancelled", key);
+        goto out;
+    }
+    s3_request_t req = {"GET", key, NULL, 0, NULL, 0, NULL, fd, &progress};
     s3_response_t resp;
     ret = s3_perform(&st->client, curl, &req, &resp, err);
     if (ret == -ENOENT && resp.status == 404)
@@ -367,6 +379,11 @@ out:
     return ret;
 }
 
+static int s3_get_file(void *state, const char *key, const char *path, vf_error_t *err)
+{
+    return s3_get_file_progress(state, key, path, NULL, NULL, err);
+}
+
 static int s3_stat(void *state, const char *key, vf_storage_stat_t *out, vf_error_t *err)
 {
     s3_state_t *st = state;
@@ -378,7 +395,7 @@ static int s3_stat(void *state, const char *key, vf_storage_stat_t *out, vf_erro
     CURL *curl = new_handle(st, err, &ret);
     if (!curl)
         return ret;
-    s3_request_t req = {"HEAD", key, NULL, 0, NULL, 0, NULL, -1};
+    s3_request_t req = {"HEAD", key, NULL, 0, NULL, 0, NULL, -1, NULL};
     s3_response_t resp;
     ret = s3_perform(&st->client, curl, &req, &resp, err);
     if (ret == -ENOENT && resp.status == 404) {
@@ -407,7 +424,7 @@ static int s3_remove(void *state, const char *key, vf_error_t *err)
     CURL *curl = new_handle(st, err, &ret);
     if (!curl)
         return ret;
-    s3_request_t req = {"DELETE", key, NULL, 0, NULL, 0, NULL, -1};
+    s3_request_t req = {"DELETE", key, NULL, 0, NULL, 0, NULL, -1, NULL};
     s3_response_t resp;
     ret = s3_perform(&st->client, curl, &req, &resp, err);
     if (ret == -ENOENT && resp.status == 404) /* S3 answers 204 here; others may say 404 */
@@ -534,7 +551,7 @@ static int s3_multipart_write(void *state, const char *key, const char *upload_i
     CURL *curl = new_handle(st, err, &ret);
     if (!curl)
         return ret;
-    ret = upload_part(st, curl, key, upload_id, part_number, &body, etag, err);
+    ret = upload_part(st, curl, key, upload_id, part_number, &body, NULL, etag, err);
     curl_easy_cleanup(curl);
     return ret;
 }
@@ -581,8 +598,8 @@ static int s3_create(const vf_host_api_t *host, const config_setting_t *cfg, voi
                      vf_error_t *err)
 {
     *state = NULL;
-    if (!host || host->size < sizeof(vf_host_api_t) || !host->error || !host->log || !host->secret)
-        return -EPROTO;
+    if (!host || !VF_HAS_FIELD(vf_host_api_t, host, key_check))
+        return host ? host->error(err, EPROTO, PLUGIN " needs a host of plugin ABI 1.1 or newer") : -EPROTO;
     s3_state_t *st = calloc(1, sizeof *st);
     if (!st)
         return host->error(err, ENOMEM, PLUGIN ": out of memory");
@@ -614,6 +631,20 @@ static void s3_destroy(void *state)
     curl_global_cleanup();
 }
 
+/* Presigned URLs expire (as configured); public ones do not.  S3's part
+ * rules hold for every S3-compatible server worth supporting. */
+static int s3_capabilities(void *state, vf_storage_caps_t *caps)
+{
+    const s3_state_t *st = state;
+    caps->flags = st->cfg.public_urls ? 0 : VF_STORAGE_URLS_EXPIRE;
+    caps->url_expires_default = st->cfg.public_urls ? 0 : (uint32_t)st->cfg.url_expires;
+    caps->url_expires_max = st->cfg.public_urls ? 0 : SIGV4_MAX_EXPIRES;
+    caps->max_parts = S3_MAX_PARTS;
+    caps->min_part_size = S3_MIN_PART_SIZE;
+    caps->max_part_size = S3_MAX_PART_SIZE;
+    return 0;
+}
+
 static const vf_storage_ops_t s3_ops = {
     .size = sizeof(vf_storage_ops_t),
     .min_part_size = (size_t)S3_MIN_PART_SIZE,
@@ -627,8 +658,11 @@ static const vf_storage_ops_t s3_ops = {
     .multipart_write = s3_multipart_write,
     .multipart_complete = s3_multipart_complete,
     .multipart_abort = s3_multipart_abort,
+    .capabilities = s3_capabilities,
+    .put_file_progress = s3_put_file_progress,
+    .get_file_progress = s3_get_file_progress,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, "storage_s3", "1.0.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, "storage_s3", "1.1.0",
                  "objects in an S3 bucket (AWS or S3-compatible), signed with SigV4", s3_create,
                  s3_destroy, &s3_ops);

@@ -35,6 +35,8 @@ START_TEST(defaults_when_empty)
     ck_assert_int_eq(cfg->media.renditions[3].height, 1080);
     ck_assert_int_eq(cfg->upload.max_size, (int64_t)20 << 30);
     ck_assert_int_eq(cfg->upload.chunk_max, 16 << 20);
+    ck_assert_int_eq(cfg->server.storage_threads, 4);
+    ck_assert_int_eq(cfg->server.storage_queue, 16);
     ck_assert_ptr_null(cfg->auth.secret_key);
     vf_config_free(&cfg);
     ck_assert_ptr_null(cfg);
@@ -85,6 +87,40 @@ START_TEST(every_problem_with_its_line)
     ck_assert_msg(strstr(errors, "test.conf:6: unknown section 'nonsense'"), "%s", errors);
     ck_assert_msg(strstr(errors, "test.conf:7: auth.cookie_secure must be true or false"), "%s", errors);
     ck_assert_msg(strstr(errors, "auth.cookie_samesite must be"), "%s", errors);
+    free(errors);
+    /* The storage pool needs a thread and room for one waiting request. */
+    cfg = load("server = {\n  storage_threads = 0;\n  storage_queue = 0;\n};\n", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(errors, "test.conf:2: server.storage_threads must be an integer in 1..256"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: server.storage_queue must be an integer in 1..100000"), "%s", errors);
+    free(errors);
+}
+END_TEST
+
+/* Found by tests/fuzz/fuzz_config: a string setting given another type
+ * was left unset, and the checks after the walk read it. */
+START_TEST(wrong_type_strings_named)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("auth = { cookie_samesite = 2; };\n"
+                            "log = { level = 1; };\n"
+                            "mail = { transport = [ ]; smtp_tls = 3.5; };\n"
+                            "media = { job_split = true; };\n"
+                            "server = { public_origin = { }; };\n",
+                            &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_ptr_nonnull(errors);
+    ck_assert_msg(strstr(errors, "test.conf:1: auth.cookie_samesite must be a string, not an integer"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:2: log.level must be a string, not an integer"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: mail.transport must be a string, not an array"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: mail.smtp_tls must be a string, not a number"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:4: media.job_split must be a string, not a boolean"), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:5: server.public_origin must be a string, not a group"), "%s", errors);
+    /* Only those: the defaults standing in for them pass the later checks. */
+    int lines = 0;
+    for (const char *p = errors; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    ck_assert_msg(lines == 6, "%s", errors);
     free(errors);
 }
 END_TEST
@@ -234,6 +270,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, defaults_when_empty);
     tcase_add_test(tc, values_override_defaults);
     tcase_add_test(tc, every_problem_with_its_line);
+    tcase_add_test(tc, wrong_type_strings_named);
     tcase_add_test(tc, syntax_error_with_line);
     tcase_add_test(tc, samesite_none_needs_secure);
     tcase_add_test(tc, secrets_from_env_and_file);

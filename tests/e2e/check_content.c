@@ -723,6 +723,97 @@ END_TEST
 
 /* ----------------------------------------------------------- storage_s3 */
 
+/* ------------------------------------------- a PostgreSQL restart */
+
+/* A private cluster, so that restarting it disturbs no other test. */
+static char pg_dir[1024];
+static int private_pg_port;
+
+static int pg_shell(const char *action)
+{
+    return vft_sh(NULL, "set -e; . %s/scripts/lib.sh; %s >/dev/null 2>&1", vft_env_or_skip("VF_SRCDIR"), action);
+}
+
+static void private_pg_setup(void)
+{
+    ck_assert_int_ge(sodium_init(), 0);
+    dir = vft_tmpdir("content-pg");
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    snprintf(pg_dir, sizeof pg_dir, "%s/pg", dir);
+    private_pg_port = vft_free_port();
+    char action[2048];
+    snprintf(action, sizeof action, "VF_PG_FSYNC=off vf_pg_start %s %d", pg_dir, private_pg_port);
+    ck_assert_int_eq(pg_shell(action), 0);
+    ck_assert_int_ne(
+        asprintf(&conninfo, "host=127.0.0.1 port=%d user=videoflix dbname=videoflix", private_pg_port), -1);
+    ck_assert_int_eq(vft_redis_start(&redis, dir, 0), 0);
+    db_open();
+    char group[1024];
+    int port = vft_free_port();
+    snprintf(group, sizeof group, LOCAL_STORAGE, dir, port);
+    start_server(&local_srv, port, group, NULL, "server");
+    char *out = NULL;
+    char *argv[] = {(char *)vft_env_or_skip("VF_BINARY"), "--config", local_srv.config, "migrate", NULL};
+    ck_assert_int_eq(vft_run(argv, &out), 0);
+    free(out);
+    add_user("alice@example.com");
+    db_close();
+    login(&local_srv, "alice@example.com", alice_cookie, NULL);
+}
+
+static void private_pg_teardown(void)
+{
+    stop_server(&local_srv);
+    vft_redis_stop(&redis);
+    char action[2048];
+    snprintf(action, sizeof action, "vf_pg_stop %s", pg_dir);
+    pg_shell(action);
+    free(conninfo);
+    vft_rmrf(dir);
+    free(dir);
+}
+
+/* The catalogue is in memory: while PostgreSQL restarts, /content/ keeps
+ * answering from it (server.catalog_max_stale), and reads work again at
+ * once afterwards. */
+START_TEST(reads_survive_a_database_restart)
+{
+    db_open();
+    add_video("Before the restart", "2026-01-01 10:00:00+00", "sources/a.mp4", NULL);
+    db_close();
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "GET", "/content/", NULL, alice_cookie, NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "Before the restart"));
+    vft_response_free(&r);
+
+    char action[2048];
+    snprintf(action, sizeof action, "vf_as_pg \"$(vf_pg_bindir)/pg_ctl\" -D %s/data -m fast -w restart", pg_dir);
+    char cmd[2600];
+    snprintf(cmd, sizeof cmd, "(%s) &", action);
+    ck_assert_int_eq(pg_shell(cmd), 0);
+    int answered = 0, failed = 0;
+    int64_t until = now_ms() + 4000;
+    while (now_ms() < until) {
+        long st = call(&local_srv, "GET", "/content/", NULL, alice_cookie, NULL, &r);
+        if (st == 200 && strstr(r.body, "Before the restart"))
+            answered++;
+        else
+            failed++;
+        vft_response_free(&r);
+        usleep(5000);
+    }
+    ck_assert_msg(failed == 0, "%d of %d catalogue reads failed during the restart", failed, answered + failed);
+    ck_assert_int_gt(answered, 50);
+    /* Up again: a read that needs the database works on the first try. */
+    snprintf(action, sizeof action,
+             "for i in $(seq 1 300); do \"$(vf_pg_bindir)/pg_isready\" -q -h 127.0.0.1 -p %d && exit 0; "
+             "sleep 0.1; done; exit 1", private_pg_port);
+    ck_assert_int_eq(pg_shell(action), 0);
+    ck_assert_int_eq(call(&local_srv, "GET", "/users/me/", NULL, alice_cookie, NULL, &r), 200);
+    vft_response_free(&r);
+}
+END_TEST
+
 static server_t s3_srv;
 static vf_plugin_t *s3_plugin;
 
@@ -848,6 +939,12 @@ static Suite *content_suite(void)
     tcase_add_test(tc, changes_by_another_process_show_within_a_second);
     tcase_add_test(tc, changes_show_while_the_listener_is_down);
     suite_add_tcase(s, tc);
+
+    TCase *restart = tcase_create("db_restart");
+    tcase_add_unchecked_fixture(restart, private_pg_setup, private_pg_teardown);
+    tcase_set_timeout(restart, 90);
+    tcase_add_test(restart, reads_survive_a_database_restart);
+    suite_add_tcase(s, restart);
 
     TCase *s3 = tcase_create("s3");
     tcase_add_unchecked_fixture(s3, s3_setup, s3_teardown);

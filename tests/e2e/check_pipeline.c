@@ -10,6 +10,8 @@
  *               Redis is back (the job waited in the outbox)
  *   exclusive   with duplicated jobs and two workers, no task is ever run
  *               by two workers at once, and each is done once
+ *   encoder_max_jobs  an encoder declaring max_jobs = 1 runs one job at a
+ *               time in a worker of concurrency 2; the others wait their turn
  */
 #include "config.h"
 #include "uploads_fixture.h"
@@ -351,6 +353,52 @@ START_TEST(exclusive)
 }
 END_TEST
 
+START_TEST(encoder_max_jobs)
+{
+    ufix_t f;
+    ufix_opts_t opts = {.extra = "encoder = { plugin = \"encoder_ffmpeg\"; settings = { max_jobs = 1; }; };\n"};
+    ck_assert_int_eq(ufix_setup(&f, &opts), 0);
+    ck_assert_int_ge(ufix_start_worker(&f, 2), 0);
+    char *clip = tmp_path(&f, "clip.mp4");
+    ck_assert_int_eq(ufix_make_clip(clip, 320, 240, 2.0), 0);
+    int64_t ids[2];
+    for (int i = 0; i < 2; i++) {
+        char title[32];
+        snprintf(title, sizeof title, "Turns %d", i);
+        ids[i] = ufix_add_video(&f, clip, title);
+        ck_assert_int_gt(ids[i], 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        json_t *v = wait_final(&f, ids[i], 120000);
+        ck_assert_str_eq(json_string_value(json_object_get(v, "processing_state")), "ready");
+        json_decref(v);
+    }
+    /* In log order, turns taken minus turns given back never passes 1. */
+    char *log = ufix_worker_log(&f, 0);
+    int holding = 0, most = 0, turns = 0;
+    for (const char *line = log; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (memmem(line, len, "has an encoder turn", 19)) {
+            turns++;
+            if (++holding > most)
+                most = holding;
+        } else if (memmem(line, len, "gives its encoder turn back", 27)) {
+            holding--;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    ck_assert_msg(strstr(log, "encoder encoder_ffmpeg runs at most 1 jobs at once"), "%s", log);
+    ck_assert_msg(strstr(log, "waits for the encoder"), "no job ever waited:\n%s", log);
+    free(log);
+    ck_assert_int_ge(turns, 6); /* 2 videos x (120p, 240p, thumbnail) */
+    ck_assert_int_eq(most, 1);
+    ck_assert_int_eq(holding, 0);
+    free(clip);
+    ufix_teardown(&f);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
     vft_env_or_skip("VF_TEST_PG_DSN");
@@ -370,6 +418,7 @@ static Suite *pipeline_suite(void)
     tc = tcase_create("exclusive");
     tcase_set_timeout(tc, 150);
     tcase_add_test(tc, exclusive);
+    tcase_add_test(tc, encoder_max_jobs);
     suite_add_tcase(s, tc);
     return s;
 }

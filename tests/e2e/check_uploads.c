@@ -562,12 +562,8 @@ START_TEST(s3_tail_and_processing)
     char *row = ufix_sql(&f, sql);
     ck_assert_str_eq(row, "2 0 complete");
     free(row);
-    char cfg[1024], err[512];
-    snprintf(cfg, sizeof cfg,
-             "bucket = \"%s\"; endpoint = \"%s\"; access_key_id_env = \"VF_TEST_S3_ACCESS_KEY\"; "
-             "secret_access_key_env = \"VF_TEST_S3_SECRET_KEY\";",
-             getenv("VF_TEST_S3_BUCKET"), getenv("VF_TEST_S3_ENDPOINT"));
-    vf_plugin_t *s3 = vft_plugin_load("storage_s3", VF_PLUGIN_STORAGE, cfg, err, sizeof err);
+    char err[512];
+    vf_plugin_t *s3 = ufix_s3_plugin(err, sizeof err);
     ck_assert_msg(s3 != NULL, "%s", err);
     const vf_storage_ops_t *ops = vf_storage_ops(s3);
     char key[64], *copy = tmp_path(&f, "copy.bin");

@@ -89,6 +89,8 @@ int ufix_request(ufix_t *f, const char *method, const char *path, const char *co
 {
     char url[4096];
     snprintf(url, sizeof url, "%s%s", strncmp(path, "http", 4) == 0 ? "" : f->base, path);
+    if (f->conn)
+        return vft_http_on(f->conn, method, url, body, len, headers, cookie ? f->cookie : NULL, resp);
     return vft_http_raw(method, url, body, len, headers, cookie ? f->cookie : NULL, resp);
 }
 
@@ -195,30 +197,10 @@ long ufix_tus_head(ufix_t *f, const char *path, int64_t *offset)
     return status;
 }
 
-static char *read_file(const char *file, size_t *len)
-{
-    FILE *fp = fopen(file, "rb");
-    if (!fp)
-        return NULL;
-    char *data = NULL;
-    if (fseek(fp, 0, SEEK_END) == 0) {
-        long n = ftell(fp);
-        rewind(fp);
-        data = n >= 0 ? malloc((size_t)n + 1) : NULL;
-        if (data && fread(data, 1, (size_t)n, fp) != (size_t)n) {
-            free(data);
-            data = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(fp);
-    return data;
-}
-
 int ufix_tus_upload_file(ufix_t *f, const char *file, size_t chunk, char *id)
 {
     size_t len = 0;
-    char *data = read_file(file, &len);
+    char *data = vft_read_file(file, &len);
     char path[256];
     int ret = -1;
     if (!data)
@@ -381,7 +363,7 @@ char *ufix_worker_log(ufix_t *f, int i)
     char path[4096];
     snprintf(path, sizeof path, "%s/worker-%d.log", f->dir, i);
     size_t len = 0;
-    char *text = read_file(path, &len);
+    char *text = vft_read_file(path, &len);
     if (text)
         text[len] = '\0';
     return text ? text : strdup("");
@@ -403,13 +385,23 @@ static char *s3_storage_line(void)
     return line;
 }
 
+vf_plugin_t *ufix_s3_plugin(char *err, size_t errlen)
+{
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg,
+             "bucket = \"%s\"; endpoint = \"%s\"; access_key_id_env = \"VF_TEST_S3_ACCESS_KEY\"; "
+             "secret_access_key_env = \"VF_TEST_S3_SECRET_KEY\";",
+             vft_env_or_skip("VF_TEST_S3_BUCKET"), vft_env_or_skip("VF_TEST_S3_ENDPOINT"));
+    return vft_plugin_load("storage_s3", VF_PLUGIN_STORAGE, cfg, err, errlen);
+}
+
 /* vft_write_config's file with its storage line replaced: S3, or local
  * storage whose URLs point at this test's server. */
 static int set_storage(ufix_t *f, int s3)
 {
     const char *config = f->config;
     size_t len = 0;
-    char *text = read_file(config, &len);
+    char *text = vft_read_file(config, &len);
     if (!text)
         return -1;
     text[len] = '\0';
@@ -459,13 +451,14 @@ int ufix_setup(ufix_t *f, const ufix_opts_t *opts)
     char *extra = NULL;
     const char *ladder = "renditions = ( { name = \"120p\"; height = 120; }, { name = \"240p\"; height = 240; } );";
     if (asprintf(&extra,
-                 "server = { port = %d; threads = 2; public_origin = \"%s\"; };\n"
+                 "server = { port = %d; threads = %d; public_origin = \"%s\"; %s };\n"
                  "auth = { secret_key = \"uploads-test-secret-key-0123456789abcdef\"; };\n"
                  "media = { %s work_dir = \"%s\"; job_split = \"%s\"; };\n"
                  "queue = { visibility_timeout = 4; backoff_base = 1; backoff_max = 2; };\n"
                  "worker = { heartbeat_interval = 1; shutdown_grace = 5; };\n"
                  "%s\n",
-                 f->port, f->base, opts->media ? opts->media : ladder, f->work_dir, opts->job_split ? opts->job_split : "per_rendition", opts->extra ? opts->extra : "") < 0)
+                 f->port, opts->threads > 0 ? opts->threads : 2, f->base, opts->server ? opts->server : "",
+                 opts->media ? opts->media : ladder, f->work_dir, opts->job_split ? opts->job_split : "per_rendition", opts->extra ? opts->extra : "") < 0)
         return -1;
     f->config = vft_write_config(f->dir, f->conninfo, f->redis.port, extra);
     free(extra);

@@ -25,6 +25,10 @@ typedef struct ufix_opts {
     int s3;
     /* More settings: complete sections ("queue = { ... };"). */
     const char *extra;
+    /* server.threads (0: 2) and more settings of the server section
+     * ("storage_threads = 1; "). */
+    int threads;
+    const char *server;
 } ufix_opts_t;
 
 typedef struct ufix {
@@ -40,6 +44,10 @@ typedef struct ufix {
     int workers[UFIX_MAX_WORKERS];
     char cookie[4096];       /* "vf_access=...; vf_refresh=..." */
     int64_t user_id;
+    /* A libcurl easy handle (CURL *) set by the caller: ufix_request then
+     * keeps one connection for successive requests (keep-alive, as a
+     * browser's tus client does); the caller cleans it up. */
+    void *conn;
 } ufix_t;
 
 int ufix_setup(ufix_t *f, const ufix_opts_t *opts);
@@ -94,6 +102,10 @@ int ufix_wait_video(ufix_t *f, int64_t id, const char *state, int timeout_ms, js
 char *ufix_sql(ufix_t *f, const char *sql);
 /* Files under dir (recursively); -1 when it cannot be read. */
 int ufix_count_files(const char *dir);
+
+/* storage_s3 on the test bucket ($VF_TEST_S3_*), loaded by the core's
+ * loader, to look at objects directly; NULL with the message in err. */
+vf_plugin_t *ufix_s3_plugin(char *err, size_t errlen);
 
 /* A clip made with ffmpeg's test sources (H.264/AAC MP4). */
 int ufix_make_clip(const char *path, int width, int height, double seconds);

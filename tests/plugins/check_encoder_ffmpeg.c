@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tests/media.h"
+#include "tests/plugins/encoder_contract.h"
 #include "vftest.h"
 
 static char *clips;          /* directory of the generated inputs */
@@ -526,6 +527,59 @@ START_TEST(test_probe_bad)
 }
 END_TEST
 
+/* Uploads that name other files (a playlist, a concat script, an ffconcat
+ * list) must not make the worker read and publish those files: only
+ * self-contained media formats are opened, for probing and transcoding. */
+START_TEST(test_sources_naming_other_files_refused)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *private_dir = vft_tmpdir("ffe-private"), *dir = vft_tmpdir("ffe-tricks"), *out = vft_tmpdir("ffe-out");
+    char *secret = path_in(private_dir, "secret.ts");
+    ck_assert_int_eq(vft_sh(NULL, "ffmpeg -v error -nostdin -y -f lavfi -i testsrc2=size=320x240:duration=2 "
+                                  "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -f mpegts '%s'", secret), 0);
+    static const struct {
+        const char *name, *before, *after; /* the file: before, the secret's path, after */
+    } tricks[] = {
+        {"playlist.mp4", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:", "\n#EXT-X-ENDLIST\n"},
+        {"list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n", "\n#EXT-X-ENDLIST\n"},
+        {"script.mp4", "file '", "'\n"},
+        {"list.ffconcat", "ffconcat version 1.0\nfile '", "'\n"},
+    };
+    for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
+        char *src = path_in(dir, tricks[i].name);
+        FILE *f = fopen(src, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s%s%s", tricks[i].before, secret, tricks[i].after);
+        ck_assert_int_eq(fclose(f), 0);
+        vf_media_info_t info;
+        vf_error_t err = {0};
+        int ret = ops->probe(p->state, src, &info, &err);
+        ck_assert_msg(ret == -EINVAL, "%s probed: %d %s", tricks[i].name, ret, err.message);
+        char *r120 = path_in(out, "120p.mp4"), *thumb = path_in(out, "thumb.jpg");
+        vf_rendition_t r[] = {{"120p", 120, r120}};
+        vf_transcode_params_t params = params_for(r, 1, thumb);
+        memset(&err, 0, sizeof err);
+        ret = ops->transcode(p->state, src, &params, &err);
+        ck_assert_msg(ret < 0, "%s was transcoded", tricks[i].name);
+        memset(&err, 0, sizeof err);
+        ck_assert_int_lt(ops->thumbnail(p->state, src, -1, thumb, NULL, NULL, &err), 0);
+        ck_assert_int_eq(entries_in(out), 0);
+        free(r120);
+        free(thumb);
+        free(src);
+    }
+    vft_rmrf(private_dir);
+    vft_rmrf(dir);
+    vft_rmrf(out);
+    free(private_dir);
+    free(dir);
+    free(out);
+    free(secret);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- transcode -------------------------------------------------------- */
 
 START_TEST(test_transcode_renditions)
@@ -781,6 +835,57 @@ START_TEST(test_http_source)
 }
 END_TEST
 
+/* An S3 having a bad minute (503 to everything) or not listening at all is
+ * the storage's trouble: -EIO, which the pipeline retries, never -EINVAL,
+ * which fails the video as "not a readable media file". */
+START_TEST(test_http_source_unavailable)
+{
+    vf_plugin_t *p = load("timeout = 60;");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    int busy_port = vft_free_port(), closed_port = vft_free_port();
+    char port[16];
+    snprintf(port, sizeof port, "%d", busy_port);
+    char *const server[] = {
+        "/usr/bin/python3", "-c",
+        "import http.server, sys\n"
+        "class Busy(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_error(503)\n"
+        "    do_HEAD = do_GET\n"
+        "    def log_message(self, *args):\n"
+        "        pass\n"
+        "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Busy).serve_forever()\n",
+        port, NULL};
+    int pid = vft_spawn(server, "/dev/null");
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(vft_wait_port(busy_port, 10000), 0);
+
+    char *out = vft_tmpdir("ffe-out");
+    char *video = path_in(out, "v.mp4"), *thumb = path_in(out, "t.jpg");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, thumb);
+    vf_media_info_t info;
+    int ports[] = {busy_port, closed_port};
+    for (size_t i = 0; i < 2; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/fast.mp4?X-Amz-Signature=topsecret", ports[i]);
+        vf_error_t err = {0};
+        ck_assert_int_eq(ops->probe(p->state, url, &info, &err), -EIO);
+        ck_assert_msg(strstr(err.message, "fast.mp4?... could not be read") && !strstr(err.message, "topsecret"),
+                      "message: %s", err.message);
+        ck_assert_int_eq(ops->transcode(p->state, url, &params, &err), -EIO);
+        ck_assert_int_eq(ops->thumbnail(p->state, url, -1, thumb, NULL, NULL, &err), -EIO);
+        ck_assert_int_eq(entries_in(out), 0);
+    }
+    vft_stop(pid, SIGTERM, 5000);
+    vft_rmrf(out);
+    free(out);
+    free(video);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- failures, cancellation, timeout ---------------------------------- */
 
 START_TEST(test_unrunnable_ffmpeg)
@@ -809,6 +914,36 @@ START_TEST(test_unrunnable_ffmpeg)
     free(fake);
     free(config);
     vft_plugin_free(p);
+}
+END_TEST
+
+/* Codec settings: the plugin's own group first, then the caller's
+ * defaults, then libx264's when the caller gives none (preset NULL, crf -1,
+ * as for an encoder that does not declare VF_ENCODER_X264_DEFAULTS). */
+START_TEST(test_own_codec_settings)
+{
+    vf_plugin_t *p = load("preset = \"no-such-preset-of-ours\";\ncrf = 30;\nmax_jobs = 3;");
+    ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
+    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
+    ck_assert_uint_eq(p->encoder_caps.max_jobs, 3);
+    char *out = vft_tmpdir("ffe-own");
+    char *video = path_in(out, "v.mp4");
+    vf_rendition_t r[] = {{"120p", 120, video}};
+    vf_transcode_params_t params = params_for(r, 1, NULL);
+    vf_error_t err = {0};
+    ck_assert_int_eq(vf_encoder_ops(p)->transcode(p->state, clip_short, &params, &err), -EIO);
+    ck_assert_msg(strstr(err.message, "no-such-preset-of-ours"), "message: %s", err.message);
+    vft_plugin_free(p);
+
+    p = load("");
+    params.preset = NULL;
+    params.crf = -1;
+    ck_assert_msg(vf_encoder_ops(p)->transcode(p->state, clip_short, &params, &err) == 0, "%s", err.message);
+    ck_assert_msg(vfm_decodes(video), "%s does not decode", video);
+    vft_plugin_free(p);
+    vft_rmrf(out);
+    free(out);
+    free(video);
 }
 END_TEST
 
@@ -979,6 +1114,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_probe_good);
     tcase_add_test(tc, test_probe_rotation);
     tcase_add_test(tc, test_probe_bad);
+    tcase_add_test(tc, test_sources_naming_other_files_refused);
     tcase_add_test(tc, test_transcode_renditions);
     tcase_add_test(tc, test_transcode_no_audio_no_upscale);
     tcase_add_test(tc, test_transcode_odd_sizes);
@@ -987,7 +1123,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_thumbnail);
     tcase_add_test(tc, test_thumbnail_past_video_end);
     tcase_add_test(tc, test_http_source);
+    tcase_add_test(tc, test_http_source_unavailable);
     tcase_add_test(tc, test_unrunnable_ffmpeg);
+    tcase_add_test(tc, test_own_codec_settings);
     tcase_add_test(tc, test_failure_messages);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_timeout);
@@ -996,4 +1134,11 @@ static Suite *suite(void)
     return s;
 }
 
-VFT_MAIN(suite)
+/* The contract every encoder plugin passes. */
+static Suite *encoder_ffmpeg_contract(void)
+{
+    static const vfc_subject_t subject = {"encoder_ffmpeg", "encoder_ffmpeg", ""};
+    return vfc_encoder_suite(&subject);
+}
+
+VFC_MAIN(suite, encoder_ffmpeg_contract)

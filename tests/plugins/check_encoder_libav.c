@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "tests/media.h"
+#include "tests/plugins/encoder_contract.h"
 #include "vftest.h"
 
 #include <arpa/inet.h>
@@ -241,6 +242,13 @@ START_TEST(test_config)
     vf_plugin_t *p = load("");
     const vf_encoder_ops_t *ops = vf_encoder_ops(p);
     ck_assert_int_eq(ops->accepts_urls, 1);
+    /* Capabilities (ABI 1.1): both source kinds, the core's x264 defaults, no job limit unless set. */
+    ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
+    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
+    ck_assert_uint_eq(p->encoder_caps.max_jobs, 0);
+    vf_plugin_t *limited = load("max_jobs = 2;\npreset = \"fast\";\ncrf = 20;");
+    ck_assert_uint_eq(limited->encoder_caps.max_jobs, 2);
+    vft_plugin_free(limited);
     ck_assert_ptr_nonnull(ops->probe);
     ck_assert_ptr_nonnull(ops->transcode);
     ck_assert_ptr_nonnull(ops->thumbnail);
@@ -251,15 +259,18 @@ START_TEST(test_config)
     static const struct {
         const char *text, *needle;
     } bad[] = {
-        {"threads = 1;\nbogus = 3;", "line 3: encoder_libav.bogus is not a setting"},
-        {"threads = \"two\";", "line 2: encoder_libav.threads must be an integer"},
-        {"threads = 65;", "threads must be an integer"},
-        {"order = [1, 2];", "line 2: encoder_libav.order must"},
-        {"order = \"720p\";", "order must be a list"},
+        {"threads = 1;\nbogus = 3;", "line 3: encoder_libav: unknown setting 'bogus'"},
+        {"threads = \"two\";", "line 2: encoder_libav: 'threads' must be an integer"},
+        {"threads = 65;", "'threads' must be between 0 and 64"},
+        {"order = [1, 2];", "line 2: encoder_libav: 'order' must be a list of strings"},
+        {"order = \"720p\";", "'order' must be a list of strings"},
         {"order = [\"720p\", \"720p\"];", "twice"},
-        {"timeout = -1;", "line 2: encoder_libav.timeout must be"},
-        {"timeout = \"1m\";", "timeout must be a number of seconds"},
-        {"io_timeout = 0;", "io_timeout must be more than 0"},
+        {"timeout = -1;", "line 2: encoder_libav: 'timeout' must be between 0 and 604800"},
+        {"timeout = \"1m\";", "'timeout' must be a number"},
+        {"io_timeout = 0;", "'io_timeout' must be more than 0"},
+        {"crf = 60;", "line 2: encoder_libav: 'crf' must be between 0 and 51"},
+        {"preset = \"\";", "'preset' is empty"},
+        {"max_jobs = -1;", "'max_jobs' must be between 0 and 1024"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char err[512] = "";
@@ -349,6 +360,44 @@ START_TEST(test_probe_bad)
                       err.message, bad[i].message);
         free(src);
     }
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* Uploads naming files outside the upload (absolute paths, file: URLs)
+ * through a playlist, a concat script or an ffconcat list are refused
+ * before anything is opened, also under a media file's extension. */
+START_TEST(test_sources_naming_other_files_refused)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *dir = vft_tmpdir("lav-tricks"), *secret = clip("av322.mp4");
+    static const struct {
+        const char *name, *before, *after; /* the file: before, the secret's path, after */
+    } tricks[] = {
+        {"playlist.mp4", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:", "\n#EXT-X-ENDLIST\n"},
+        {"script.mp4", "file '", "'\n"},
+        {"list.ffconcat", "ffconcat version 1.0\nfile '", "'\n"},
+    };
+    for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
+        char *src = path_in(dir, tricks[i].name), *thumb = path_in(dir, "thumb.jpg");
+        FILE *f = fopen(src, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s%s%s", tricks[i].before, secret, tricks[i].after);
+        ck_assert_int_eq(fclose(f), 0);
+        vf_media_info_t info;
+        vf_error_t err = {0};
+        int ret = ops->probe(p->state, src, &info, &err);
+        ck_assert_msg(ret == -EINVAL, "%s probed: %d %s", tricks[i].name, ret, err.message);
+        memset(&err, 0, sizeof err);
+        ck_assert_int_lt(ops->thumbnail(p->state, src, -1, thumb, NULL, NULL, &err), 0);
+        ck_assert_int_ne(access(thumb, F_OK), 0);
+        free(src);
+        free(thumb);
+    }
+    vft_rmrf(dir);
+    free(dir);
+    free(secret);
     vft_plugin_free(p);
 }
 END_TEST
@@ -923,6 +972,7 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_config);
     tcase_add_test(tc, test_probe_good);
     tcase_add_test(tc, test_probe_bad);
+    tcase_add_test(tc, test_sources_naming_other_files_refused);
     tcase_add_test(tc, test_transcode_audio_and_thumbnail);
     tcase_add_test(tc, test_transcode_video_only_and_odd_sizes);
     tcase_add_test(tc, test_transcode_variable_frame_rate);
@@ -938,4 +988,11 @@ static Suite *encoder_libav_suite(void)
     return s;
 }
 
-VFT_MAIN(encoder_libav_suite)
+/* The contract every encoder plugin passes. */
+static Suite *encoder_libav_contract(void)
+{
+    static const vfc_subject_t subject = {"encoder_libav", "encoder_libav", ""};
+    return vfc_encoder_suite(&subject);
+}
+
+VFC_MAIN(encoder_libav_suite, encoder_libav_contract)

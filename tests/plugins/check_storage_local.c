@@ -5,6 +5,7 @@
  * atomic writes, URLs, multipart uploads across processes, and concurrent use.
  */
 #include "config.h"
+#include "tests/plugins/storage_contract.h"
 #include "vftest.h"
 
 #include <dirent.h>
@@ -632,24 +633,140 @@ START_TEST(test_multipart_order_and_retry)
     /* The last part again, same bytes: the same etag and nothing appended. */
     char *e1again = write_part(key, id, 1, &parts[0]);
     ck_assert_str_eq(e1, e1again);
-    /* The last part again with other bytes of the same length, or another length: refused. */
-    ck_assert_int_eq(WRITE(1, parts[1].bytes, parts[0].len), -EINVAL);
-    ck_assert_int_eq(WRITE(1, parts[0].bytes, parts[0].len - 1), -EINVAL);
+    /* The last part again with other bytes, of the same or another length:
+     * the last write wins, with a new etag. */
+    part_data_t other = {parts[1].bytes, parts[0].len - 1};
+    char *e1other = write_part(key, id, 1, &other);
+    ck_assert_str_ne(e1, e1other);
+    char *e1back = write_part(key, id, 1, &parts[0]);
+    ck_assert_str_eq(e1, e1back);
     char *e2 = write_part(key, id, 2, &parts[1]);
-    /* An earlier part is not the last one: refused even when identical. */
-    ck_assert_int_eq(WRITE(1, parts[0].bytes, parts[0].len), -EINVAL);
     char *e3 = write_part(key, id, 3, &parts[2]);
     char *e3again = write_part(key, id, 3, &parts[2]);
     ck_assert_str_eq(e3, e3again);
 #undef WRITE
 
+    /* An etag a later write replaced no longer completes the upload. */
+    vf_storage_part_t stale[] = {{1, e1other}, {2, e2}, {3, e3}};
+    ck_assert_int_eq(fx.ops->multipart_complete(fx.state, key, id, stale, 3, &err), -EINVAL);
     vf_storage_part_t list[] = {{1, e1}, {2, e2}, {3, e3}};
     ck_assert_int_eq(fx.ops->multipart_complete(fx.state, key, id, list, 3, &err), 0);
     assert_object_equals(key, whole);
     ck_assert_int_eq(uploads_entries(), 0);
 
-    free(e1), free(e1again), free(e2), free(e3), free(e3again), free(id);
+    free(e1), free(e1again), free(e1other), free(e1back), free(e2), free(e3), free(e3again), free(id);
     free_parts(parts, 3);
+}
+END_TEST
+
+/* An earlier part written again after later ones (its answer and the
+ * caller's commit were lost while the next part went on): the last write
+ * wins there too, and completing puts every part in its place. */
+START_TEST(test_multipart_earlier_part_rewritten)
+{
+    char whole[600];
+    const size_t sizes[] = {3000, 2000, 1000};
+    part_data_t parts[3];
+    make_parts(pathf(whole, sizeof whole, "%s/whole.bin", fx.dir), parts, sizes, 3, 21);
+    const char *key = "u/rewritten.bin";
+    vf_error_t err = {0};
+    char *id = begin(key);
+    part_data_t wrong1 = {parts[2].bytes, 700};
+    part_data_t wrong2 = {parts[0].bytes, 2500};
+    char *w1 = write_part(key, id, 1, &wrong1);
+    char *w2 = write_part(key, id, 2, &wrong2);
+    char *e3 = write_part(key, id, 3, &parts[2]);
+    char *e1 = write_part(key, id, 1, &parts[0]); /* now out of place */
+    char *e2 = write_part(key, id, 2, &parts[1]);
+    /* A separate process sees the same parts (the sidecar is the truth). */
+    char cfg[1024], errtext[1024];
+    pathf(cfg, sizeof cfg, "root = \"%s\";", fx.root);
+    vf_plugin_t *other = load_with(cfg, errtext, sizeof errtext);
+    ck_assert_msg(other != NULL, "%s", errtext);
+    vf_storage_part_t old_list[] = {{1, w1}, {2, w2}, {3, e3}};
+    ck_assert_int_eq(vf_storage_ops(other)->multipart_complete(other->state, key, id, old_list, 3, &err), -EINVAL);
+    vf_storage_part_t list[] = {{1, e1}, {2, e2}, {3, e3}};
+    ck_assert_int_eq(vf_storage_ops(other)->multipart_complete(other->state, key, id, list, 3, &err), 0);
+    vft_plugin_free(other);
+    assert_object_equals(key, whole);
+    ck_assert_int_eq(uploads_entries(), 0);
+    free(w1), free(w2), free(e1), free(e2), free(e3), free(id);
+    free_parts(parts, 3);
+}
+END_TEST
+
+/* --- capabilities and cancellable copies ------------------------------------------ */
+
+START_TEST(test_capabilities)
+{
+    const vf_storage_caps_t *caps = &fx.plugin->storage_caps;
+    ck_assert_uint_eq(caps->flags, VF_STORAGE_LOCAL_PATHS);
+    ck_assert_uint_eq(caps->url_expires_default, 0);
+    ck_assert_uint_eq(caps->max_parts, 10000);
+    ck_assert_uint_eq(caps->min_part_size, 1);
+    ck_assert_uint_eq(caps->min_part_size, fx.ops->min_part_size);
+    ck_assert(caps->max_part_size >= (uint64_t)5 << 30);
+    ck_assert_uint_ge(fx.ops->size, VF_STORAGE_OPS_SIZE_1_1);
+    ck_assert_ptr_nonnull(fx.ops->put_file_progress);
+    ck_assert_ptr_nonnull(fx.ops->get_file_progress);
+}
+END_TEST
+
+typedef struct stopper {
+    int calls;
+    double last;
+    double stop_at; /* percent from which to answer "stop" */
+} stopper_t;
+
+static int stop_after(void *ud, double percent)
+{
+    stopper_t *s = ud;
+    ck_assert(percent >= s->last && percent <= 100.0);
+    s->last = percent;
+    s->calls++;
+    return percent >= s->stop_at;
+}
+
+START_TEST(test_copies_report_progress_and_stop)
+{
+    char src[600], got[600], expect[600];
+    vf_error_t err = {0};
+    const size_t size = 40 * MiB + 5; /* several chunks */
+    ck_assert_int_eq(vft_write_pattern(pathf(src, sizeof src, "%s/big.bin", fx.dir), size, 31), 0);
+    pathf(got, sizeof got, "%s/got.bin", fx.dir);
+
+    stopper_t run = {0, 0, 101};
+    ck_assert_int_eq(fx.ops->put_file_progress(fx.state, "v/big.bin", src, stop_after, &run, &err), 0);
+    ck_assert_int_gt(run.calls, 2);
+    ck_assert(run.last == 100.0);
+
+    /* Stopped half-way: -ECANCELED, the old object unchanged, no temporary file. */
+    put_text("v/kept.bin", "old");
+    stopper_t half = {0, 0, 50};
+    ck_assert_int_eq(fx.ops->put_file_progress(fx.state, "v/kept.bin", src, stop_after, &half, &err), -ECANCELED);
+    ck_assert_msg(strstr(err.message, "cancelled"), "%s", err.message);
+    ck_assert(half.last < 100.0);
+    write_text(pathf(expect, sizeof expect, "%s/expect.txt", fx.dir), "old");
+    assert_object_equals("v/kept.bin", expect);
+    ck_assert_int_eq(count_below(fx.root, ".vf-tmp-"), 0);
+    /* Stopped before it began: no object, no directory made. */
+    stopper_t at_once = {0, 0, 0};
+    ck_assert_int_eq(fx.ops->put_file_progress(fx.state, "new/dir/x.bin", src, stop_after, &at_once, &err),
+                     -ECANCELED);
+    char path[600];
+    ck_assert(!exists(pathf(path, sizeof path, "%s/new", fx.root)));
+
+    /* get: the same, and an existing destination is left as it was. */
+    stopper_t all = {0, 0, 101};
+    ck_assert_int_eq(fx.ops->get_file_progress(fx.state, "v/big.bin", got, stop_after, &all, &err), 0);
+    ck_assert(vft_files_equal(src, got));
+    ck_assert(all.last == 100.0);
+    write_text(got, "previous");
+    stopper_t stop = {0, 0, 30};
+    ck_assert_int_eq(fx.ops->get_file_progress(fx.state, "v/big.bin", got, stop_after, &stop, &err), -ECANCELED);
+    write_text(expect, "previous");
+    ck_assert(vft_files_equal(expect, got));
+    ck_assert_int_eq(count_below(fx.dir, ".vf-tmp-"), 0);
 }
 END_TEST
 
@@ -900,6 +1017,9 @@ static Suite *storage_local_suite(void)
     tcase_add_test(tc, test_url_encoding);
     tcase_add_test(tc, test_multipart_three_parts);
     tcase_add_test(tc, test_multipart_order_and_retry);
+    tcase_add_test(tc, test_multipart_earlier_part_rewritten);
+    tcase_add_test(tc, test_capabilities);
+    tcase_add_test(tc, test_copies_report_progress_and_stop);
     tcase_add_test(tc, test_multipart_complete_wrong_list);
     tcase_add_test(tc, test_multipart_abort_and_ids);
     tcase_add_test(tc, test_multipart_unacknowledged_bytes_dropped);
@@ -909,4 +1029,12 @@ static Suite *storage_local_suite(void)
     return s;
 }
 
-VFT_MAIN(storage_local_suite)
+/* The contract every storage plugin passes, with a root of its own per test. */
+static Suite *storage_local_contract(void)
+{
+    static const vfc_subject_t subject = {"storage_local", "storage_local",
+                                          "root = \"${VF_CONTRACT_WORKDIR}/objects\";"};
+    return vfc_storage_suite(&subject);
+}
+
+VFC_MAIN(storage_local_suite, storage_local_contract)

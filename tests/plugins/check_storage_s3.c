@@ -9,6 +9,7 @@
  * proxy's counts: verified requests by operation, uploads in progress).
  */
 #include "config.h"
+#include "tests/plugins/storage_contract.h"
 #include "vftest.h"
 
 #include <arpa/inet.h>
@@ -78,15 +79,8 @@ static char *load_fails(const char *config_text)
 /* A counter from the proxy's stats file (0 when absent). */
 static long proxy_count(const char *name)
 {
-    FILE *f = fopen(env.stats, "r");
-    ck_assert_msg(f != NULL, "%s: %s", env.stats, strerror(errno));
-    char line[4096];
-    long value = 0;
-    size_t n = strlen(name);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            value = strtol(line + n + 1, NULL, 10);
-    fclose(f);
+    long value = vft_s3_proxy_count(name);
+    ck_assert_msg(value >= 0, "%s: %s", env.stats, strerror(errno));
     return value;
 }
 
@@ -791,6 +785,8 @@ START_TEST(test_credentials_from_env_and_file)
 }
 END_TEST
 
+#define CREDS "\naccess_key_id = \"A\";\nsecret_access_key = \"B\";"
+
 START_TEST(test_config_errors)
 {
     ck_assert_int_eq(unsetenv("AWS_ACCESS_KEY_ID"), 0);
@@ -804,25 +800,109 @@ START_TEST(test_config_errors)
         {"bucket = \"ok-bucket\";\npublic = \"yes\";", "'public' must be true or false"},
         {"bucket = \"ok-bucket\";\nmax_retries = \"4\";", "'max_retries' must be an integer"},
         {"region = \"eu-west-1\";", "'bucket' is required"},
-        {"bucket = \"Bad_Bucket\";", "'bucket' must be 3 to 63 characters"},
+        /* Checks made once every key is well-formed: the credentials must be there too. */
+        {"bucket = \"Bad_Bucket\";" CREDS, "'bucket' must be 3 to 63 characters"},
         {"bucket = \"ok-bucket\";\naddressing = \"diagonal\";", "'addressing' must be"},
-        {"bucket = \"ok-bucket\";\nendpoint = \"ftp://x\";", "must start with http:// or https://"},
-        {"bucket = \"ok-bucket\";\nendpoint = \"http://h:9000/some/path\";", "without credentials or a path"},
-        {"bucket = \"ok-bucket\";\nendpoint = \"http://127.0.0.1:9000\";\naddressing = \"virtual\";",
+        {"bucket = \"ok-bucket\";\nendpoint = \"ftp://x\";" CREDS, "line 3: storage_s3: 'endpoint' must start with http:// or https://"},
+        {"bucket = \"ok-bucket\";\nendpoint = \"http://h:9000/some/path\";" CREDS, "without credentials or a path"},
+        {"bucket = \"ok-bucket\";\nendpoint = \"http://127.0.0.1:9000\";\naddressing = \"virtual\";" CREDS,
          "needs an endpoint with a DNS name"},
         {"bucket = \"ok-bucket\";\nurl_expires = 0;", "'url_expires' must be between 1 and 604800"},
         {"bucket = \"ok-bucket\";\npart_size = 1024;", "'part_size' must be between"},
-        {"bucket = \"ok-bucket\";\naccess_key_id = \"A\";", "no secret access key"},
-        {"bucket = \"ok-bucket\";", "no access key id: set 'access_key_id', 'access_key_id_env' or "
+        {"bucket = \"ok-bucket\";\naccess_key_id = \"A\";", "'secret_access_key' is required"},
+        {"bucket = \"ok-bucket\";", "'access_key_id' is required: set 'access_key_id', 'access_key_id_env' or "
                                     "'access_key_id_file', or the environment variable AWS_ACCESS_KEY_ID"},
         {"bucket = \"ok-bucket\";\naccess_key_id = \"A\";\nsecret_access_key_file = \"/nonexistent/s\";",
-         "the file '/nonexistent/s' cannot be read"},
+         "line 4: storage_s3: 'secret_access_key': cannot read /nonexistent/s: No such file or directory"},
+        {"bucket = \"ok-bucket\";\naccess_key_id = \"\";", "line 3: storage_s3: 'access_key_id' is empty"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *msg = load_fails(cases[i].config);
         ck_assert_msg(strstr(msg, cases[i].message) != NULL, "config:\n%s\nmessage: %s\nwanted: %s",
                       cases[i].config, msg, cases[i].message);
     }
+}
+END_TEST
+
+/* Every problem of the group at once, each with its line. */
+START_TEST(test_config_errors_all_reported)
+{
+    const char *msg = load_fails("bucket = 5;\nmax_retries = 99;\ntimout = 3;");
+    ck_assert_msg(strstr(msg, "line 2: storage_s3: 'bucket' must be a string") &&
+                      strstr(msg, "line 3: storage_s3: 'max_retries' must be between 0 and 20") &&
+                      strstr(msg, "line 4: storage_s3: unknown setting 'timout' (did you mean 'timeout'?)"),
+                  "%s", msg);
+}
+END_TEST
+
+typedef struct stopper {
+    int calls;
+    double last;
+    double stop_at; /* answer "stop" from this percentage on */
+} stopper_t;
+
+static int stop_after(void *ud, double percent)
+{
+    stopper_t *s = ud;
+    s->calls++;
+    s->last = percent;
+    return percent >= s->stop_at;
+}
+
+/* Capabilities follow the settings; long copies report progress and stop
+ * when asked, leaving no object, no unfinished multipart upload and no
+ * partial download. */
+START_TEST(test_capabilities_and_cancelled_copies)
+{
+    vf_plugin_t *p = load_s3("part_size = 5242880;\nmultipart_threshold = 5242880;\nurl_expires = 900;");
+    const vf_storage_caps_t *caps = &p->storage_caps;
+    ck_assert_uint_eq(caps->flags, VF_STORAGE_URLS_EXPIRE);
+    ck_assert_uint_eq(caps->url_expires_default, 900);
+    ck_assert_uint_eq(caps->url_expires_max, 604800);
+    ck_assert_uint_eq(caps->max_parts, 10000);
+    ck_assert_uint_eq(caps->min_part_size, 5 * MIB);
+    ck_assert(caps->max_part_size == (uint64_t)5 << 30);
+    vf_plugin_t *pub = load_s3("public = true;");
+    ck_assert_uint_eq(pub->storage_caps.flags, 0);
+    vft_plugin_free(pub);
+
+    const vf_storage_ops_t *ops = vf_storage_ops(p);
+    char *dir = vft_tmpdir("s3cancel"), *src = path_in(dir, "src.bin"), *out = path_in(dir, "out.bin");
+    char *key = unique_key("cancelled.bin");
+    vf_error_t err = {0};
+    vf_storage_stat_t st;
+    ck_assert_int_eq(vft_write_pattern(src, 16 * MIB, 9), 0);
+
+    /* Multipart put_file stopped after some parts: aborted, nothing stored. */
+    stopper_t half = {0, 0, 40};
+    ck_assert_int_eq(ops->put_file_progress(p->state, key, src, stop_after, &half, &err), -ECANCELED);
+    ck_assert_msg(strstr(err.message, "cancelled"), "%s", err.message);
+    ck_assert(half.last >= 40 && half.last < 100);
+    ck_assert_int_eq(ops->stat(p->state, key, &st, &err), -ENOENT);
+    ck_assert(!proxy_has_upload(NULL, key));
+    /* A single PUT stopped before it starts. */
+    stopper_t at_once = {0, 0, 0};
+    ck_assert_int_eq(ops->put_file_progress(p->state, key, src, stop_after, &at_once, &err), -ECANCELED);
+    ck_assert_int_eq(ops->stat(p->state, key, &st, &err), -ENOENT);
+
+    /* The whole copy, then a download stopped half-way. */
+    stopper_t all = {0, 0, 101};
+    ck_assert_msg(ops->put_file_progress(p->state, key, src, stop_after, &all, &err) == 0, "%s", err.message);
+    ck_assert(all.calls > 2 && all.last > 99.0);
+    stopper_t get_half = {0, 0, 50};
+    ck_assert_int_eq(ops->get_file_progress(p->state, key, out, stop_after, &get_half, &err), -ECANCELED);
+    ck_assert_int_eq(dir_entries(dir), 1); /* src only: no target, no partial file */
+    stopper_t get_all = {0, 0, 101};
+    ck_assert_msg(ops->get_file_progress(p->state, key, out, stop_after, &get_all, &err) == 0, "%s", err.message);
+    ck_assert(vft_files_equal(src, out));
+    ck_assert_msg(ops->remove(p->state, key, &err) == 0, "%s", err.message);
+
+    free(key);
+    free(src);
+    free(out);
+    vft_rmrf(dir);
+    free(dir);
+    vft_plugin_free(p);
 }
 END_TEST
 
@@ -930,10 +1010,24 @@ static Suite *storage_s3_suite(void)
     tcase_add_test(tc, test_public_urls);
     tcase_add_test(tc, test_credentials_from_env_and_file);
     tcase_add_test(tc, test_config_errors);
+    tcase_add_test(tc, test_config_errors_all_reported);
+    tcase_add_test(tc, test_capabilities_and_cancelled_copies);
     tcase_add_test(tc, test_invalid_keys);
     tcase_add_test(tc, test_threads_share_state);
     suite_add_tcase(s, tc);
     return s;
 }
 
-VFT_MAIN(storage_s3_suite)
+/* The contract every storage plugin passes; it fails (never skips) without
+ * the S3 test service. */
+static Suite *storage_s3_contract(void)
+{
+    static const vfc_subject_t subject = {
+        "storage_s3", "storage_s3",
+        "endpoint = \"${VF_TEST_S3_ENDPOINT}\";\nbucket = \"${VF_TEST_S3_BUCKET}\";\n"
+        "region = \"${VF_TEST_S3_REGION}\";\naccess_key_id_env = \"VF_TEST_S3_ACCESS_KEY\";\n"
+        "secret_access_key_env = \"VF_TEST_S3_SECRET_KEY\";"};
+    return vfc_storage_suite(&subject);
+}
+
+VFC_MAIN(storage_s3_suite, storage_s3_contract)

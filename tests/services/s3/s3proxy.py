@@ -25,9 +25,27 @@ Faults on demand, for retry tests (object keys containing these markers):
   vf-fault-503-once   the first request for the key gets 503 SlowDown
   vf-fault-part2-500  UploadPart of part 2 always gets 500 InternalError
 
---stats names a file of "name value" lines, rewritten after every request:
-verified, verified_presigned, rejected, anonymous, faults, op.<Operation>
-(verified requests by S3 operation), uploads_in_progress, and one
+Slow answers on demand (--control FILE, read again for every request; one
+rule a line, "#" starts a comment; OPERATION is an S3 operation name such as
+UploadPart or PutObject, or "*"; KEY-PART, when given, must occur in the key):
+  delay SECONDS OPERATION [KEY-PART]   answer matching requests SECONDS later
+  hold OPERATION [KEY-PART]            keep matching requests waiting until
+                                       the rule is gone from the file
+The request has been received in full and checked before it waits, and it
+waits before it reaches s3rver, so other requests (writes too) go on
+meanwhile.  A held request gives up waiting after 10 minutes and proceeds.
+
+Faults for every request, for load tests (bench/faults): when the variable
+VF_S3_FAULT_FILE names a file, it is read for every request; a line
+  fail STATUS UNTIL     answers STATUS (500 InternalError or 503 SlowDown)
+  delay SECONDS UNTIL   answers SECONDS later
+applies until the Unix time UNTIL.  Write it atomically (rename).
+
+--stats names a file of "name value" lines, rewritten after every request
+(and when a request starts to be held): verified, verified_presigned,
+rejected, anonymous, faults, delayed (requests slowed by a delay rule),
+held (requests waiting on a hold rule right now), op.<Operation> (verified
+requests by S3 operation), uploads_in_progress, and one
 "upload <upload id> <key>" line per multipart upload in progress.
 
 Only for tests: it listens on 127.0.0.1 and forwards to s3rver on 127.0.0.1.
@@ -79,7 +97,7 @@ class Stats:
     def __init__(self, path, data_dir):
         self.path, self.data_dir = path, data_dir
         self.counts = {"verified": 0, "verified_presigned": 0, "rejected": 0, "anonymous": 0,
-                       "faults": 0}
+                       "faults": 0, "delayed": 0, "held": 0}
         self.lock = threading.Lock()
         self.faulted_keys = set()
         self.write()
@@ -87,6 +105,12 @@ class Stats:
     def add(self, name):
         with self.lock:
             self.counts[name] = self.counts.get(name, 0) + 1
+
+    def hold(self, change):
+        """Count a request that starts (+1) or stops (-1) waiting on a hold rule."""
+        with self.lock:
+            self.counts["held"] += change
+        self.write()
 
     def first_fault(self, key):
         with self.lock:
@@ -118,6 +142,79 @@ class Stats:
             with open(tmp, "w") as f:
                 f.writelines(lines)
             os.replace(tmp, self.path)
+
+
+class Control:
+    """The rules of the --control file (see the module's comment)."""
+
+    HOLD_POLL = 0.05
+    HOLD_MAX = 600
+
+    def __init__(self, path):
+        self.path = path
+        self.warned = set()
+
+    def rules(self):
+        if not self.path:
+            return []
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                lines = f.readlines()
+        except OSError:
+            return []
+        found = []
+        for number, line in enumerate(lines, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            rule = None
+            if words[0] == "delay" and len(words) in (3, 4):
+                try:
+                    seconds = float(words[1])
+                    if seconds >= 0:
+                        rule = ("delay", seconds, words[2], words[3] if len(words) == 4 else "")
+                except ValueError:
+                    pass
+            elif words[0] == "hold" and len(words) in (2, 3):
+                rule = ("hold", 0.0, words[1], words[2] if len(words) == 3 else "")
+            if rule:
+                found.append(rule)
+            elif (number, line) not in self.warned:
+                self.warned.add((number, line))
+                sys.stderr.write(f"s3proxy: {self.path}:{number}: not a rule, ignored "
+                                 "(delay SECONDS OPERATION [KEY-PART] | hold OPERATION [KEY-PART])\n")
+        return found
+
+    @staticmethod
+    def matching(rules, action, op, key):
+        return [r for r in rules if r[0] == action and r[2] in ("*", op) and r[3] in key]
+
+    def slow_down(self, op, key, stats):
+        """Wait as the rules say for a request of operation op on key."""
+        delays = self.matching(self.rules(), "delay", op, key)
+        if delays:
+            stats.add("delayed")
+            time.sleep(max(r[1] for r in delays))
+        if self.matching(self.rules(), "hold", op, key):
+            stats.hold(+1)
+            try:
+                deadline = time.monotonic() + self.HOLD_MAX
+                while self.matching(self.rules(), "hold", op, key) and time.monotonic() < deadline:
+                    time.sleep(self.HOLD_POLL)
+            finally:
+                stats.hold(-1)
+
+
+def injected_fault(path):
+    """("fail", status) or ("delay", seconds) from the VF_S3_FAULT_FILE line in force, else None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            kind, value, until = f.read().split()
+        if time.time() < float(until) and kind in ("fail", "delay"):
+            return kind, float(value)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def parse_amz_date(text):
@@ -473,12 +570,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.server.stats.add(verdict)
                 self.server.stats.add("op." + op)
 
+            fault = injected_fault(self.server.fault_file) if self.server.fault_file else None
+            if fault and fault[0] == "delay":
+                time.sleep(fault[1])
+            elif fault:
+                self.server.stats.add("faults")
+                if int(fault[1]) == 503:
+                    raise S3Error(503, "SlowDown", "Please reduce your request rate.")
+                raise S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
             if "vf-fault-503-once" in key and self.server.stats.first_fault(key):
                 self.server.stats.add("faults")
                 raise S3Error(503, "SlowDown", "Please reduce your request rate.")
             if "vf-fault-part2-500" in key and op == "UploadPart" and params.get("partNumber") == "2":
                 self.server.stats.add("faults")
                 raise S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
+            self.server.control.slow_down(op, key, self.server.stats)
 
             if op == "ListMultipartUploads":
                 self.list_uploads(bucket, params.get("prefix", ""))
@@ -526,6 +632,7 @@ def main():
     parser.add_argument("--port-file", required=True, help="where to write the port this proxy listens on")
     parser.add_argument("--stats", required=True, help="the counts file")
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--control", help="the file of delay and hold rules (optional)")
     args = parser.parse_args()
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -537,7 +644,9 @@ def main():
     server.upstream_port = args.upstream_port
     server.data_dir = args.data_dir
     server.stats = Stats(args.stats, args.data_dir)
+    server.control = Control(args.control)
     server.write_lock = threading.Lock()
+    server.fault_file = os.environ.get("VF_S3_FAULT_FILE")
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{server.server_address[1]}\n")
     os.replace(args.port_file + ".tmp", args.port_file)

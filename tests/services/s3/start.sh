@@ -9,6 +9,7 @@
 #   VF_TEST_S3_BUCKET, VF_TEST_S3_REGION
 #   VF_TEST_S3_ACCESS_KEY, VF_TEST_S3_SECRET_KEY  (made up for this run)
 #   VF_TEST_S3_STATS     the proxy's counts file (verified requests, ...)
+#   VF_TEST_S3_CONTROL   the proxy's rules file: slow or held answers (empty)
 set -eu
 if [ $# -ne 1 ]; then
     echo "usage: $0 STATEDIR" >&2
@@ -60,8 +61,10 @@ node "$here/s3rver-run.js" "$state/data" "$bucket" "$state/s3rver.port" \
 echo $! >"$state/s3rver.pid"
 s3rver_port=$(wait_for_port s3rver)
 
+: >"$state/s3proxy.control"
 /usr/bin/python3 "$here/s3proxy.py" --upstream-port "$s3rver_port" --data-dir "$state/data" \
     --port-file "$state/s3proxy.port" --stats "$state/s3proxy.stats" --region "$region" \
+    --control "$state/s3proxy.control" \
     </dev/null >"$state/s3proxy.log" 2>&1 &
 echo $! >"$state/s3proxy.pid"
 proxy_port=$(wait_for_port s3proxy)
@@ -82,3 +85,4 @@ printf 'VF_TEST_S3_REGION=%s\n' "$region"
 printf 'VF_TEST_S3_ACCESS_KEY=%s\n' "$access_key"
 printf 'VF_TEST_S3_SECRET_KEY=%s\n' "$secret_key"
 printf 'VF_TEST_S3_STATS=%s\n' "$state/s3proxy.stats"
+printf 'VF_TEST_S3_CONTROL=%s\n' "$state/s3proxy.control"
