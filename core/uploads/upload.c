@@ -167,7 +167,9 @@ typedef struct upload_job {
     char id[VF_UPLOAD_ID_LEN + 1];   /* APPEND */
     int64_t offset;           /* APPEND */
     /* The request's body, read only by the pool thread while the loop waits
-     * for the answer; emptied there, so its memory is freed off the loop. */
+     * for the answer.  The loop frees it with the request: its thousands of
+     * pieces belong to the loop thread's malloc arena, and freeing them here
+     * would contend for that arena's lock with the loop's own allocations. */
     struct evbuffer *body;
     /* results */
     int ret;
@@ -282,7 +284,6 @@ static void run_job(vf_offload_job_t *oj, vf_thread_ctx_t *ctx)
                       : -ENOMEM;
     }
     block_give(&block);
-    evbuffer_drain(j->body, evbuffer_get_length(j->body));
 }
 
 /* Queue j for r (whose answer resume sends); on failure answers r itself
