@@ -451,10 +451,9 @@ static int run_task(task_run_t *t)
         snprintf(t->err, t->errlen, "cannot create %s: %s", t->dir, strerror(errno));
         return fail_transient(t, -errno);
     }
-    if ((ret = locate_source(t)) < 0)
-        goto out;
     /* The encoder runs at most max_jobs operations at once: wait for a
-     * turn, giving up when the job is cancelled. */
+     * turn, giving up when the job is cancelled.  The source is located
+     * after the wait, so that a presigned URL is fresh when used. */
     vf_job_slots_t *slots = t->ctx->app->encoder->job_slots;
     if (slots && vf_job_slots_busy(slots) >= t->ctx->app->encoder->encoder_caps.max_jobs)
         vf_info("pipeline: %s of video %" PRId64 " waits for the encoder (%u jobs at once)", t->task, t->video_id,
@@ -465,7 +464,9 @@ static int run_task(task_run_t *t)
     }
     if (slots)
         vf_info("pipeline: %s of video %" PRId64 " has an encoder turn", t->task, t->video_id);
-    ret = probe_source(t);
+    ret = locate_source(t);
+    if (ret == 0)
+        ret = probe_source(t);
     if (ret == 0)
         ret = encode(t, &out);
     if (slots)
