@@ -58,6 +58,12 @@ find "$VF_BUILD" -path '*/tests/*' -name '*.log' ! -name test-suite.log -exec ca
         }
     }
     END { printf "checks: %d passed, %d failed\n", n - f - e, f + e }'
+# Each failed check by name (Check's "file:line:F|E:case:test:...: message").
+failed_checks() {
+    find "$VF_BUILD" -path '*/tests/*' -name '*.log' ! -name test-suite.log \
+        -exec grep -h -E '^[^ :]+:[0-9]+:[FE]:' {} + 2>/dev/null | sed 's/^/failed: /'
+}
+failed_checks
 # The fuzz harnesses, in a clang build of their own: any finding fails the run.
 if [ -z "${VF_CHECK_ARGS:-}" ]; then
     fuzz_build=${VF_FUZZ_BUILD:-$VF_BUILD-fuzz}
@@ -84,5 +90,6 @@ if [ $status -ne 0 ]; then
     for f in $(find "$VF_BUILD/tests" -name '*.log' 2>/dev/null); do
         grep -q -E '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null && { echo "==== $f"; tail -n 60 "$f"; }
     done
+    failed_checks
 fi
 exit $status

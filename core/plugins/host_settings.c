@@ -34,6 +34,8 @@ static void where(const config_setting_t *s, char *buf, size_t len)
 
 /* "<where>: <plugin>: <problem>" into buf. */
 static void format_problem(char *buf, size_t len, const char *plugin, const config_setting_t *at, const char *fmt,
+                           va_list ap) __attribute__((format(printf, 5, 0)));
+static void format_problem(char *buf, size_t len, const char *plugin, const config_setting_t *at, const char *fmt,
                            va_list ap)
 {
     char loc[512] = "";

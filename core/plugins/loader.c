@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static void host_log(const char *plugin, vf_log_level_t level, const char *fmt, ...) VF_PRINTF(3, 4);
 static void host_log(const char *plugin, vf_log_level_t level, const char *fmt, ...)
 {
     if ((int)level > vf_log_level)

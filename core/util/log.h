@@ -18,7 +18,8 @@ int vf_log_parse_level(const char *name, vf_log_level_t *out);
  * text from clients can never start a line of its own; cut to fit outlen
  * (never inside an escape).  Returns the length written. */
 size_t vf_log_escape(const char *in, char *out, size_t outlen);
-void vf_logv(vf_log_level_t level, const char *component, const char *fmt, va_list ap);
+void vf_logv(vf_log_level_t level, const char *component, const char *fmt, va_list ap)
+    VF_PRINTF(3, 0);
 void vf_log(vf_log_level_t level, const char *component, const char *fmt, ...) VF_PRINTF(3, 4);
 
 #define VF_LOG_AT(lvl, ...)                                  \
