@@ -5,7 +5,9 @@
 # free loopback ports, runs `make check`, and stops everything it started.
 # Then every fuzz harness runs for VF_FUZZ_SECONDS (15) seconds under ASan
 # and UBSan, from a clang build in $VF_BUILD-fuzz (docs/fuzzing.md); a run
-# that picks tests with VF_CHECK_ARGS leaves fuzzing out and says so.
+# that picks tests leaves fuzzing out and says so. VF_TESTS="tests/e2e/check_content
+# tests/core/check_db" runs only those programs; VF_CHECK_ARGS passes other
+# arguments to make.
 set -u
 VF_SRC=$(cd "$(dirname "$0")/.." && pwd)
 . "$VF_SRC/scripts/lib.sh"
@@ -48,7 +50,11 @@ target=${VF_MAKE_TARGET:-check}
 # Results of an earlier run must not be counted in this run's summary.
 find "$VF_BUILD" -path '*/tests/*' \( -name '*.log' -o -name '*.trs' \) -delete 2>/dev/null
 vf_log "running 'make $target' in $VF_BUILD"
-make -C "$VF_BUILD" -j"$(nproc)" "$target" ${VF_CHECK_ARGS:-}
+if [ -n "${VF_TESTS:-}" ]; then
+    make -C "$VF_BUILD" -j"$(nproc)" "$target" TESTS="$VF_TESTS" ${VF_CHECK_ARGS:-}
+else
+    make -C "$VF_BUILD" -j"$(nproc)" "$target" ${VF_CHECK_ARGS:-}
+fi
 status=$?
 # One closing line for CI, summed over Check's "Checks: N, Failures: F, Errors: E".
 find "$VF_BUILD" -path '*/tests/*' -name '*.log' ! -name test-suite.log -exec cat {} + 2>/dev/null | awk '
@@ -65,7 +71,7 @@ failed_checks() {
 }
 failed_checks
 # The fuzz harnesses, in a clang build of their own: any finding fails the run.
-if [ -z "${VF_CHECK_ARGS:-}" ]; then
+if [ -z "${VF_CHECK_ARGS:-}${VF_TESTS:-}" ]; then
     fuzz_build=${VF_FUZZ_BUILD:-$VF_BUILD-fuzz}
     vf_configure "$fuzz_build" CC=clang --enable-fuzzing
     vf_log "fuzzing each harness for ${VF_FUZZ_SECONDS:-15} s in $fuzz_build"
@@ -77,7 +83,7 @@ if [ -z "${VF_CHECK_ARGS:-}" ]; then
         status=1
     fi
 else
-    vf_log "fuzzing left out: VF_CHECK_ARGS picks some tests only"
+    vf_log "fuzzing left out: some tests only (VF_TESTS, VF_CHECK_ARGS)"
 fi
 # A green suite means everything ran: a skipped program (a service that did
 # not start, a variable not set) fails the run.
