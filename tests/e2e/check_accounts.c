@@ -411,6 +411,19 @@ static long get_me(const char *base, const char *cookies, const char *extra)
     return st;
 }
 
+/* /users/me/ with these cookies until it answers something other than 200
+ * (another process learning a revocation through Redis), for at most
+ * REVOCATION_WAIT_MS: a busy machine may delay the message, never lose it. */
+#define REVOCATION_WAIT_MS 10000
+static long me_until_refused(const char *base, const char *cookies)
+{
+    double t0 = now_ms();
+    long st;
+    while ((st = get_me(base, cookies, NULL)) == 200 && now_ms() - t0 < REVOCATION_WAIT_MS)
+        sleep_ms(5);
+    return st;
+}
+
 static char *cookie_pair(const char *name, const char *value)
 {
     return json_body("%s=%s", name, value);
@@ -691,12 +704,11 @@ START_TEST(logout_with_refresh_cookie_only)
     assert_body(&r, 401, "{\"detail\": \"Given token not valid for any token type\", \"code\": \"token_not_valid\"}");
     resp_free(&r);
     double t0 = now_ms();
-    long st = 0;
-    while ((st = get_me(env.url_b, ca, NULL)) == 200 && now_ms() - t0 < 1000)
-        sleep_ms(5);
-    ck_assert_int_eq(st, 401);
+    ck_assert_int_eq(me_until_refused(env.url_b, ca), 401);
     fprintf(stderr, "check_accounts: revocation reached the other process after %.0f ms\n", now_ms() - t0);
-    ck_assert_msg(now_ms() - t0 < 500, "revocation took %.0f ms to reach the other process", now_ms() - t0);
+    /* Through Redis, not the 10-second reload from PostgreSQL (with room
+     * for a busy machine). */
+    ck_assert_msg(now_ms() - t0 < 5000, "revocation took %.0f ms to reach the other process", now_ms() - t0);
 
     call(&r, "POST", env.url_a, "/users/refresh/", "{}", ip, cr, NULL);
     assert_body(&r, 401, "{\"error\": \"Invalid refresh token.\"}");
@@ -721,11 +733,8 @@ START_TEST(logout_with_refresh_cookie_only)
     assert_body(&r, 200, "{\"message\": \"Successfully logged out.\"}");
     resp_free(&r);
     ck_assert_int_eq(get_me(env.url_a, ca2, NULL), 401);
-    t0 = now_ms();
-    while ((st = get_me(env.url_b, ca2, NULL)) == 200 && now_ms() - t0 < 1000)
-        sleep_ms(5);
-    ck_assert_int_eq(st, 401);
-    ck_assert_int_eq(get_me(env.url_c, ca2, NULL), 401);
+    ck_assert_int_eq(me_until_refused(env.url_b, ca2), 401);
+    ck_assert_int_eq(me_until_refused(env.url_c, ca2), 401);
     vft_stop(pid, SIGTERM, 10000);
     free(ca);
     free(cr);
