@@ -25,6 +25,7 @@
  * cut off before the next part or at completion.
  */
 #include "storage_local.h"
+#include "part_digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,19 +107,12 @@ static int check_upload_id(const sl_state_t *st, const char *id, vf_error_t *err
     return 0;
 }
 
-/* FNV-1a: cheap, and enough to tell a retried part from a different one. */
-static uint64_t digest(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 0x100000001b3u;
-    return h;
-}
-
 static void part_etag(char out[SL_ETAG_MAX], unsigned number, const void *data, size_t len)
 {
-    snprintf(out, SL_ETAG_MAX, "p%u-%zu-%016" PRIx64, number, len, digest(data, len));
+    sl_digest_t d;
+    sl_digest_init(&d);
+    sl_digest_update(&d, data, len);
+    snprintf(out, SL_ETAG_MAX, "p%u-%zu-%016" PRIx64, number, len, sl_digest_final(&d));
 }
 
 static int open_uploads_dir(const sl_state_t *st, bool create, vf_error_t *err)

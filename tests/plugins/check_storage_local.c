@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "tests/plugins/storage_contract.h"
+#include "plugins/storage_local/part_digest.h"
 #include "vftest.h"
 
 #include <dirent.h>
@@ -998,6 +999,47 @@ START_TEST(test_concurrent_threads)
 }
 END_TEST
 
+/* The part fingerprint: the same bytes give the same value however they are
+ * cut into pieces; a change of any one bit, or of the length, changes it. */
+static uint64_t digest_of(const unsigned char *data, size_t len, size_t piece)
+{
+    sl_digest_t d;
+    sl_digest_init(&d);
+    for (size_t at = 0; at < len; at += piece)
+        sl_digest_update(&d, data + at, len - at < piece ? len - at : piece);
+    return sl_digest_final(&d);
+}
+
+START_TEST(test_part_digest)
+{
+    enum { LEN = 4099 };
+    static unsigned char data[LEN + 8];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 131 + 7);
+    uint64_t whole = digest_of(data, LEN, LEN);
+    const size_t pieces[] = {1, 3, 7, 8, 31, 32, 33, 4096};
+    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++)
+        ck_assert_msg(digest_of(data, LEN, pieces[i]) == whole, "pieces of %zu bytes differ", pieces[i]);
+    const size_t positions[] = {0, 7, 8, 31, 32, 63, 2048, LEN - 5, LEN - 1};
+    for (size_t i = 0; i < sizeof positions / sizeof *positions; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            data[positions[i]] ^= (unsigned char)(1u << bit);
+            ck_assert_msg(digest_of(data, LEN, LEN) != whole, "bit %d of byte %zu not seen", bit, positions[i]);
+            data[positions[i]] ^= (unsigned char)(1u << bit);
+        }
+    /* Two flips of the same bit in words of the same lane do not cancel. */
+    data[0] ^= 0x80;
+    data[32] ^= 0x80;
+    ck_assert(digest_of(data, LEN, LEN) != whole);
+    data[0] ^= 0x80;
+    data[32] ^= 0x80;
+    /* Zero bytes added at the end count. */
+    memset(data + LEN, 0, 8);
+    ck_assert(digest_of(data, LEN + 1, LEN + 1) != digest_of(data, LEN, LEN));
+    ck_assert(digest_of(data, 0, 1) != digest_of(data + LEN, 1, 1));
+}
+END_TEST
+
 static Suite *storage_local_suite(void)
 {
     Suite *s = suite_create("storage_local");
@@ -1021,6 +1063,7 @@ static Suite *storage_local_suite(void)
     tcase_add_test(tc, test_capabilities);
     tcase_add_test(tc, test_copies_report_progress_and_stop);
     tcase_add_test(tc, test_multipart_complete_wrong_list);
+    tcase_add_test(tc, test_part_digest);
     tcase_add_test(tc, test_multipart_abort_and_ids);
     tcase_add_test(tc, test_multipart_unacknowledged_bytes_dropped);
     tcase_add_test(tc, test_multipart_across_processes);
