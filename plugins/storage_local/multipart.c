@@ -106,19 +106,23 @@ static int check_upload_id(const sl_state_t *st, const char *id, vf_error_t *err
     return 0;
 }
 
-/* FNV-1a: cheap, and enough to tell a retried part from a different one. */
-static uint64_t digest(const void *data, size_t len)
+/* FNV-1a over the part's bytes, whatever pieces they come in: cheap, and
+ * enough to tell a retried part from a different one. */
+static uint64_t digest(const vf_storage_piece_t *pieces, size_t npieces)
 {
-    const unsigned char *p = data;
     uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 0x100000001b3u;
+    for (size_t k = 0; k < npieces; k++) {
+        const unsigned char *p = pieces[k].base;
+        for (size_t i = 0; i < pieces[k].len; i++)
+            h = (h ^ p[i]) * 0x100000001b3u;
+    }
     return h;
 }
 
-static void part_etag(char out[SL_ETAG_MAX], unsigned number, const void *data, size_t len)
+static void part_etag(char out[SL_ETAG_MAX], unsigned number, const vf_storage_piece_t *pieces, size_t npieces,
+                      size_t len)
 {
-    snprintf(out, SL_ETAG_MAX, "p%u-%zu-%016" PRIx64, number, len, digest(data, len));
+    snprintf(out, SL_ETAG_MAX, "p%u-%zu-%016" PRIx64, number, len, digest(pieces, npieces));
 }
 
 static int open_uploads_dir(const sl_state_t *st, bool create, vf_error_t *err)
@@ -386,18 +390,31 @@ static int append_line(upload_t *up, const char *line, size_t len)
 int sl_multipart_write(void *state, const char *key, const char *upload_id, unsigned part_number,
                        const void *data, size_t len, char **etag, vf_error_t *err)
 {
+    const vf_storage_piece_t piece = {data, len};
+    return sl_multipart_write_pieces(state, key, upload_id, part_number, &piece, 1, etag, err);
+}
+
+int sl_multipart_write_pieces(void *state, const char *key, const char *upload_id, unsigned part_number,
+                              const vf_storage_piece_t *pieces, size_t npieces, char **etag, vf_error_t *err)
+{
     const sl_state_t *st = state;
     upload_t up;
     char tag[SL_ETAG_MAX];
     char line[64 + SL_ETAG_MAX];
     int data_fd = -1;
+    size_t len = 0;
 
-    if (!data && len > 0)
+    if (!pieces && npieces > 0)
         return SL_FAIL(st, err, -EINVAL, "part %u has no data", part_number);
+    for (size_t i = 0; i < npieces; i++) {
+        if (!pieces[i].base && pieces[i].len > 0)
+            return SL_FAIL(st, err, -EINVAL, "part %u has no data", part_number);
+        len += pieces[i].len;
+    }
     int ret = upload_open(st, key, upload_id, &up, err);
     if (ret < 0)
         return ret;
-    part_etag(tag, part_number, data, len);
+    part_etag(tag, part_number, pieces, npieces, len);
 
     if (part_number < 1 || part_number > up.nparts + 1) {
         ret = SL_FAIL(st, err, -EINVAL, "part %u of upload %s is out of order: part %zu is expected next",
@@ -439,7 +456,7 @@ int sl_multipart_write(void *state, const char *key, const char *upload_id, unsi
         }
     }
     /* Bytes synced before the sidecar line: a listed part is always whole. */
-    ret = sl_write_all_at(data_fd, data, len, (off_t)at);
+    ret = sl_write_pieces_at(data_fd, pieces, npieces, (off_t)at);
     if (ret == 0 && fsync(data_fd) != 0)
         ret = -errno;
     if (ret < 0) {
