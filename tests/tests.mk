@@ -108,6 +108,15 @@ tests_e2e_check_guard_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_guard_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_guard_LDADD = $(TEST_LIBS) -lm
 
+# The server's memory while it ingests a big upload with tus and serves a
+# big file (VF_MEMORY_TEST_MIB, default 128; docs/uploads.md).
+check_PROGRAMS += tests/e2e/check_memory
+TESTS += tests/e2e/check_memory
+tests_e2e_check_memory_SOURCES = tests/e2e/check_memory.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_memory_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_memory_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_memory_LDADD = $(TEST_LIBS) -lm
+
 # The request-head grammar of the guard (pure functions).
 check_PROGRAMS += tests/core/check_head
 TESTS += tests/core/check_head
