@@ -24,7 +24,8 @@ AM_TESTS_ENVIRONMENT = \
 FIXTURE_FLAGS = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += tests/fixture_good.la tests/fixture_bad_abi.la tests/fixture_no_symbol.la \
 	tests/fixture_wrong_kind.la tests/fixture_newer_minor.la \
-	tests/fixture_small_desc.la tests/fixture_small_ops.la tests/fixture_null_required.la tests/fixture_abi_1_0.la
+	tests/fixture_small_desc.la tests/fixture_small_ops.la tests/fixture_null_required.la tests/fixture_abi_1_0.la \
+	tests/fixture_abi_1_1_early.la
 tests_fixture_good_la_SOURCES = tests/fixtures/plugin_fixture.c
 tests_fixture_good_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_GOOD
 tests_fixture_good_la_LDFLAGS = $(FIXTURE_FLAGS)
@@ -61,6 +62,10 @@ tests_fixture_abi_1_0_la_SOURCES = tests/fixtures/plugin_fixture.c
 tests_fixture_abi_1_0_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_ABI_1_0
 tests_fixture_abi_1_0_la_LDFLAGS = $(FIXTURE_FLAGS)
 tests_fixture_abi_1_0_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_abi_1_1_early_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_abi_1_1_early_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_ABI_1_1_EARLY
+tests_fixture_abi_1_1_early_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_abi_1_1_early_la_LIBADD = $(LIBCONFIG_LIBS)
 
 # The folders of core/ include only downwards (docs/architecture.md).
 TESTS += tests/core/check_layers.sh
