@@ -24,7 +24,8 @@ AM_TESTS_ENVIRONMENT = \
 FIXTURE_FLAGS = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += tests/fixture_good.la tests/fixture_bad_abi.la tests/fixture_no_symbol.la \
 	tests/fixture_wrong_kind.la tests/fixture_newer_minor.la \
-	tests/fixture_small_desc.la tests/fixture_small_ops.la tests/fixture_null_required.la tests/fixture_abi_1_0.la
+	tests/fixture_small_desc.la tests/fixture_small_ops.la tests/fixture_null_required.la tests/fixture_abi_1_0.la \
+	tests/fixture_abi_1_1_early.la
 tests_fixture_good_la_SOURCES = tests/fixtures/plugin_fixture.c
 tests_fixture_good_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_GOOD
 tests_fixture_good_la_LDFLAGS = $(FIXTURE_FLAGS)
@@ -61,6 +62,10 @@ tests_fixture_abi_1_0_la_SOURCES = tests/fixtures/plugin_fixture.c
 tests_fixture_abi_1_0_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_ABI_1_0
 tests_fixture_abi_1_0_la_LDFLAGS = $(FIXTURE_FLAGS)
 tests_fixture_abi_1_0_la_LIBADD = $(LIBCONFIG_LIBS)
+tests_fixture_abi_1_1_early_la_SOURCES = tests/fixtures/plugin_fixture.c
+tests_fixture_abi_1_1_early_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) -DFIXTURE_ABI_1_1_EARLY
+tests_fixture_abi_1_1_early_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_abi_1_1_early_la_LIBADD = $(LIBCONFIG_LIBS)
 
 # The folders of core/ include only downwards (docs/architecture.md).
 TESTS += tests/core/check_layers.sh
@@ -107,6 +112,15 @@ tests_e2e_check_guard_SOURCES = tests/e2e/check_guard.c $(UPLOADS_TEST_SOURCES)
 tests_e2e_check_guard_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_guard_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_guard_LDADD = $(TEST_LIBS) -lm
+
+# The server's memory while it ingests a big upload with tus and serves a
+# big file (VF_MEMORY_TEST_MIB, default 128; docs/uploads.md).
+check_PROGRAMS += tests/e2e/check_memory
+TESTS += tests/e2e/check_memory
+tests_e2e_check_memory_SOURCES = tests/e2e/check_memory.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_memory_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_memory_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_memory_LDADD = $(TEST_LIBS) -lm
 
 # The request-head grammar of the guard (pure functions).
 check_PROGRAMS += tests/core/check_head

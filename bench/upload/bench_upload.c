@@ -56,73 +56,6 @@ static void die(const char *what)
     exit(1);
 }
 
-/* "VmRSS:" or "VmHWM:" of a process, in kB; -1 when unreadable. */
-static long proc_kb(int pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return -1;
-    long kb = -1;
-    size_t n = strlen(field);
-    while (kb < 0 && fgets(line, sizeof line, fp))
-        if (strncmp(line, field, n) == 0)
-            kb = strtol(line + n, NULL, 10);
-    fclose(fp);
-    return kb;
-}
-
-/* Make VmHWM start again from the current VmRSS (Linux >= 4.0). */
-static void reset_peak(int pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/clear_refs", pid);
-    int fd = open(path, O_WRONLY);
-    if (fd < 0 || write(fd, "5", 1) != 1)
-        die("cannot reset the server's VmHWM through /proc/<pid>/clear_refs");
-    close(fd);
-}
-
-static int read_at(int fd, char *buf, size_t len, off_t offset)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, buf + got, len - got, offset + (off_t)got);
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-/* The file through the server with tus; 0 and the upload's path. */
-static int tus_upload(ufix_t *f, const char *file, size_t size, size_t chunk, char *buf, char *path, size_t plen)
-{
-    int fd = open(file, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    int ret = -1;
-    if (ufix_tus_create(f, (int64_t)size, "bench.bin", path, plen) != 201)
-        goto out;
-    for (size_t off = 0; off < size;) {
-        size_t n = size - off < chunk ? size - off : chunk;
-        int64_t next = -1;
-        if (read_at(fd, buf, n, (off_t)off) != 0)
-            goto out;
-        long status = ufix_tus_patch(f, path, (int64_t)off, buf, n, &next);
-        if (status != 204 || next != (int64_t)(off + n)) {
-            fprintf(stderr, "bench_upload: PATCH at %zu answered %ld\n", off, status);
-            goto out;
-        }
-        off += n;
-    }
-    ret = 0;
-out:
-    close(fd);
-    return ret;
-}
-
 /* The same bytes straight to storage as one file (put_file). */
 static int direct_copy(vf_plugin_t *p, const char *key, const char *file)
 {
@@ -149,7 +82,7 @@ static int direct_parts(vf_plugin_t *p, const char *key, const char *file, size_
     int ret = parts && etags ? ops->multipart_begin(p->state, key, &upload_id, &err) : -1;
     for (size_t i = 0; ret == 0 && i < nparts; i++) {
         size_t off = i * chunk, n = size - off < chunk ? size - off : chunk;
-        ret = read_at(fd, buf, n, (off_t)off);
+        ret = ufix_read_at(fd, buf, n, (off_t)off);
         if (ret == 0)
             ret = ops->multipart_write(p->state, key, upload_id, (unsigned)(i + 1), buf, n, &etags[i], &err);
         parts[i] = (vf_storage_part_t){(unsigned)(i + 1), etags[i]};
@@ -230,14 +163,15 @@ static void run_round(int s3, int threads, const char *file, size_t size, size_t
         ufix_tus_patch(&f, path, 0, buf, 65536, NULL) != 204)
         die("the warm-up upload failed");
 
-    reset_peak(f.server_pid);
-    res->rss_before_kb = proc_kb(f.server_pid, "VmRSS:");
+    if (ufix_reset_peak(f.server_pid) != 0)
+        die("cannot reset the server's VmHWM through /proc/<pid>/clear_refs");
+    res->rss_before_kb = ufix_proc_kb(f.server_pid, "VmRSS:");
     double t0 = now_s();
-    if (tus_upload(&f, file, size, chunk, buf, path, sizeof path) != 0)
+    if (ufix_tus_upload_chunks(&f, file, size, chunk, buf, path, sizeof path) != 0)
         die("the tus upload failed");
     res->tus_s = now_s() - t0;
-    res->rss_after_kb = proc_kb(f.server_pid, "VmRSS:");
-    res->hwm_kb = proc_kb(f.server_pid, "VmHWM:");
+    res->rss_after_kb = ufix_proc_kb(f.server_pid, "VmRSS:");
+    res->hwm_kb = ufix_proc_kb(f.server_pid, "VmHWM:");
     snprintf(key, sizeof key, "sources/%s.bin", ufix_upload_id(path, id));
     if (!stored_equals(p, key, file))
         die("the object stored through tus differs from the file");

@@ -17,6 +17,7 @@
 #include "http/head.h"
 #include "http/http.h"
 #include "http/offload.h"
+#include "plugins/storage_calls.h"
 #include "uploads/upload_store.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -178,12 +179,15 @@ typedef struct upload_job {
     char err[512];
 } upload_job_t;
 
-/* evhttp holds a body as thousands of 4 KiB pieces; the storage plugin
- * wants one block.  Blocks are kept for the next chunk instead of being
- * freed: fresh memory costs a page fault per 4 KiB on first touch, which
- * made the copy of a 16 MiB chunk ten times slower than the copy itself.
- * One block is kept (the sequential chunks of one upload reuse it);
- * chunks stored at the same time take blocks of their own. */
+/* evhttp holds a body as thousands of 4 KiB pieces.  A storage plugin with
+ * multipart_write_pieces takes them where they are (evbuffer_peek: no
+ * copy), so a server storing a chunk holds it once.  A plugin without it
+ * wants one block: the pieces are copied into a block kept for the next
+ * chunk instead of being freed (fresh memory costs a page fault per 4 KiB
+ * on first touch, which made the copy of a 16 MiB chunk ten times slower
+ * than the copy itself).  One block is kept (the sequential chunks of one
+ * upload reuse it); chunks stored at the same time take blocks of their
+ * own. */
 typedef struct body_block {
     unsigned char *mem;
     size_t cap;
@@ -228,31 +232,71 @@ static void job_free(upload_job_t *j)
     free(j);
 }
 
-/* The body as one block: a single piece as it is, several copied into a
- * kept block (on the pool thread, not the loop).  NULL when out of memory. */
-static const unsigned char *job_body(upload_job_t *j, body_block_t *block, size_t *len)
+/* A chunk's body as the storage takes it: the request's own pieces, or
+ * one piece (a body that is one piece already, or the kept block). */
+typedef struct body_view {
+    vf_storage_piece_t *pieces;   /* malloc()ed list, or &one */
+    size_t npieces;
+    vf_storage_piece_t one;
+    body_block_t block;
+} body_view_t;
+
+/* The pieces of the body as evhttp holds them, without copying a byte. */
+static int view_pieces(struct evbuffer *body, body_view_t *v)
 {
-    *len = evbuffer_get_length(j->body);
-    if (*len == 0)
-        return (const unsigned char *)"";
-    struct evbuffer_iovec first;
-    if (evbuffer_peek(j->body, (ev_ssize_t)*len, NULL, &first, 1) == 1 && first.iov_len == *len)
-        return first.iov_base;
-    if (block_take(block, *len) < 0 || evbuffer_copyout(j->body, block->mem, *len) != (ev_ssize_t)*len)
-        return NULL;
-    return block->mem;
+    int n = evbuffer_peek(body, -1, NULL, NULL, 0);
+    struct evbuffer_iovec *iov = n > 0 ? calloc((size_t)n, sizeof *iov) : NULL;
+    vf_storage_piece_t *pieces = n > 0 ? calloc((size_t)n, sizeof *pieces) : NULL;
+    int ret = iov && pieces && evbuffer_peek(body, -1, NULL, iov, n) == n ? 0 : -ENOMEM;
+    for (int i = 0; ret == 0 && i < n; i++)
+        pieces[i] = (vf_storage_piece_t){iov[i].iov_base, iov[i].iov_len};
+    free(iov);
+    if (ret < 0) {
+        free(pieces);
+        return ret;
+    }
+    v->pieces = pieces;
+    v->npieces = (size_t)n;
+    return 0;
 }
 
-static void run_create(upload_job_t *j, vf_thread_ctx_t *ctx, body_block_t *block)
+/* The body for storage (on the pool thread, not the loop): -ENOMEM when
+ * out of memory.  An empty body is no pieces. */
+static int view_body(upload_job_t *j, const vf_plugin_t *storage, body_view_t *v)
+{
+    *v = (body_view_t){.pieces = &v->one};
+    size_t len = evbuffer_get_length(j->body);
+    if (len == 0)
+        return 0;
+    struct evbuffer_iovec first;
+    if (evbuffer_peek(j->body, (ev_ssize_t)len, NULL, &first, 1) == 1 && first.iov_len == len) {
+        v->one = (vf_storage_piece_t){first.iov_base, len};
+    } else if (vf_storage_takes_pieces(storage)) {
+        return view_pieces(j->body, v);
+    } else {
+        if (block_take(&v->block, len) < 0 || evbuffer_copyout(j->body, v->block.mem, len) != (ev_ssize_t)len)
+            return -ENOMEM;
+        v->one = (vf_storage_piece_t){v->block.mem, len};
+    }
+    v->npieces = 1;
+    return 0;
+}
+
+static void view_release(body_view_t *v)
+{
+    if (v->pieces != &v->one)
+        free(v->pieces);
+    block_give(&v->block);
+}
+
+static void run_create(upload_job_t *j, vf_thread_ctx_t *ctx, body_view_t *body)
 {
     if (vf_upload_expire_sweep(ctx, SWEEP_PER_CREATE) < 0)
         vf_warn("uploads: the sweep of expired uploads failed; the next creation tries again");
     j->ret = vf_upload_create(ctx, j->owner, j->length, j->metadata, &j->info, j->err, sizeof j->err);
-    size_t len = 0;
-    const unsigned char *body = j->ret == 0 ? job_body(j, block, &len) : NULL;
-    if (len == 0)
+    if (j->ret < 0 || evbuffer_get_length(j->body) == 0)
         return;
-    if (!body) {
+    if (view_body(j, ctx->app->storage, body) < 0) {
         j->first_chunk_failed = 1;
         snprintf(j->err, sizeof j->err, "out of memory");
         return;
@@ -261,7 +305,8 @@ static void run_create(upload_job_t *j, vf_thread_ctx_t *ctx, body_block_t *bloc
      * upload; the client learns the offset from the answer and resumes. */
     vf_upload_info_t after = {0};
     j->err[0] = '\0';
-    if (vf_upload_append(ctx, j->info.id, j->owner, 0, body, len, &after, j->err, sizeof j->err) == 0) {
+    if (vf_upload_append(ctx, j->info.id, j->owner, 0, body->pieces, body->npieces, &after, j->err,
+                         sizeof j->err) == 0) {
         vf_upload_info_clear(&j->info);
         j->info = after;
     } else {
@@ -269,21 +314,22 @@ static void run_create(upload_job_t *j, vf_thread_ctx_t *ctx, body_block_t *bloc
     }
 }
 
-/* On a pool thread, with its own database and Redis connections. */
+/* On a pool thread, with its own database and Redis connections.  The
+ * body's pieces are read here while the loop waits; the loop frees them
+ * with the request after the answer (see upload_job_t.body). */
 static void run_job(vf_offload_job_t *oj, vf_thread_ctx_t *ctx)
 {
     upload_job_t *j = (upload_job_t *)oj;
-    body_block_t block = {NULL, 0};
+    body_view_t body = {.pieces = &body.one};
     if (j->op == JOB_CREATE) {
-        run_create(j, ctx, &block);
+        run_create(j, ctx, &body);
     } else {
-        size_t len = 0;
-        const unsigned char *body = job_body(j, &block, &len);
-        j->ret = body ? vf_upload_append(ctx, j->id, j->owner, j->offset, body, len, &j->info, j->err,
-                                         sizeof j->err)
-                      : -ENOMEM;
+        j->ret = view_body(j, ctx->app->storage, &body);
+        if (j->ret == 0)
+            j->ret = vf_upload_append(ctx, j->id, j->owner, j->offset, body.pieces, body.npieces, &j->info, j->err,
+                                      sizeof j->err);
     }
-    block_give(&block);
+    view_release(&body);
 }
 
 /* Queue j for r (whose answer resume sends); on failure answers r itself

@@ -17,6 +17,7 @@
 #include "uploads/upload_store.h"
 
 #include "jobs/queue.h"
+#include "plugins/storage_calls.h"
 #include "runtime/db.h"
 #include "storage/remove_files.h"
 #include "util/log.h"
@@ -478,28 +479,46 @@ static int exec_binary(vf_thread_ctx_t *ctx, PGresult **res, const char *sql, in
     return PQstatus(conn) == CONNECTION_OK ? -EIO : -ECONNRESET;
 }
 
-/* The tail bytes followed by the chunk, in one malloc()ed buffer. */
-static int join_tail(vf_thread_ctx_t *ctx, const char *id, int64_t tail_len, const void *data, size_t len,
-                     unsigned char **buf)
+/* The tail bytes held back in the row, in *res (the caller's to PQclear). */
+static int read_tail(vf_thread_ctx_t *ctx, const char *id, int64_t tail_len, PGresult **res)
 {
-    PGresult *res = NULL;
     const char *params[] = {id};
-    int ret = exec_binary(ctx, &res, "SELECT tail FROM uploads WHERE id = $1", 1, params, NULL, NULL, 1);
+    int ret = exec_binary(ctx, res, "SELECT tail FROM uploads WHERE id = $1", 1, params, NULL, NULL, 1);
     if (ret < 0)
         return ret;
-    if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != tail_len) {
-        PQclear(res);
+    if (PQntuples(*res) != 1 || PQgetlength(*res, 0, 0) != tail_len) {
+        PQclear(*res);
+        *res = NULL;
         return -EIO;
     }
-    *buf = malloc((size_t)tail_len + len);
-    if (!*buf) {
-        PQclear(res);
-        return -ENOMEM;
-    }
-    memcpy(*buf, PQgetvalue(res, 0, 0), (size_t)tail_len);
-    memcpy(*buf + tail_len, data, len);
-    PQclear(res);
     return 0;
+}
+
+/* The pieces covering bytes [at, at + len) of `in` (n pieces) into `out`,
+ * which has room for n; returns how many. */
+static size_t slice_pieces(const vf_storage_piece_t *in, size_t n, size_t at, size_t len, vf_storage_piece_t *out)
+{
+    size_t k = 0, pos = 0;
+    for (size_t i = 0; i < n && len > 0; pos += in[i].len, i++) {
+        if (pos + in[i].len <= at)
+            continue;
+        size_t skip = at - pos, take = in[i].len - skip < len ? in[i].len - skip : len;
+        out[k++] = (vf_storage_piece_t){(const unsigned char *)in[i].base + skip, take};
+        at += take;
+        len -= take;
+    }
+    return k;
+}
+
+/* The pieces' `len` bytes in one malloc()ed buffer (a tail kept in the
+ * row: shorter than a part). */
+static unsigned char *join_pieces(const vf_storage_piece_t *pieces, size_t n, size_t len)
+{
+    unsigned char *buf = malloc(len ? len : 1);
+    for (size_t i = 0, at = 0; buf && i < n; at += pieces[i].len, i++)
+        if (pieces[i].len)
+            memcpy(buf + at, pieces[i].base, pieces[i].len);
+    return buf;
 }
 
 static int complete_multipart(vf_thread_ctx_t *ctx, const char *id, const locked_upload_t *u, char *const *new_etags,
@@ -538,17 +557,22 @@ static int already_completed(vf_thread_ctx_t *ctx, const locked_upload_t *u)
     return storage_ops(ctx)->stat(storage_state(ctx), u->key, &st, &verr) == 0 && (int64_t)st.size == u->length;
 }
 
-int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_t offset, const void *data,
-                     size_t len, vf_upload_info_t *out, char *err, size_t errlen)
+int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_t offset,
+                     const vf_storage_piece_t *pieces, size_t npieces, vf_upload_info_t *out, char *err,
+                     size_t errlen)
 {
-    const vf_storage_ops_t *ops = storage_ops(ctx);
     locked_upload_t u = {0};
+    PGresult *tail = NULL;
+    vf_storage_piece_t *all = NULL, *part = NULL; /* the tail and the chunk; one part's slice of them */
     unsigned char *joined = NULL;
     char **etags = NULL;
-    size_t nparts = 0;
+    size_t nparts = 0, len = 0;
     PGresult *res = NULL;
     vf_error_t verr = {0};
     int in_tx = 0;
+
+    for (size_t i = 0; i < npieces; i++)
+        len += pieces[i].len;
 
     memset(out, 0, sizeof *out);
     if (errlen)
@@ -582,14 +606,18 @@ int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_
         goto answer;
     }
 
-    const unsigned char *buf = data;
-    size_t buflen = len;
-    if (u.tail_len > 0) {
-        if ((ret = join_tail(ctx, id, u.tail_len, data, len, &joined)) < 0)
-            goto out;
-        buf = joined;
-        buflen = (size_t)u.tail_len + len;
+    /* The chunk stays in the caller's pieces; the tail goes in front. */
+    size_t nall = npieces + 1, buflen = (size_t)u.tail_len + len;
+    if (!(all = calloc(nall, sizeof *all)) || !(part = calloc(nall, sizeof *part))) {
+        ret = -ENOMEM;
+        goto out;
     }
+    if (u.tail_len > 0) {
+        if ((ret = read_tail(ctx, id, u.tail_len, &tail)) < 0)
+            goto out;
+        all[0] = (vf_storage_piece_t){PQgetvalue(tail, 0, 0), (size_t)u.tail_len};
+    }
+    memcpy(all + 1, pieces, npieces * sizeof *pieces);
     int64_t new_offset = offset + (int64_t)len;
     int final = new_offset == u.length;
     char offbuf[24], expbuf[24];
@@ -598,7 +626,11 @@ int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_
 
     if (!final && buflen < vf_upload_part_threshold(storage_caps(ctx), u.length)) {
         /* Too short for a part: the bytes wait in the row. */
-        const char *values[] = {id, offbuf, (const char *)buf, expbuf};
+        if (!(joined = join_pieces(all, nall, buflen))) {
+            ret = -ENOMEM;
+            goto out;
+        }
+        const char *values[] = {id, offbuf, (const char *)joined, expbuf};
         const int lengths[] = {0, 0, (int)buflen, 0};
         const int formats[] = {0, 0, 1, 0};
         ret = exec_binary(ctx, &res,
@@ -620,8 +652,9 @@ int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_
     ret = 0;
     for (size_t k = 0; k < nparts && ret == 0; k++) {
         size_t at = k * piece, n = buflen - at < piece ? buflen - at : piece;
-        ret = ops->multipart_write(storage_state(ctx), u.key, u.mpid, (unsigned)(u.nparts + 1 + k), buf + at, n,
-                                   &etags[k], &verr);
+        size_t nslice = slice_pieces(all, nall, at, n, part);
+        ret = vf_storage_write_pieces(ctx->app->storage, u.key, u.mpid, (unsigned)(u.nparts + 1 + k), part, nslice,
+                                      &etags[k], &verr);
     }
     if (ret == -ENOENT && final && already_completed(ctx, &u)) {
         ret = 0;
@@ -664,8 +697,11 @@ out:
         ret != -EOVERFLOW && ret != -EALREADY)
         snprintf(err, errlen, "database: %s", vf_db_last_error(ctx->db));
     PQclear(res);
+    PQclear(tail);
     locked_clear(&u);
     free(joined);
+    free(all);
+    free(part);
     for (size_t k = 0; etags && k < nparts; k++)
         free(etags[k]);
     free(etags);

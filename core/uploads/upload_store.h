@@ -69,11 +69,14 @@ int vf_upload_create(vf_thread_ctx_t *ctx, int64_t owner, int64_t length, const 
                      vf_upload_info_t *out, char *err, size_t errlen);
 /* The upload's state (for HEAD). */
 int vf_upload_get(vf_thread_ctx_t *ctx, const char *id, int64_t owner, vf_upload_info_t *out);
-/* Accept `len` bytes at `offset`.  The bytes are durable (stored as a part
- * or in the tail) when this returns 0; the last chunk completes the
- * multipart upload. */
+/* Accept the chunk at `offset`: the bytes of `npieces` pieces in order,
+ * read where they are (a part goes to storage from them, through
+ * multipart_write_pieces or one joined block for a plugin without it).
+ * The bytes are durable (stored as a part or in the tail) when this
+ * returns 0; the last chunk completes the multipart upload. */
 int vf_upload_append(vf_thread_ctx_t *ctx, const char *id, int64_t owner, int64_t offset,
-                     const void *data, size_t len, vf_upload_info_t *out, char *err, size_t errlen);
+                     const vf_storage_piece_t *pieces, size_t npieces, vf_upload_info_t *out, char *err,
+                     size_t errlen);
 /* tus termination: forget the upload; its parts are removed by a job. */
 int vf_upload_terminate(vf_thread_ctx_t *ctx, const char *id, int64_t owner);
 

@@ -19,7 +19,7 @@
  * get_file, stat, remove, url, multipart_begin, multipart_write,
  * multipart_complete, multipart_abort.  Optional (NULL = not offered):
  * local_path, and everything appended in 1.1 (capabilities,
- * put_file_progress, get_file_progress).
+ * put_file_progress, get_file_progress, multipart_write_pieces).
  *
  * Multipart semantics:
  *   - begin -> write parts -> complete, or abort at any time;
@@ -64,6 +64,13 @@ typedef struct vf_storage_url_opts {
     int expires;                       /* seconds for expiring URLs; 0 = the plugin's default */
     const char *content_disposition;   /* e.g. "inline"; NULL = none */
 } vf_storage_url_opts_t;
+
+/* One piece of a part handed over in pieces (multipart_write_pieces): the
+ * layout of struct iovec, with a pointer to read-only bytes. */
+typedef struct vf_storage_piece {
+    const void *base;                  /* may be NULL only when len is 0 */
+    size_t len;
+} vf_storage_piece_t;
 
 typedef struct vf_storage_part {
     unsigned number;                   /* 1-based, consecutive */
@@ -157,9 +164,32 @@ typedef struct vf_storage_ops {
                              vf_progress_fn progress, void *progress_ud, vf_error_t *err);
     int (*get_file_progress)(void *state, const char *key, const char *path,
                              vf_progress_fn progress, void *progress_ud, vf_error_t *err);
+
+    /* ---- appended later in 1.1 (read only when `size` covers it) ---- */
+
+    /* multipart_write of a part given as `npieces` pieces: the part's bytes
+     * are the pieces' bytes in order, as if they had been copied into one
+     * block and passed to multipart_write, with every rule of that
+     * operation (part numbers, sizes, a retry of the same part number
+     * allowed with the last write winning, the same etag for the same
+     * bytes however they are cut into pieces, -ENOENT for an unknown
+     * upload).  It exists so that a caller holding a part as many small
+     * buffers (an HTTP body as it arrived) needs no second copy of it:
+     * the plugin reads the pieces where they are and keeps no pointer
+     * into them after it returns.  `pieces` may be NULL only when npieces
+     * is 0 (an empty part); a piece may be empty; there may be any number
+     * of pieces (more than IOV_MAX too).  Same threads as every operation:
+     * called from a worker thread, never an event loop; it blocks until the
+     * part is as durable as multipart_write makes it.  Optional: without it
+     * the core copies the pieces into one block for multipart_write. */
+    int (*multipart_write_pieces)(void *state, const char *key, const char *upload_id, unsigned part_number,
+                                  const vf_storage_piece_t *pieces, size_t npieces, char **etag,
+                                  vf_error_t *err);
 } vf_storage_ops_t;
 
 #define VF_STORAGE_OPS_SIZE_1_0 VF_SIZE_THROUGH(vf_storage_ops_t, multipart_abort)
+/* The first 1.1 table (before multipart_write_pieces): plugins built with
+ * those headers still load, without the pieces operation. */
 #define VF_STORAGE_OPS_SIZE_1_1 VF_SIZE_THROUGH(vf_storage_ops_t, get_file_progress)
 
 /* What a 1.0 plugin is assumed to allow (S3's limits, which storage_local

@@ -9,12 +9,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define SL_COPY_CHUNK (1u << 20)
+/* Pieces per pwritev call: the system's limit (1024 on Linux), else the
+ * least POSIX allows. */
+#ifdef IOV_MAX
+#define SL_IOV_BATCH IOV_MAX
+#else
+#define SL_IOV_BATCH 16
+#endif
 
 /* Progress of a copy: told after every chunk, so a multi-GiB copy can be
  * stopped within one chunk (a second or less on any disk worth using). */
@@ -140,6 +149,39 @@ int sl_write_all_at(int fd, const void *buf, size_t len, off_t offset)
         p += n;
         len -= (size_t)n;
         offset += n;
+    }
+    return 0;
+}
+
+int sl_write_pieces_at(int fd, const vf_storage_piece_t *pieces, size_t npieces, off_t offset)
+{
+    struct iovec iov[SL_IOV_BATCH];
+    size_t next = 0, skip = 0; /* the first piece not yet written whole, and its bytes already written */
+    while (next < npieces) {
+        int n = 0;
+        for (size_t k = next; k < npieces && n < SL_IOV_BATCH; k++) {
+            size_t off = k == next ? skip : 0;
+            if (pieces[k].len > off)
+                iov[n++] = (struct iovec){(char *)pieces[k].base + off, pieces[k].len - off};
+        }
+        if (n == 0)
+            return 0; /* only empty pieces left */
+        ssize_t done = pwritev(fd, iov, n, offset);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done < 0)
+            return -errno;
+        if (done == 0)
+            return -EIO;
+        offset += done;
+        /* Step over what was written: whole pieces, then part of one. */
+        size_t left = (size_t)done;
+        while (next < npieces && pieces[next].len - skip <= left) {
+            left -= pieces[next].len - skip;
+            next++;
+            skip = 0;
+        }
+        skip += left;
     }
     return 0;
 }

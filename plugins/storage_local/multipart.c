@@ -107,11 +107,14 @@ static int check_upload_id(const sl_state_t *st, const char *id, vf_error_t *err
     return 0;
 }
 
-static void part_etag(char out[SL_ETAG_MAX], unsigned number, const void *data, size_t len)
+/* Whatever pieces the part's bytes come in (part_digest.h). */
+static void part_etag(char out[SL_ETAG_MAX], unsigned number, const vf_storage_piece_t *pieces, size_t npieces,
+                      size_t len)
 {
     sl_digest_t d;
     sl_digest_init(&d);
-    sl_digest_update(&d, data, len);
+    for (size_t k = 0; k < npieces; k++)
+        sl_digest_update(&d, pieces[k].base, pieces[k].len);
     snprintf(out, SL_ETAG_MAX, "p%u-%zu-%016" PRIx64, number, len, sl_digest_final(&d));
 }
 
@@ -380,18 +383,31 @@ static int append_line(upload_t *up, const char *line, size_t len)
 int sl_multipart_write(void *state, const char *key, const char *upload_id, unsigned part_number,
                        const void *data, size_t len, char **etag, vf_error_t *err)
 {
+    const vf_storage_piece_t piece = {data, len};
+    return sl_multipart_write_pieces(state, key, upload_id, part_number, &piece, 1, etag, err);
+}
+
+int sl_multipart_write_pieces(void *state, const char *key, const char *upload_id, unsigned part_number,
+                              const vf_storage_piece_t *pieces, size_t npieces, char **etag, vf_error_t *err)
+{
     const sl_state_t *st = state;
     upload_t up;
     char tag[SL_ETAG_MAX];
     char line[64 + SL_ETAG_MAX];
     int data_fd = -1;
+    size_t len = 0;
 
-    if (!data && len > 0)
+    if (!pieces && npieces > 0)
         return SL_FAIL(st, err, -EINVAL, "part %u has no data", part_number);
+    for (size_t i = 0; i < npieces; i++) {
+        if (!pieces[i].base && pieces[i].len > 0)
+            return SL_FAIL(st, err, -EINVAL, "part %u has no data", part_number);
+        len += pieces[i].len;
+    }
     int ret = upload_open(st, key, upload_id, &up, err);
     if (ret < 0)
         return ret;
-    part_etag(tag, part_number, data, len);
+    part_etag(tag, part_number, pieces, npieces, len);
 
     if (part_number < 1 || part_number > up.nparts + 1) {
         ret = SL_FAIL(st, err, -EINVAL, "part %u of upload %s is out of order: part %zu is expected next",
@@ -433,7 +449,7 @@ int sl_multipart_write(void *state, const char *key, const char *upload_id, unsi
         }
     }
     /* Bytes synced before the sidecar line: a listed part is always whole. */
-    ret = sl_write_all_at(data_fd, data, len, (off_t)at);
+    ret = sl_write_pieces_at(data_fd, pieces, npieces, (off_t)at);
     if (ret == 0 && fsync(data_fd) != 0)
         ret = -errno;
     if (ret < 0) {

@@ -59,6 +59,8 @@ void sl_digest_init(sl_digest_t *d)
 void sl_digest_update(sl_digest_t *d, const void *data, size_t len)
 {
     const unsigned char *p = data;
+    if (len == 0)
+        return; /* an empty piece may have no address */
     d->total += len;
     if (d->npending) {
         size_t take = sizeof d->pending - d->npending < len ? sizeof d->pending - d->npending : len;

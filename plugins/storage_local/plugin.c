@@ -68,6 +68,7 @@ static const vf_storage_ops_t sl_ops = {
     .capabilities = sl_capabilities,
     .put_file_progress = sl_put_file_progress,
     .get_file_progress = sl_get_file_progress,
+    .multipart_write_pieces = sl_multipart_write_pieces,
 };
 
 VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, SL_NAME, "1.1.0",

@@ -60,6 +60,9 @@ int sl_copy_fd(int in, int out, uint64_t total, vf_progress_fn progress, void *p
 /* Append `len` bytes of `in` from `offset` to `out` (at its offset). */
 int sl_copy_range(int in, off_t offset, uint64_t len, int out);
 int sl_write_all_at(int fd, const void *buf, size_t len, off_t offset);
+/* The pieces' bytes one after the other from `offset` (pwritev, in batches
+ * of at most IOV_MAX pieces, resumed after short writes). */
+int sl_write_pieces_at(int fd, const vf_storage_piece_t *pieces, size_t npieces, off_t offset);
 int sl_read_all_at(int fd, void *buf, size_t len, off_t offset);
 int sl_fsync_dir_of(const char *path);
 /* nbytes random bytes as 2*nbytes lowercase hex digits plus a NUL. */
@@ -94,6 +97,8 @@ int sl_rename_onto_key(const sl_state_t *st, int fromfd, const char *from, const
 int sl_multipart_begin(void *state, const char *key, char **upload_id, vf_error_t *err);
 int sl_multipart_write(void *state, const char *key, const char *upload_id, unsigned part_number,
                        const void *data, size_t len, char **etag, vf_error_t *err);
+int sl_multipart_write_pieces(void *state, const char *key, const char *upload_id, unsigned part_number,
+                              const vf_storage_piece_t *pieces, size_t npieces, char **etag, vf_error_t *err);
 int sl_multipart_complete(void *state, const char *key, const char *upload_id,
                           const vf_storage_part_t *parts, size_t nparts, vf_error_t *err);
 int sl_multipart_abort(void *state, const char *key, const char *upload_id, vf_error_t *err);

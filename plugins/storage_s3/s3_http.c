@@ -32,13 +32,30 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-int s3_body_from_memory(s3_body_t *body, const void *data, size_t len)
+int s3_body_from_pieces(s3_body_t *body, const vf_storage_piece_t *pieces, size_t npieces)
 {
-    body->data = data ? data : "";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    body->pieces = pieces;
+    body->npieces = npieces;
     body->fd = -1;
     body->offset = 0;
-    body->length = len;
-    return sigv4_sha256_hex(body->data, len, body->sha256);
+    body->length = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return -ENOMEM;
+    int ret = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+    for (size_t i = 0; ret == 0 && i < npieces; i++) {
+        if (pieces[i].len && EVP_DigestUpdate(md, pieces[i].base, pieces[i].len) != 1)
+            ret = -EIO;
+        body->length += pieces[i].len;
+    }
+    if (ret == 0 && (EVP_DigestFinal_ex(md, digest, &digest_len) != 1 || digest_len != 32))
+        ret = -EIO;
+    EVP_MD_CTX_free(md);
+    if (ret == 0)
+        to_hex(digest, 32, body->sha256);
+    return ret;
 }
 
 #define PROGRESS_STEPS 64
@@ -95,7 +112,8 @@ int s3_body_from_file(s3_body_t *body, int fd, uint64_t offset, uint64_t length,
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len = 0;
 
-    body->data = NULL;
+    body->pieces = NULL;
+    body->npieces = 0;
     body->fd = fd;
     body->offset = offset;
     body->length = length;
@@ -145,6 +163,8 @@ typedef struct transfer {
     CURL *curl;
     const s3_body_t *body;
     uint64_t sent;
+    size_t piece;             /* memory bodies: the piece holding byte `piece_start`, */
+    uint64_t piece_start;     /* where that piece begins in the body */
     int read_errno;
     int download_fd;
     uint64_t downloaded;
@@ -153,6 +173,32 @@ typedef struct transfer {
     size_t body_cap;
     s3_progress_t *progress;
 } transfer_t;
+
+/* Copy `want` bytes of a memory body from t->sent, across pieces.  The
+ * cursor moves forward with the transfer and back to the start after a
+ * seek (a retry rewinds). */
+static void copy_from_pieces(transfer_t *t, char *buf, size_t want)
+{
+    const s3_body_t *b = t->body;
+    if (t->sent < t->piece_start) {
+        t->piece = 0;
+        t->piece_start = 0;
+    }
+    uint64_t pos = t->sent;
+    while (want > 0 && t->piece < b->npieces) {
+        const vf_storage_piece_t *p = &b->pieces[t->piece];
+        if (pos >= t->piece_start + p->len) {
+            t->piece_start += p->len;
+            t->piece++;
+            continue;
+        }
+        size_t at = (size_t)(pos - t->piece_start), n = p->len - at < want ? p->len - at : want;
+        memcpy(buf, (const char *)p->base + at, n);
+        buf += n;
+        want -= n;
+        pos += n;
+    }
+}
 
 static size_t read_body(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -168,7 +214,7 @@ static size_t read_body(char *buf, size_t size, size_t nitems, void *userdata)
     if (t->sent + want == b->length && s3_progress_tell(t->progress, b->length, b->length))
         return CURL_READFUNC_ABORT;
     if (b->fd < 0) {
-        memcpy(buf, (const char *)b->data + t->sent, want);
+        copy_from_pieces(t, buf, want);
     } else {
         ssize_t got;
         do
@@ -557,7 +603,7 @@ int s3_perform(const s3_client_t *client, CURL *curl, const s3_request_t *req, s
 {
     const vf_host_api_t *h = client->host;
     const s3_config_t *cfg = client->cfg;
-    static const s3_body_t empty = {"", -1, 0, 0, SIGV4_EMPTY_SHA256};
+    static const s3_body_t empty = {.pieces = NULL, .npieces = 0, .fd = -1, .sha256 = SIGV4_EMPTY_SHA256};
     char *host = NULL, *path = NULL;
     char errbuf[CURL_ERROR_SIZE];
     char what[640];

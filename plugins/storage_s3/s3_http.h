@@ -1,6 +1,6 @@
 /*
  * s3_http.h - one S3 request over libcurl: signed with SigV4 (header auth,
- * x-amz-content-sha256), body streamed from memory or a file range, answer
+ * x-amz-content-sha256), body streamed from memory (pieces) or a file range, answer
  * to memory or a file, retried with exponential backoff and jitter on 5xx,
  * 429, timeouts and connection errors, and S3's <Code>/<Message> turned into
  * a readable error.
@@ -13,7 +13,7 @@
 
 #include <curl/curl.h>
 #include <stdint.h>
-#include <videoflix/plugin.h>
+#include <videoflix/storage.h>
 
 #include "s3_config.h"
 #include "sigv4.h"
@@ -23,10 +23,12 @@ typedef struct s3_client {
     const s3_config_t *cfg;
 } s3_client_t;
 
-/* A request body: `length` bytes of `data`, or of the file `fd` from
- * `offset`, with its SHA-256 computed up front. */
+/* A request body: `length` bytes in memory, as pieces read where they are
+ * (never joined), or of the file `fd` from `offset`, with its SHA-256
+ * computed up front. */
 typedef struct s3_body {
-    const void *data;
+    const vf_storage_piece_t *pieces; /* memory: npieces pieces */
+    size_t npieces;
     int fd;                   /* -1 for memory */
     uint64_t offset;
     uint64_t length;
@@ -57,8 +59,9 @@ typedef struct s3_progress {
  * operation is to stop. */
 int s3_progress_tell(s3_progress_t *p, uint64_t now, uint64_t request_total);
 
-/* Hash the buffer.  0 or -errno. */
-int s3_body_from_memory(s3_body_t *body, const void *data, size_t len);
+/* Hash the pieces, which must stay unchanged until the body is sent;
+ * `pieces` may be NULL only when npieces is 0.  0 or -errno. */
+int s3_body_from_pieces(s3_body_t *body, const vf_storage_piece_t *pieces, size_t npieces);
 /* Hash the file range, reading it in 64 KiB blocks (the file is read again
  * while it is sent).  0 or -errno; -EIO if the file is shorter;
  * -ECANCELED when `progress` (may be NULL) asks to stop meanwhile. */

@@ -161,7 +161,8 @@ static int complete_upload(s3_state_t *st, CURL *curl, const char *key, const ch
         goto out;
 
     s3_body_t body;
-    if ((ret = s3_body_from_memory(&body, xml, xml_len)) < 0)
+    const vf_storage_piece_t xml_piece = {xml, xml_len};
+    if ((ret = s3_body_from_pieces(&body, &xml_piece, 1)) < 0)
         goto out;
     sigv4_pair_t headers[] = {{"Content-Type", "application/xml"}};
     sigv4_pair_t query[] = {{"uploadId", upload_id}};
@@ -530,9 +531,11 @@ static int check_upload_id(const s3_state_t *st, const char *upload_id, vf_error
     return 0;
 }
 
-static int s3_multipart_write(void *state, const char *key, const char *upload_id,
-                              unsigned part_number, const void *data, size_t len, char **etag,
-                              vf_error_t *err)
+/* The part's body is sent from the pieces where they are: hashed over
+ * them, then read across them by libcurl's read callback. */
+static int s3_multipart_write_pieces(void *state, const char *key, const char *upload_id,
+                                     unsigned part_number, const vf_storage_piece_t *pieces,
+                                     size_t npieces, char **etag, vf_error_t *err)
 {
     s3_state_t *st = state;
     s3_body_t body;
@@ -544,9 +547,10 @@ static int s3_multipart_write(void *state, const char *key, const char *upload_i
     if (part_number < 1 || part_number > S3_MAX_PARTS)
         return st->host->error(err, EINVAL, PLUGIN ": part number %u is not in 1..%d", part_number,
                                S3_MAX_PARTS);
-    if (!data && len)
-        return st->host->error(err, EINVAL, PLUGIN ": part %u has no data", part_number);
-    if ((ret = s3_body_from_memory(&body, data, len)) < 0)
+    for (size_t i = 0; i < npieces; i++)
+        if (!pieces || (!pieces[i].base && pieces[i].len))
+            return st->host->error(err, EINVAL, PLUGIN ": part %u has no data", part_number);
+    if ((ret = s3_body_from_pieces(&body, pieces, npieces)) < 0)
         return st->host->error(err, ret, PLUGIN ": cannot hash part %u", part_number);
     CURL *curl = new_handle(st, err, &ret);
     if (!curl)
@@ -554,6 +558,14 @@ static int s3_multipart_write(void *state, const char *key, const char *upload_i
     ret = upload_part(st, curl, key, upload_id, part_number, &body, NULL, etag, err);
     curl_easy_cleanup(curl);
     return ret;
+}
+
+static int s3_multipart_write(void *state, const char *key, const char *upload_id,
+                              unsigned part_number, const void *data, size_t len, char **etag,
+                              vf_error_t *err)
+{
+    const vf_storage_piece_t piece = {data, len};
+    return s3_multipart_write_pieces(state, key, upload_id, part_number, &piece, 1, etag, err);
 }
 
 static int s3_multipart_complete(void *state, const char *key, const char *upload_id,
@@ -661,6 +673,7 @@ static const vf_storage_ops_t s3_ops = {
     .capabilities = s3_capabilities,
     .put_file_progress = s3_put_file_progress,
     .get_file_progress = s3_get_file_progress,
+    .multipart_write_pieces = s3_multipart_write_pieces,
 };
 
 VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, "storage_s3", "1.1.0",

@@ -127,6 +127,19 @@ START_TEST(null_required_operation_refused)
 }
 END_TEST
 
+/* A plugin without multipart_write_pieces gets parts in pieces through
+ * multipart_write (the fixture's etag is "e"). */
+static void expect_parts_joined(vf_plugin_t *p)
+{
+    ck_assert_int_eq(vf_storage_takes_pieces(p), 0);
+    vf_storage_piece_t pieces[] = {{"ab", 2}, {NULL, 0}, {"c", 1}};
+    char *etag = NULL;
+    vf_error_t verr = {0};
+    ck_assert_int_eq(vf_storage_write_pieces(p, "x/y.mp4", "id", 1, pieces, 3, &etag, &verr), 0);
+    ck_assert_str_eq(etag, "e");
+    free(etag);
+}
+
 /* Built against 1.0: accepted, nothing past its `size` read (the poison
  * there would crash), capabilities from 1.0's rules, copies through
  * put_file. */
@@ -158,6 +171,23 @@ START_TEST(abi_1_0_plugin_loads)
     ck_assert_int_eq(vf_storage_put(p, "x/z.mp4", "/dev/null", cancel_always, NULL, &verr), -ECANCELED);
     ck_assert_int_eq(vf_storage_ops(p)->stat(p->state, "x/z.mp4", &st, &verr), 0);
     ck_assert_str_eq(st.etag, "put_file x/y.mp4");
+    expect_parts_joined(p);
+    vf_plugin_free(&p);
+}
+END_TEST
+
+/* Built with the first 1.1 headers (its table ends before
+ * multipart_write_pieces): loads, and parts in pieces go through
+ * multipart_write (the poison in the field is never called). */
+START_TEST(early_1_1_plugin_loads)
+{
+    vf_plugin_t *p = NULL;
+    char err[512] = "";
+    int rc = vf_plugin_load(fixture_dir(), "fixture_abi_1_1_early", VF_PLUGIN_STORAGE, NULL, &p, err, sizeof err);
+    ck_assert_msg(rc == 0, "load failed: %s", err);
+    ck_assert_uint_eq(vf_storage_ops(p)->size, VF_STORAGE_OPS_SIZE_1_1);
+    ck_assert_uint_eq(p->storage_caps.max_part_size, 100000); /* its capabilities were asked */
+    expect_parts_joined(p);
     vf_plugin_free(&p);
 }
 END_TEST
@@ -217,6 +247,7 @@ static Suite *loader_suite(void)
     tcase_add_test(tc, small_operations_table_refused);
     tcase_add_test(tc, null_required_operation_refused);
     tcase_add_test(tc, abi_1_0_plugin_loads);
+    tcase_add_test(tc, early_1_1_plugin_loads);
     tcase_add_test(tc, missing_symbol_refused);
     tcase_add_test(tc, wrong_kind_refused);
     tcase_add_test(tc, missing_file_refused);

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -74,6 +75,34 @@ int ufix_count_files(const char *dir)
     }
     closedir(d);
     return n;
+}
+
+long ufix_proc_kb(int pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    long kb = -1;
+    size_t n = strlen(field);
+    while (kb < 0 && fgets(line, sizeof line, fp))
+        if (strncmp(line, field, n) == 0)
+            kb = strtol(line + n, NULL, 10);
+    fclose(fp);
+    return kb;
+}
+
+int ufix_reset_peak(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", pid);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, "5", 1) == 1;
+    close(fd);
+    return ok ? 0 : -1;
 }
 
 int ufix_make_clip(const char *path, int width, int height, double seconds)
@@ -220,6 +249,48 @@ int ufix_tus_upload_file(ufix_t *f, const char *file, size_t chunk, char *id)
     ret = 0;
 out:
     free(data);
+    return ret;
+}
+
+int ufix_read_at(int fd, char *buf, size_t len, off_t offset)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, offset + (off_t)got);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+int ufix_tus_upload_chunks(ufix_t *f, const char *file, size_t size, size_t chunk, char *buf, char *path,
+                           size_t plen)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int ret = -1;
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    if (ufix_tus_create(f, (int64_t)size, base, path, plen) != 201) {
+        fprintf(stderr, "ufix_tus_upload_chunks: the creation of an upload of %zu bytes failed\n", size);
+        goto out;
+    }
+    for (size_t off = 0; off < size;) {
+        size_t n = size - off < chunk ? size - off : chunk;
+        int64_t next = -1;
+        if (ufix_read_at(fd, buf, n, (off_t)off) != 0)
+            goto out;
+        long status = ufix_tus_patch(f, path, (int64_t)off, buf, n, &next);
+        if (status != 204 || next != (int64_t)(off + n)) {
+            fprintf(stderr, "ufix_tus_upload_chunks: PATCH at %zu answered %ld\n", off, status);
+            goto out;
+        }
+        off += n;
+    }
+    ret = 0;
+out:
+    close(fd);
     return ret;
 }
 

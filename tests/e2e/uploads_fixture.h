@@ -83,6 +83,14 @@ long ufix_tus_patch(ufix_t *f, const char *path, int64_t offset, const void *dat
 long ufix_tus_head(ufix_t *f, const char *path, int64_t *offset);
 /* Upload a whole file in chunks; its upload id into id (33 bytes). */
 int ufix_tus_upload_file(ufix_t *f, const char *file, size_t chunk, char *id);
+/* Upload the first `size` bytes of `file` in chunks of `chunk` bytes read
+ * one at a time into buf (room for chunk), as tus-js-client sends a big
+ * file (never held whole in memory); the upload's path into path.  0, or
+ * -1 with the failed step on stderr. */
+int ufix_tus_upload_chunks(ufix_t *f, const char *file, size_t size, size_t chunk, char *buf, char *path,
+                           size_t plen);
+/* len bytes of fd from offset; 0, or -1 when the file is shorter. */
+int ufix_read_at(int fd, char *buf, size_t len, off_t offset);
 /* The id part of an upload path. */
 const char *ufix_upload_id(const char *path, char id[33]);
 
@@ -106,6 +114,14 @@ int ufix_count_files(const char *dir);
 /* storage_s3 on the test bucket ($VF_TEST_S3_*), loaded by the core's
  * loader, to look at objects directly; NULL with the message in err. */
 vf_plugin_t *ufix_s3_plugin(char *err, size_t errlen);
+
+/* ----------------------------------------------------- the server's memory */
+
+/* "VmRSS:" or "VmHWM:" of a process, in kB; -1 when unreadable. */
+long ufix_proc_kb(int pid, const char *field);
+/* Make VmHWM start again from the current VmRSS (/proc/<pid>/clear_refs,
+ * Linux >= 4.0); 0, or -1 when that cannot be written. */
+int ufix_reset_peak(int pid);
 
 /* A clip made with ffmpeg's test sources (H.264/AAC MP4). */
 int ufix_make_clip(const char *path, int width, int height, double seconds);

@@ -3,9 +3,12 @@
  * contract (semantics in storage.h): parts concatenate, nothing shows
  * before complete, a part written again is replaced by its last write,
  * order and gaps, wrong part lists change nothing, part size and count
- * limits as the capabilities declare them, unknown and finished uploads.
+ * limits as the capabilities declare them, unknown and finished uploads;
+ * parts written from pieces (multipart_write_pieces, or the core's copy
+ * into one block for a plugin without it) store what the flat write does.
  */
 #include "config.h"
+#include "core/plugins/storage_calls.h"
 #include "tests/plugins/storage_contract_fixture.h"
 #include "vftest.h"
 
@@ -404,8 +407,170 @@ START_TEST(test_abort)
 }
 END_TEST
 
+/* ------------------------------------------------ parts from pieces */
+
+/* Pieces over `len` bytes: sizes cycle through 0 (an empty piece) and
+ * 1..max_piece, so cuts fall everywhere; malloc()ed, count in *n. */
+static vf_storage_piece_t *cut_into_pieces(const char *bytes, size_t len, size_t max_piece, size_t *n)
+{
+    size_t cap = 2 * len + 2, at = 0, k = 0;
+    vf_storage_piece_t *pieces = calloc(cap, sizeof *pieces);
+    ck_assert_ptr_nonnull(pieces);
+    for (unsigned step = 0; at < len; step++) {
+        size_t want = step % 7 == 3 ? 0 : 1 + (step * 2654435761u) % max_piece;
+        if (want > len - at)
+            want = len - at;
+        ck_assert_uint_lt(k, cap);
+        pieces[k++] = (vf_storage_piece_t){want ? bytes + at : NULL, want};
+        at += want;
+    }
+    pieces[k++] = (vf_storage_piece_t){NULL, 0}; /* an empty piece at the end too */
+    *n = k;
+    return pieces;
+}
+
+/* Part `number` written from pieces the way the core writes it: through
+ * the plugin's multipart_write_pieces, or copied into one block for a
+ * plugin without it. */
+static char *upload_pieces(upload_t *u, unsigned number, const vf_storage_piece_t *pieces, size_t n)
+{
+    vf_error_t err;
+    char *etag = NULL;
+    memset(&err, 0, sizeof err);
+    int ret = vf_storage_write_pieces(fx.inst.plugin, u->key, u->id, number, pieces, n, &etag, &err);
+    ck_assert_msg(ret == 0, "part %u from %zu pieces: %d %s", number, n, ret, err.message);
+    ck_assert_msg(etag && etag[0], "no etag for part %u written from pieces", number);
+    remember_etag(u, number, etag);
+    return etag;
+}
+
+/* The same parts from many small pieces (more than IOV_MAX, empty ones
+ * among them) and flat: the same objects, the same etags. */
+START_TEST(test_pieces_store_what_flat_stores)
+{
+    size_t first = full_part_size(), last = 1500;
+    char *whole;
+    char *bytes = pattern_bytes("whole", first + last, 11, &whole);
+    size_t n1, n2;
+    vf_storage_piece_t *p1 = cut_into_pieces(bytes, first, 4096, &n1);
+    vf_storage_piece_t *p2 = cut_into_pieces(bytes + first, last, 1, &n2); /* byte by byte */
+    ck_assert_uint_gt(n2, 1024);
+
+    upload_t flat, cut;
+    upload_begin(&flat, "pieces/flat.mp4");
+    upload_part(&flat, 1, bytes, first);
+    upload_part(&flat, 2, bytes + first, last);
+    upload_begin(&cut, "pieces/cut.mp4");
+    const char *e1 = upload_pieces(&cut, 1, p1, n1);
+    const char *e2 = upload_pieces(&cut, 2, p2, n2);
+    ck_assert_str_eq(e1, flat.etags[0]);
+    ck_assert_str_eq(e2, flat.etags[1]);
+    vfc_assert_missing(cut.key);
+    upload_complete_ok(&flat);
+    upload_complete_ok(&cut);
+    vfc_assert_object(flat.key, whole);
+    vfc_assert_object(cut.key, whole);
+
+    /* One piece, and one part of a single non-empty piece among empty ones. */
+    vf_storage_piece_t sparse[] = {{NULL, 0}, {bytes, first + last}, {NULL, 0}};
+    upload_t one;
+    upload_begin(&one, "pieces/one.mp4");
+    upload_pieces(&one, 1, sparse, 3);
+    upload_complete_ok(&one);
+    vfc_assert_object(one.key, whole);
+
+    vfc_remove_ok(flat.key);
+    vfc_remove_ok(cut.key);
+    vfc_remove_ok(one.key);
+    upload_free(&flat);
+    upload_free(&cut);
+    upload_free(&one);
+    free(p1);
+    free(p2);
+    free(bytes);
+    free(whole);
+}
+END_TEST
+
+/* Retries of a part from pieces: the same bytes cut differently, and
+ * other bytes (flat, then from pieces) — the last write wins. */
+START_TEST(test_pieces_retry)
+{
+    size_t first = full_part_size(), last = 3000;
+    char *whole, *other_file;
+    char *bytes = pattern_bytes("whole", first + last, 12, &whole);
+    char *other = pattern_bytes("other", first + last, 13, &other_file);
+    size_t na, nb, no;
+    vf_storage_piece_t *a = cut_into_pieces(bytes, first, 9000, &na);
+    vf_storage_piece_t *b = cut_into_pieces(bytes, first, 300, &nb);
+    vf_storage_piece_t *o = cut_into_pieces(other + first, last, 100, &no);
+    upload_t u;
+    upload_begin(&u, "pieces/retried.mp4");
+    upload_pieces(&u, 1, o, no);                  /* replaced below */
+    char *e1 = strdup(upload_pieces(&u, 1, a, na));
+    ck_assert_str_eq(upload_pieces(&u, 1, b, nb), e1);   /* the same bytes, cut otherwise */
+    upload_part(&u, 2, other, last);              /* replaced below */
+    size_t nl;
+    vf_storage_piece_t *l = cut_into_pieces(bytes + first, last, 700, &nl);
+    upload_pieces(&u, 2, l, nl);
+    upload_complete_ok(&u);
+    vfc_assert_object(u.key, whole);
+    vfc_remove_ok(u.key);
+    upload_free(&u);
+    free(e1);
+    free(a);
+    free(b);
+    free(o);
+    free(l);
+    free(bytes);
+    free(other);
+    free(whole);
+    free(other_file);
+}
+END_TEST
+
+/* The operation itself, where the plugin has it: a piece without bytes
+ * but with a length is refused and stores nothing; an unknown upload is
+ * -ENOENT.  A plugin without it is written to through the core's copy
+ * (the tests above), which is what the core does. */
+START_TEST(test_pieces_refusals)
+{
+    if (!vf_storage_takes_pieces(fx.inst.plugin)) {
+        ck_assert_msg(!VF_HAS_FIELD(vf_storage_ops_t, fx.ops, multipart_write_pieces) ||
+                          !fx.ops->multipart_write_pieces,
+                      "the core does not see the plugin's multipart_write_pieces");
+        return;
+    }
+    upload_t u;
+    vf_error_t err;
+    char *etag = NULL;
+    upload_begin(&u, "pieces/refused.mp4");
+    vf_storage_piece_t bad[] = {{"abc", 3}, {NULL, 5}};
+    VFC_FAILS(-EINVAL, fx.ops->multipart_write_pieces(fx.state, u.key, u.id, 1, bad, 2, &etag, &err), err);
+    ck_assert_ptr_null(etag);
+    upload_part(&u, 1, "abc", 3);
+    upload_complete_ok(&u);
+    char *expected = vfc_path(fx.files, "abc");
+    FILE *f = fopen(expected, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs("abc", f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    vfc_assert_object(u.key, expected);
+    /* Completed: the upload is unknown now. */
+    vf_storage_piece_t good[] = {{"x", 1}};
+    VFC_FAILS(-ENOENT, fx.ops->multipart_write_pieces(fx.state, u.key, u.id, 2, good, 1, &etag, &err), err);
+    ck_assert_ptr_null(etag);
+    vfc_remove_ok(u.key);
+    upload_free(&u);
+    free(expected);
+}
+END_TEST
+
 void vfc_storage_add_multipart(TCase *tc)
 {
+    tcase_add_test(tc, test_pieces_store_what_flat_stores);
+    tcase_add_test(tc, test_pieces_retry);
+    tcase_add_test(tc, test_pieces_refusals);
     tcase_add_test(tc, test_concatenation);
     tcase_add_test(tc, test_part_written_again);
     tcase_add_test(tc, test_order_and_lists);
