@@ -22,6 +22,15 @@
  * starts.  0, -EINVAL for a bad name, -ENOSPC when the table is full. */
 int vf_worker_register(const char *type, vf_job_handler_fn fn);
 vf_job_handler_fn vf_worker_handler(const char *type);
+
+/* A chore: housekeeping a subsystem needs wherever a worker runs (e.g. files
+ * a killed worker left on its host), run by the worker's supervisor thread
+ * when the worker starts and then every interval_s seconds.  It must be
+ * quick (it delays the claim keep-alives) and must not need a job.  Register
+ * before the worker starts; a name registered again replaces the chore.
+ * 0, -EINVAL, or -ENOSPC when the table is full. */
+typedef void (*vf_worker_chore_fn)(vf_app_t *app);
+int vf_worker_register_chore(const char *name, vf_worker_chore_fn fn, int interval_s);
 /* Run the worker with `videoflix worker`'s arguments (--concurrency N,
  * --name NAME) until SIGTERM/SIGINT and its drain; the job types must be
  * registered first.  Returns the exit status (util/exit.h). */

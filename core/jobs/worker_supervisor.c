@@ -7,9 +7,11 @@
  *     Redis, and may report from any thread);
  *   - moves retrying jobs whose backoff is over back into the stream;
  *   - writes the heartbeat (a hash with a TTL of 3 heartbeat intervals);
- *   - forgets consumers of dead workers once they hold no entries.
+ *   - forgets consumers of dead workers once they hold no entries;
+ *   - runs the chores subsystems registered (vf_worker_register_chore).
  */
 #include "config.h"
+#include "jobs/worker.h"
 #include "jobs/worker_internal.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -24,6 +26,45 @@
 #define PROGRESS_INTERVAL_US 500000LL
 #define REAP_INTERVAL_US (60 * 1000000LL)
 #define PROMOTE_BATCH "100"
+#define MAX_CHORES 8
+
+typedef struct chore {
+    char name[64];
+    vf_worker_chore_fn fn;
+    int64_t interval_us;
+} chore_t;
+
+/* Filled before any worker thread starts, read by supervisor threads only. */
+static chore_t chores[MAX_CHORES];
+static int nchores;
+
+int vf_worker_register_chore(const char *name, vf_worker_chore_fn fn, int interval_s)
+{
+    if (!name || !*name || strlen(name) >= sizeof chores[0].name || !fn || interval_s <= 0)
+        return -EINVAL;
+    int i = 0;
+    while (i < nchores && strcmp(chores[i].name, name) != 0)
+        i++;
+    if (i == MAX_CHORES)
+        return -ENOSPC;
+    snprintf(chores[i].name, sizeof chores[i].name, "%s", name);
+    chores[i].fn = fn;
+    chores[i].interval_us = (int64_t)interval_s * 1000000;
+    if (i == nchores)
+        nchores++;
+    return 0;
+}
+
+static void run_due_chores(vf_worker_t *w, int64_t next_run[MAX_CHORES], int64_t now)
+{
+    for (int i = 0; i < nchores; i++) {
+        if (now < next_run[i])
+            continue;
+        vf_debug("worker: running the chore '%s'", chores[i].name);
+        chores[i].fn(w->app);
+        next_run[i] = vf_mono_us() + chores[i].interval_us;
+    }
+}
 
 int vf_slot_running(slot_t *s, char entry[48], char id[VF_JOB_ID_SIZE])
 {
@@ -199,6 +240,9 @@ static void *supervisor_main(void *arg)
     int64_t now = vf_mono_us();
     int64_t next_keepalive = now + keepalive_us, next_promote = now, next_heartbeat = now,
             next_progress = now, next_reap = now + REAP_INTERVAL_US / 4;
+    int64_t next_chore[MAX_CHORES];
+    for (int i = 0; i < MAX_CHORES; i++)
+        next_chore[i] = now; /* every chore runs at start */
     while (!atomic_load(&w->supervisor_stop)) {
         now = vf_mono_us();
         if (now >= next_keepalive) {
@@ -221,6 +265,7 @@ static void *supervisor_main(void *arg)
             reap_dead_consumers(w, ctx);
             next_reap = now + REAP_INTERVAL_US;
         }
+        run_due_chores(w, next_chore, now);
         vf_sleep_us(TICK_US);
     }
     return NULL;

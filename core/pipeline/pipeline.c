@@ -1,11 +1,13 @@
 /*
  * pipeline.c - see pipeline.h.  One transcode or thumbnail job runs as:
- *   lock the task (advisory lock) -> clear its work directory -> check the
- *   video's generation -> locate the source -> probe + limits -> encode
+ *   lock the task (advisory lock) -> check the video's generation -> take
+ *   its work directory -> locate the source -> probe + limits -> encode
  *   into the work directory -> store the outputs -> record them for the
- *   generation (or remove them when it changed) -> clear the directory.
- * The work directory's name comes from the task, so the next attempt of a
- * job whose worker was killed starts by removing what that worker left.
+ *   generation (or remove them when it changed) -> remove the directory.
+ * The work directory (task_dir.c) is locked while the task runs; what a
+ * killed worker left is removed by the next attempt of its task on the same
+ * work directory, or by the sweep every worker of that directory runs at
+ * start and every minute (vf_pipeline_register_jobs).
  */
 #include "config.h"
 #include "pipeline/pipeline.h"
@@ -13,6 +15,7 @@
 #include "jobs/queue.h"
 #include "jobs/worker.h"
 #include "pipeline/pipeline_db.h"
+#include "pipeline/task_dir.h"
 #include "plugins/job_slots.h"
 #include "plugins/storage_calls.h"
 #include "plugins/storage_key.h"
@@ -23,7 +26,6 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,8 @@
 #define MAX_RENDITIONS 32
 /* Expired uploads swept by each job: keeps expiry going without a timer. */
 #define SWEEP_PER_JOB 16
+/* Seconds between sweeps of dead workers' task directories. */
+#define SWEEP_INTERVAL_S 60
 /* Progress is written to PostgreSQL at most this often. */
 #define PROGRESS_WRITE_US 1000000
 /* Shares of a job's own progress. */
@@ -62,26 +66,6 @@ static int check_plugins(vf_thread_ctx_t *ctx, int encoder, char *err, size_t er
     return -EIO;
 }
 
-/* ------------------------------------------------------------ work files */
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
-    if (rc != 0 && errno != ENOENT)
-        vf_warn("pipeline: cannot remove %s: %s", path, strerror(errno));
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    struct stat sb;
-    if (lstat(dir, &sb) != 0)
-        return;
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ------------------------------------------------------------- one task */
 
 typedef struct task_run {
@@ -98,6 +82,7 @@ typedef struct task_run {
     int thumbnail;
     char lock_name[160];
     char *dir;
+    vf_task_dir_t work;
     char *source_key;
     char *source;          /* local path or URL for the encoder */
     char *source_download; /* our copy, when storage is remote and the encoder wants a file */
@@ -447,10 +432,11 @@ static int run_task(task_run_t *t)
     }
     vf_info("pipeline: %s of video %" PRId64 " generation %d started (job %s, attempt %d)", t->task, t->video_id,
             t->generation, vf_job_id(t->job), vf_job_attempt(t->job));
-    if (mkdir(t->dir, 0700) != 0) {
-        snprintf(t->err, t->errlen, "cannot create %s: %s", t->dir, strerror(errno));
-        return fail_transient(t, -errno);
-    }
+    /* A live process holding the directory (this task's previous attempt,
+     * when a PostgreSQL restart freed the advisory lock under it) makes
+     * this attempt wait for a retry: two encoders never share a directory. */
+    if ((ret = vf_task_dir_take(&t->work, t->dir, job_cancelled, t->job, t->err, t->errlen)) < 0)
+        return ret == -EBUSY ? ret : fail_transient(t, ret);
     /* The encoder runs at most max_jobs operations at once: wait for a
      * turn, giving up when the job is cancelled.  The source is located
      * after the wait, so that a presigned URL is fresh when used. */
@@ -532,7 +518,8 @@ static int parse_task(task_run_t *t, const json_t *payload)
 
 static int media_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen, int thumbnail_only)
 {
-    task_run_t t = {.job = job, .ctx = ctx, .cfg = ctx->app->cfg, .err = err, .errlen = errlen, .pct_span = 100};
+    task_run_t t = {.job = job, .ctx = ctx, .cfg = ctx->app->cfg, .err = err, .errlen = errlen, .pct_span = 100,
+                    .work = {.path = NULL, .lock_fd = -1}};
     int locked = 0;
     int ret = parse_task(&t, vf_job_payload(job));
     if (ret < 0)
@@ -562,18 +549,15 @@ static int media_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errl
     for (char *c = safe_task; *c; c++)
         if (*c == '/')
             *c = '-';
-    if (asprintf(&t.dir, "%s/vf-task-%" PRId64 "-%d-%s", t.cfg->media.work_dir, t.video_id, t.generation,
+    if (asprintf(&t.dir, "%s/" VF_TASK_DIR_PREFIX "%" PRId64 "-%d-%s", t.cfg->media.work_dir, t.video_id, t.generation,
                  safe_task) < 0) {
         t.dir = NULL;
         ret = -ENOMEM;
         goto out;
     }
-    /* Whatever a killed attempt left behind. */
-    remove_tree(t.dir);
     ret = run_task(&t);
 out:
-    if (t.dir)
-        remove_tree(t.dir);
+    vf_task_dir_release(&t.work);
     if (locked)
         vf_pipeline_db_unlock(ctx, t.lock_name);
     if (vf_upload_expire_sweep(ctx, SWEEP_PER_JOB) < 0)
@@ -595,8 +579,18 @@ static int thumbnail_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t 
     return media_job(job, ctx, err, errlen, 1);
 }
 
+/* Task directories of workers killed on this work directory: the next
+ * attempt of their task may run on another host, so nobody else would. */
+static void sweep_work_dir(vf_app_t *app)
+{
+    int n = vf_task_dir_sweep(app->cfg->media.work_dir);
+    if (n < 0)
+        vf_warn("pipeline: cannot read the work directory %s: %s", app->cfg->media.work_dir, strerror(-n));
+}
+
 void vf_pipeline_register_jobs(void)
 {
     vf_worker_register(VF_JOB_TRANSCODE, transcode_job);
     vf_worker_register(VF_JOB_THUMBNAIL, thumbnail_job);
+    vf_worker_register_chore("sweep of task directories", sweep_work_dir, SWEEP_INTERVAL_S);
 }

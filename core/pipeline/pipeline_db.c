@@ -175,7 +175,7 @@ int vf_pipeline_db_finish(vf_thread_ctx_t *ctx, int64_t video_id, int generation
     }
     const char *p3[] = {ids.vid, ids.gen, task};
     if ((ret = vf_db_run(ctx->db,
-                         "UPDATE video_tasks SET state = 'done', progress = 100, updated_at = now() "
+                         "UPDATE video_tasks SET state = 'done', progress = 100, error = '', updated_at = now() "
                          "WHERE video_id = $1::bigint AND generation = $2::int AND task = $3",
                          3, p3)) < 0)
         goto out;
@@ -205,20 +205,31 @@ int vf_pipeline_db_fail(vf_thread_ctx_t *ctx, int64_t video_id, int generation, 
 {
     ids_t ids;
     fmt_ids(&ids, video_id, generation);
-    const char *ptask[] = {ids.vid, ids.gen, task};
+    const char *ptask[] = {ids.vid, ids.gen, task, message};
     const char *pmsg[] = {ids.vid, ids.gen, message};
     int ret = vf_db_begin(ctx->db);
     if (ret < 0)
         return ret;
+    /* The video's other unfinished tasks end with it: their queued jobs
+     * find the video failed and do nothing (vf_pipeline_db_start), so
+     * nothing else would ever finish them.  A task running elsewhere still
+     * ends done if its outputs get recorded. */
     if ((ret = vf_db_run(ctx->db,
-                         "UPDATE video_tasks SET state = 'failed', updated_at = now() "
+                         "UPDATE video_tasks SET state = 'failed', error = $4, updated_at = now() "
                          "WHERE video_id = $1::bigint AND generation = $2::int AND task = $3",
-                         3, ptask)) < 0 ||
+                         4, ptask)) < 0 ||
         (ret = vf_db_run(ctx->db,
                          "UPDATE videos SET processing_state = 'failed', processing_error = $3 "
                          "WHERE id = $1::bigint AND generation = $2::int "
                          "AND processing_state IN ('pending', 'processing')",
-                         3, pmsg)) < 0) {
+                         3, pmsg)) < 0 ||
+        (ret = vf_db_run(ctx->db,
+                         "UPDATE video_tasks SET state = 'failed', updated_at = now(), "
+                         "error = 'Not finished: the video failed in task ' || $3 || ': ' || $4 "
+                         "WHERE video_id = $1::bigint AND generation = $2::int AND task <> $3 "
+                         "AND state IN ('pending', 'running') AND EXISTS (SELECT 1 FROM videos "
+                         "WHERE id = $1::bigint AND generation = $2::int AND processing_state = 'failed')",
+                         4, ptask)) < 0) {
         vf_db_rollback(ctx->db);
         return ret;
     }

@@ -41,7 +41,9 @@ typedef struct vf_output {
 int vf_pipeline_db_finish(vf_thread_ctx_t *ctx, int64_t video_id, int generation, const char *task,
                           const vf_output_t *outputs, size_t noutputs, int *stale);
 
-/* The video fails with `message` (shown to staff and the frontend). */
+/* The video fails with `message` (shown to staff and the frontend); the
+ * task records it, and the generation's other unfinished tasks end failed
+ * naming this task. */
 int vf_pipeline_db_fail(vf_thread_ctx_t *ctx, int64_t video_id, int generation, const char *task,
                         const char *message);
 

@@ -9,9 +9,10 @@ core_libvfcore_la_SOURCES += \
 	core/catalog/video_lifecycle.c core/catalog/video_lifecycle.h \
 	core/pipeline/pipeline.c core/pipeline/pipeline.h \
 	core/pipeline/pipeline_db.c core/pipeline/pipeline_db.h \
+	core/pipeline/task_dir.c core/pipeline/task_dir.h \
 	core/cli/video_cli.c
 
-dist_sql_DATA += sql/004_uploads.sql
+dist_sql_DATA += sql/004_uploads.sql sql/005_task_errors.sql
 
 UPLOADS_TEST_SOURCES = tests/e2e/uploads_fixture.c tests/e2e/uploads_fixture.h tests/media.c tests/media.h
 

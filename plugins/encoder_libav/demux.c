@@ -7,7 +7,10 @@
  * Damaged data is tolerated like the ffmpeg CLI does: a packet that does not
  * decode is skipped, and unparsable data at the end of the file ends the
  * input.  I/O errors (a network failure, a timeout) fail the operation, so
- * a half-read source never passes for a complete one.
+ * a half-read source never passes for a complete one: over http a demuxer
+ * whose seek failed (the storage answering 5xx after the reconnects) reports
+ * damaged data or the end, so the end of a URL source is checked by reading
+ * its last byte again (source_readable).
  */
 #include "lav.h"
 
@@ -82,6 +85,26 @@ static void track_position(decode_loop_t *d, const AVPacket *pkt, double span)
         d->job->percent = percent;
 }
 
+/* 0 when the source still reads to its end; else the I/O error (an
+ * AVERROR) that ended the packets early. */
+static int source_readable(lav_input_t *in)
+{
+    if (!in->is_url)
+        return 0;
+    if (in->pb->error < 0)
+        return in->pb->error;
+    int64_t size = avio_size(in->pb);
+    if (size < 0)
+        return (int)size;
+    if (size == 0)
+        return 0;
+    int64_t pos = avio_seek(in->pb, size - 1, SEEK_SET);
+    if (pos < 0)
+        return (int)pos;
+    avio_r8(in->pb);
+    return in->pb->error < 0 ? in->pb->error : 0;
+}
+
 int lav_decode_run(lav_input_t *in, lav_job_t *job, double span, lav_frame_fn fn, void *ud)
 {
     decode_loop_t d = {in, job, fn, ud, av_frame_alloc(), 0, 0};
@@ -102,6 +125,11 @@ int lav_decode_run(lav_input_t *in, lav_job_t *job, double span, lav_frame_fn fn
             continue;
         }
         if (ret == AVERROR_EOF || ret == AVERROR_INVALIDDATA) {
+            int ioerr = source_readable(in);
+            if (ioerr < 0) {
+                ret = lav_job_av_fail(job, ioerr, -EIO, "reading input");
+                goto out;
+            }
             if (ret == AVERROR_INVALIDDATA)
                 job->state->host->log(LAV_PLUGIN_NAME, VF_LOG_WARNING,
                                       "the input ends with damaged data; using what was read");

@@ -22,6 +22,15 @@
  * comma-separated names is listed). */
 static const char accepted_formats[] = VF_ENCODER_SOURCE_FORMATS;
 
+/* A source read over http(s) is storage: an answer 5xx or a connection
+ * dropped mid-body may pass, so libavformat's http protocol reconnects
+ * (from the offset reached, with a Range request) after 0, 1, 3 and 7 s,
+ * then gives up; a 4xx (403 expired signature, 404 gone) fails at once.
+ * Not reconnect_on_network_error: a server that does not answer within
+ * io_timeout would then cost five timeouts, and a refused connection is
+ * retried by the pipeline anyway. */
+#define RECONNECT_DELAY_MAX_S 7
+
 static int is_http_url(const char *source)
 {
     return strncasecmp(source, "http://", 7) == 0 || strncasecmp(source, "https://", 8) == 0;
@@ -48,6 +57,10 @@ void lav_source_label(const char *source, char *buf, size_t len)
  * resource shortage, time limits and transient network failures differ. */
 static int input_fail(const lav_input_t *in, lav_job_t *job, int averr, const char *step)
 {
+    /* A demuxer given a body cut short by the storage (the reconnects
+     * failed) reports invalid data; the read error is the truth. */
+    if (in->is_url && in->pb && in->pb->error < 0 && averr == AVERROR_INVALIDDATA)
+        averr = in->pb->error;
     int code = -EINVAL;
     switch (averr) {
     case AVERROR(ENOMEM):
@@ -177,7 +190,10 @@ int lav_input_open(lav_input_t *in, lav_job_t *job, const char *source, int deco
     if (in->is_url) {
         int64_t usec = (int64_t)(job->state->cfg.io_timeout * 1e6);
         if ((ret = av_dict_set_int(&io_opts, "rw_timeout", usec, 0)) < 0 ||
-            (ret = av_dict_set_int(&io_opts, "timeout", usec, 0)) < 0) {
+            (ret = av_dict_set_int(&io_opts, "timeout", usec, 0)) < 0 ||
+            (ret = av_dict_set(&io_opts, "reconnect", "1", 0)) < 0 ||
+            (ret = av_dict_set(&io_opts, "reconnect_on_http_error", "5xx", 0)) < 0 ||
+            (ret = av_dict_set_int(&io_opts, "reconnect_delay_max", RECONNECT_DELAY_MAX_S, 0)) < 0) {
             ret = lav_job_av_fail(job, ret, -ENOMEM, "opening input");
             goto out;
         }

@@ -4,8 +4,14 @@
  *   bad_inputs  a truncated MP4, a text file named .mp4 and an empty upload
  *               each end failed with a readable message; the same worker
  *               then processes a good video
+ *               (the video's other tasks end failed, naming the task
+ *               that failed it)
  *   sigkill     a worker killed mid-transcode: another one finishes the
  *               job and no temporary file is left
+ *   orphan_sweep  a worker killed mid-transcode on one "host", its job
+ *               finished once on another: the task directory it left is
+ *               removed by the next worker started on its work directory,
+ *               which keeps the directory of a live worker sharing it
  *   redis_down  a video created while Redis is stopped is processed once
  *               Redis is back (the job waited in the outbox)
  *   exclusive   with duplicated jobs and two workers, no task is ever run
@@ -86,6 +92,20 @@ START_TEST(bad_inputs)
     assert_failed_readably(&f, textual, "The uploaded file is not a video that can be read");
     assert_failed_readably(&f, empty, "The uploaded file is not a video that can be read");
 
+    /* No task of a failed video stays pending or running, and each says
+     * why: its own failure, or the task that failed the video. */
+    int64_t failed_ids[] = {truncated, textual, empty};
+    for (size_t i = 0; i < 3; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) || ' ' || count(*) FILTER (WHERE state = 'failed' AND error <> '') || ' ' || "
+                 "count(*) FILTER (WHERE error LIKE 'Not finished: the video failed in task %%') "
+                 "FROM video_tasks WHERE video_id = %" PRId64, failed_ids[i]);
+        char *counts = ufix_sql(&f, sql);
+        ck_assert_str_eq(counts, "3 3 2"); /* 120p, 240p, thumbnail: one failed, two not finished */
+        free(counts);
+    }
+
     /* The worker goes on serving. */
     int64_t fine = ufix_add_video(&f, good, "Fine");
     ck_assert_int_gt(fine, 0);
@@ -132,6 +152,22 @@ static int encoders_in(const char *dir)
     return n;
 }
 
+/* Wait until the running task of the video reports at least `pct`. */
+static int wait_running_progress(ufix_t *f, int64_t vid, int pct)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT progress FROM video_tasks WHERE video_id = %" PRId64 " AND state = 'running'",
+             vid);
+    int progress = 0;
+    for (int waited = 0; waited < 90000 && progress < pct; waited += 50) {
+        char *p = ufix_sql(f, sql);
+        progress = p && *p ? atoi(p) : 0;
+        free(p);
+        usleep(50000);
+    }
+    return progress;
+}
+
 START_TEST(sigkill)
 {
     ufix_t f;
@@ -147,17 +183,7 @@ START_TEST(sigkill)
     ck_assert_int_gt(vid, 0);
 
     /* Kill once the encoder is a good way in. */
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT progress FROM video_tasks WHERE video_id = %" PRId64 " AND state = 'running'",
-             vid);
-    int progress = 0;
-    for (int waited = 0; waited < 60000 && progress < 15; waited += 50) {
-        char *p = ufix_sql(&f, sql);
-        progress = p && *p ? atoi(p) : 0;
-        free(p);
-        usleep(50000);
-    }
-    ck_assert_int_ge(progress, 15);
+    ck_assert_int_ge(wait_running_progress(&f, vid, 15), 15);
     ck_assert_int_gt(ufix_count_files(f.work_dir), 0);
     ufix_stop_worker(&f, a, SIGKILL);
 
@@ -182,6 +208,120 @@ START_TEST(sigkill)
     ck_assert_int_eq(ufix_count_files(f.work_dir), 0);
 
     free(clip);
+    ufix_teardown(&f);
+}
+END_TEST
+
+/* --------------------------------------------------------- orphan sweep */
+
+/* Entries of dir named vf-task-<vid>-... */
+static int task_dirs_of(const char *dir, int64_t vid)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "vf-task-%" PRId64 "-", vid);
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int wait_log(ufix_t *f, int worker, const char *needle, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        char *log = ufix_worker_log(f, worker);
+        int found = strstr(log, needle) != NULL;
+        free(log);
+        if (found)
+            return 0;
+        usleep(100000);
+    }
+    return -1;
+}
+
+static int count_in(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+START_TEST(orphan_sweep)
+{
+    /* The sweep's "kept" line is a debug line. */
+    setenv("VF_TEST_LOG_LEVEL", "debug", 1);
+    ufix_t f;
+    ufix_opts_t o = {.job_split = "whole_ladder",
+                     .media = "renditions = ( { name = \"120p\"; height = 120; }, { name = \"240p\"; height = 240; }, "
+                              "{ name = \"360p\"; height = 360; } ); preset = \"medium\";"};
+    ck_assert_int_eq(ufix_setup(&f, &o), 0);
+    char *clip = tmp_path(&f, "long.mp4"), *longer = tmp_path(&f, "longer.mp4"), *other = tmp_path(&f, "host2");
+    ck_assert_int_eq(ufix_make_clip(clip, 640, 360, 10.0), 0);
+    ck_assert_int_eq(ufix_make_clip(longer, 640, 360, 40.0), 0);
+    ck_assert_int_eq(mkdir(other, 0755), 0);
+
+    /* Host 1: killed mid-encode. */
+    int a = ufix_start_worker(&f, 1);
+    ck_assert_int_ge(a, 0);
+    int64_t killed = ufix_add_video(&f, clip, "Killed");
+    ck_assert_int_gt(killed, 0);
+    ck_assert_int_ge(wait_running_progress(&f, killed, 15), 15);
+    ck_assert_int_eq(task_dirs_of(f.work_dir, killed), 1);
+    ufix_stop_worker(&f, a, SIGKILL);
+
+    /* Host 2 finishes the job, once, and leaves host 1's directory alone. */
+    int b = ufix_start_worker_in(&f, 1, other);
+    ck_assert_int_ge(b, 0);
+    json_t *v = wait_final(&f, killed, 120000);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "processing_state")), "ready");
+    json_decref(v);
+    char *log = ufix_worker_log(&f, b);
+    ck_assert_msg(strstr(log, "attempt 2)"), "the worker on host 2 did not take the job over");
+    char done1[96];
+    snprintf(done1, sizeof done1, "ladder of video %" PRId64 " generation 1 done", killed);
+    ck_assert_int_eq(count_in(log, done1), 1);
+    free(log);
+    ck_assert_int_eq(ufix_count_files(other), 0);
+    ck_assert_int_eq(task_dirs_of(f.work_dir, killed), 1);
+    ufix_stop_worker(&f, b, SIGTERM);
+
+    /* Host 1 again: a worker starts there and removes what the killed one
+     * left; then it encodes a long video in a directory of its own. */
+    int c = ufix_start_worker(&f, 1);
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(wait_log(&f, c, "left by a process that is gone", 60000), 0);
+    ck_assert_int_eq(task_dirs_of(f.work_dir, killed), 0);
+    int64_t live = ufix_add_video(&f, longer, "Live");
+    ck_assert_int_gt(live, 0);
+    ck_assert_int_ge(wait_running_progress(&f, live, 3), 3);
+
+    /* A second worker sharing host 1's work directory sweeps at its start:
+     * the live worker's directory is kept, its job goes on undisturbed. */
+    int d = ufix_start_worker(&f, 1);
+    ck_assert_int_ge(d, 0);
+    char kept[160], needle[160];
+    snprintf(kept, sizeof kept, "vf-task-%" PRId64 "-1-ladder is in use by a live process; kept", live);
+    ck_assert_int_eq(wait_log(&f, d, kept, 60000), 0);
+    v = wait_final(&f, live, 240000);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "processing_state")), "ready");
+    json_decref(v);
+    /* Worker logs of a reused index follow each other in one file: count
+     * this video's lines only. */
+    log = ufix_worker_log(&f, c);
+    snprintf(needle, sizeof needle, "ladder of video %" PRId64 " generation 1 started", live);
+    ck_assert_int_eq(count_in(log, needle), 1);
+    snprintf(needle, sizeof needle, "ladder of video %" PRId64 " generation 1 done", live);
+    ck_assert_int_eq(count_in(log, needle), 1);
+    free(log);
+    ck_assert_int_eq(ufix_count_files(f.work_dir), 0);
+
+    free(clip);
+    free(longer);
+    free(other);
     ufix_teardown(&f);
 }
 END_TEST
@@ -410,6 +550,10 @@ static Suite *pipeline_suite(void)
     tc = tcase_create("sigkill");
     tcase_set_timeout(tc, 150);
     tcase_add_test(tc, sigkill);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("orphan_sweep");
+    tcase_set_timeout(tc, 420);
+    tcase_add_test(tc, orphan_sweep);
     suite_add_tcase(s, tc);
     tc = tcase_create("redis_down");
     tcase_set_timeout(tc, 120);

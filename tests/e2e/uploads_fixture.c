@@ -404,20 +404,56 @@ static int start_server(ufix_t *f)
     return 0;
 }
 
-int ufix_start_worker(ufix_t *f, int concurrency)
+/* The configuration with another media.work_dir: a worker on "another
+ * host" (malloc()ed path, or NULL). */
+static char *config_with_work_dir(ufix_t *f, int i, const char *work_dir)
+{
+    size_t len = 0;
+    char *text = vft_read_file(f->config, &len), *path = NULL, *old = NULL;
+    if (!text || asprintf(&old, "work_dir = \"%s\";", f->work_dir) < 0 ||
+        asprintf(&path, "%s/worker-%d.conf", f->dir, i) < 0) {
+        free(text);
+        free(old);
+        return NULL;
+    }
+    text[len] = '\0';
+    char *at = strstr(text, old);
+    FILE *fp = at ? fopen(path, "w") : NULL;
+    int ok = fp && fprintf(fp, "%.*swork_dir = \"%s\";%s", (int)(at - text), text, work_dir, at + strlen(old)) > 0;
+    if (fp && fclose(fp) != 0)
+        ok = 0;
+    free(text);
+    free(old);
+    if (!ok) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+int ufix_start_worker_in(ufix_t *f, int concurrency, const char *work_dir)
 {
     int i = 0;
     while (i < UFIX_MAX_WORKERS && f->workers[i] > 0)
         i++;
     if (i == UFIX_MAX_WORKERS)
         return -1;
+    char *config = work_dir ? config_with_work_dir(f, i, work_dir) : strdup(f->config);
+    if (!config)
+        return -1;
     char log[4096], conc[16], name[32];
     snprintf(log, sizeof log, "%s/worker-%d.log", f->dir, i);
     snprintf(conc, sizeof conc, "%d", concurrency);
     snprintf(name, sizeof name, "w%d", i);
-    char *argv[] = {getenv("VF_BINARY"), "--config", f->config, "worker", "--concurrency", conc, "--name", name, NULL};
+    char *argv[] = {getenv("VF_BINARY"), "--config", config, "worker", "--concurrency", conc, "--name", name, NULL};
     f->workers[i] = vft_spawn(argv, log);
+    free(config);
     return f->workers[i] > 0 ? i : -1;
+}
+
+int ufix_start_worker(ufix_t *f, int concurrency)
+{
+    return ufix_start_worker_in(f, concurrency, NULL);
 }
 
 int ufix_stop_worker(ufix_t *f, int i, int sig)

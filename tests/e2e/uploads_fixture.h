@@ -55,6 +55,9 @@ void ufix_teardown(ufix_t *f);
 
 /* Start `videoflix worker` (log dir/worker-<i>.log); its index, or -1. */
 int ufix_start_worker(ufix_t *f, int concurrency);
+/* The same with its own media.work_dir (a worker on another host); NULL:
+ * the shared one, f->work_dir. */
+int ufix_start_worker_in(ufix_t *f, int concurrency, const char *work_dir);
 /* Stop worker i with sig; its exit status. */
 int ufix_stop_worker(ufix_t *f, int i, int sig);
 /* The worker's log so far (malloc()ed). */

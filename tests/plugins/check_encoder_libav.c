@@ -698,11 +698,41 @@ END_TEST
 
 /* Serves a directory over http with Range support (python's own
  * http.server ignores Range, and MP4s with the index at the end need it).
+ * Storage faults under a first path segment, counted per segment:
+ *   /cut/NAME  the first answer stops after 1000 bytes of its body (the
+ *              connection dropped mid-read), the next two are 503
+ *   /403/NAME, /503/NAME  always that status
+ * GET /count/SEGMENT answers how many requests that segment had.
  * Prints its port, then serves until killed. */
 static const char range_server[] =
-    "import functools, http.server, os, re, sys\n"
+    "import functools, http.server, os, re, sys, threading\n"
+    "lock, counts = threading.Lock(), {}\n"
     "class H(http.server.SimpleHTTPRequestHandler):\n"
+    "    def fault(self):\n"
+    "        self.cut = None\n"
+    "        parts = self.path.split('/', 2)\n"
+    "        if len(parts) < 3 or parts[1] not in ('cut', '403', '503', 'count'):\n"
+    "            return False\n"
+    "        kind, self.path = parts[1], '/' + parts[2]\n"
+    "        if kind == 'count':\n"
+    "            with lock:\n"
+    "                body = str(counts.get(parts[2], 0)).encode()\n"
+    "            self.send_response(200)\n"
+    "            self.send_header('Content-Length', str(len(body)))\n"
+    "            self.end_headers()\n"
+    "            self.wfile.write(body)\n"
+    "            return True\n"
+    "        with lock:\n"
+    "            counts[kind] = n = counts.get(kind, 0) + 1\n"
+    "        if kind == 'cut' and n == 1:\n"
+    "            self.cut = 1000\n"
+    "        elif kind != 'cut' or n <= 3:\n"
+    "            self.send_error(int(kind) if kind != 'cut' else 503)\n"
+    "            return True\n"
+    "        return False\n"
     "    def send_head(self):\n"
+    "        if self.fault():\n"
+    "            return None\n"
     "        path = self.translate_path(self.path)\n"
     "        if not os.path.isfile(path):\n"
     "            self.send_error(404)\n"
@@ -730,6 +760,10 @@ static const char range_server[] =
     "        self.end_headers()\n"
     "        return f\n"
     "    def copyfile(self, src, dst):\n"
+    "        if self.cut is not None:\n"
+    "            dst.write(src.read(self.cut))\n"
+    "            self.close_connection = True\n"
+    "            return\n"
     "        while self.left > 0:\n"
     "            b = src.read(min(65536, self.left))\n"
     "            if not b:\n"
@@ -776,6 +810,17 @@ static void stop_server(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/* What an http test case made: its job, the local clip's path, the output
+ * directory (removed) and the plugin. */
+static void http_case_free(job_t *j, char *local, char *dir, vf_plugin_t *p)
+{
+    job_free(j);
+    free(local);
+    vft_rmrf(dir);
+    free(dir);
+    vft_plugin_free(p);
+}
+
 START_TEST(test_http_source)
 {
     vf_plugin_t *p = load("io_timeout = 10;");
@@ -814,11 +859,59 @@ START_TEST(test_http_source)
     stop_server(server);
 
     free(thumb);
-    job_free(&j);
-    free(local);
-    vft_rmrf(dir);
-    free(dir);
-    vft_plugin_free(p);
+    http_case_free(&j, local, dir, p);
+}
+END_TEST
+
+/* Requests the range server counted under a fault segment. */
+static int fault_count(int port, const char *segment)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/count/%s", port, segment);
+    vft_response_t r;
+    ck_assert_int_eq(vft_http("GET", url, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    int n = atoi(r.body);
+    vft_response_free(&r);
+    return n;
+}
+
+/* A storage having trouble: a connection dropped mid-read and 503 answers
+ * are retried (libavformat's reconnects) and the outputs are whole; an
+ * S3 answering 503 for longer fails -EIO (the pipeline retries the job
+ * later); 403 and 404 fail at once, -EINVAL, naming the status. */
+START_TEST(test_http_source_faults)
+{
+    vf_plugin_t *p = load("io_timeout = 10;");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    int port;
+    pid_t server = start_server(clips, &port);
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/cut/av322.mp4?X-Amz-Signature=s3cr3t", port);
+    char *dir = vft_tmpdir("lav-out"), *local = clip("av322.mp4");
+    job_t j;
+    job_init(&j, dir, (const int[]){120, 0});
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, url, &j.params, &err) == 0, "%s", err.message);
+    double duration = source_duration(local);
+    check_rendition(j.paths[0], 212, 120, 1, duration);
+    check_jpeg(j.thumb, 322, 182);
+    /* The cut answer, two 503s, then the reads that worked. */
+    ck_assert_int_ge(fault_count(port, "cut"), 4);
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/403/av322.mp4?X-Amz-Signature=s3cr3t", port);
+    ck_assert_int_eq(ops->transcode(p->state, url, &j.params, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "403 Forbidden") && !strstr(err.message, "s3cr3t"), "%s", err.message);
+    ck_assert_int_eq(fault_count(port, "403"), 1);
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/503/av322.mp4?X-Amz-Signature=s3cr3t", port);
+    vf_media_info_t info;
+    ck_assert_int_eq(ops->probe(p->state, url, &info, &err), -EIO);
+    ck_assert_msg(strstr(err.message, "5XX") && !strstr(err.message, "s3cr3t"), "%s", err.message);
+    int tries = fault_count(port, "503");
+    ck_assert_msg(tries >= 3 && tries <= 6, "%d requests", tries);
+    stop_server(server);
+    http_case_free(&j, local, dir, p);
 }
 END_TEST
 
@@ -984,6 +1077,12 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_time_limits);
     tcase_add_test(tc, test_thumbnail_op);
     tcase_add_test(tc, test_many_jobs);
+    suite_add_tcase(s, tc);
+    /* Reconnects wait 0 + 1 + 3 + 7 s before a lasting 503 fails. */
+    tc = tcase_create("http_faults");
+    tcase_add_unchecked_fixture(tc, make_clips, remove_clips);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_http_source_faults);
     suite_add_tcase(s, tc);
     return s;
 }
