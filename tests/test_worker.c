@@ -110,6 +110,19 @@ static int job_failflag(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t e
     return 0;
 }
 
+/* Deferred while the flag file exists; each run is recorded in "file". */
+static int job_deferflag(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen)
+{
+    const char *flag = payload_str(job, "flag"), *file = payload_str(job, "file");
+    if (file && append_line(file, "run %s %d\n", vf_job_id(job), vf_job_attempt(job)) < 0)
+        return -EIO;
+    if (flag && access(flag, F_OK) == 0) {
+        snprintf(err, errlen, "flag file %s exists: another run holds the task", flag);
+        return VF_JOB_DEFER;
+    }
+    return 0;
+}
+
 static int job_record(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen)
 {
     const char *file = payload_str(job, "file");
@@ -152,6 +165,7 @@ int main(int argc, char **argv)
     vf_worker_register("sleep", job_sleep);
     vf_worker_register("fail", job_fail);
     vf_worker_register("failflag", job_failflag);
+    vf_worker_register("deferflag", job_deferflag);
     vf_worker_register("record", job_record);
 
     int status;

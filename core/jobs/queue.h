@@ -60,9 +60,13 @@ typedef struct vf_job vf_job_t;
 /* A handler returns 0 when the job is done; a negative errno when it failed
  * and should be retried (with backoff, up to max_attempts); -ECANCELED when
  * it stopped because vf_job_cancelled() said so; VF_JOB_FAIL_PERMANENT to
- * fail at once without retries.  err receives one readable sentence. */
+ * fail at once without retries; VF_JOB_DEFER when it could not start
+ * because another run holds what it needs (a duplicate of a running task):
+ * it runs again after queue.backoff_base seconds and the run does not count
+ * as an attempt.  err receives one readable sentence. */
 typedef int (*vf_job_handler_fn)(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen);
 #define VF_JOB_FAIL_PERMANENT (-ENOTRECOVERABLE)
+#define VF_JOB_DEFER (-EINPROGRESS)
 
 const char *vf_job_id(const vf_job_t *job);
 const char *vf_job_type(const vf_job_t *job);

@@ -29,7 +29,8 @@ typedef enum {
     VF_QS_TAKE,      /* consumer -> nil | {"ok"|"gone", id, entry, type, payload, attempts} */
     VF_QS_START,     /* consumer entry id -> as TAKE */
     VF_QS_DONE,      /* consumer entry id result history_size -> 1 | 0 lost */
-    VF_QS_RETRY,     /* consumer entry id error delay_ms -> 1 | 0 lost */
+    VF_QS_RETRY,     /* consumer entry id error delay_ms uncounted -> 1 | 0 lost
+                        (uncounted "1": the run is not an attempt) */
     VF_QS_FAIL,      /* consumer entry id error history_size -> 1 | 0 lost */
     VF_QS_RELEASE,   /* consumer entry id -> 1 | 0 lost */
     VF_QS_KEEPALIVE, /* consumer entry -> 1 still ours | 0 lost */

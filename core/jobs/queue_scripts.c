@@ -111,6 +111,7 @@ static const char *const bodies[VF_QS_COUNT] = {
     [VF_QS_RETRY] =
         "local h = settle(ARGV[3], ARGV[4], ARGV[5])\n"
         "if not h then return 0 end\n"
+        "if ARGV[8] == '1' then redis.call('HINCRBY', h, 'attempts', -1) end\n"
         "local due = now_ms() + tonumber(ARGV[7])\n"
         "redis.call('HSET', h, 'state', 'retrying', 'error', ARGV[6], 'run_at', due)\n"
         "redis.call('ZADD', base .. ':retrying', due, ARGV[5])\n"

@@ -37,9 +37,10 @@
 
 /* ------------------------------------------------------------- settling */
 
-typedef enum { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_FAIL, OUTCOME_RELEASE } outcome_t;
+typedef enum { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_FAIL, OUTCOME_RELEASE, OUTCOME_DEFER } outcome_t;
 
-static const char *const outcome_name[] = {"done", "retry", "failed", "returned to the queue"};
+static const char *const outcome_name[] = {"done", "retry", "failed", "returned to the queue",
+                                           "deferred (not counted as an attempt)"};
 
 /* Run the outcome's script, waiting out a Redis outage (the claim is kept
  * alive meanwhile by the supervisor) unless the worker must exit. */
@@ -62,10 +63,12 @@ static void settle(vf_worker_t *w, slot_t *s, vf_job_t *job, outcome_t outcome, 
         script = VF_QS_DONE;
         break;
     case OUTCOME_RETRY:
+    case OUTCOME_DEFER:
         snprintf(num, sizeof num, "%lld", (long long)delay_ms);
         args[3] = error;
         args[4] = num;
-        argc = 5;
+        args[5] = outcome == OUTCOME_DEFER ? "1" : "0";
+        argc = 6;
         script = VF_QS_RETRY;
         break;
     case OUTCOME_FAIL:
@@ -163,7 +166,10 @@ static void run_job(vf_worker_t *w, slot_t *s, vf_job_t *job)
                      err[0] ? ": " : "", err);
         else
             snprintf(msg, sizeof msg, "attempt %d: %s", job->attempt, err[0] ? err : strerror(-rc));
-        if (rc == VF_JOB_FAIL_PERMANENT || job->attempt >= job->max_attempts)
+        if (rc == VF_JOB_DEFER && reason == VF_JOB_RUN)
+            settle(w, s, job, OUTCOME_DEFER, msg,
+                   vf_worker_backoff_ms(cfg->queue.backoff_base, cfg->queue.backoff_max, 1));
+        else if (rc == VF_JOB_FAIL_PERMANENT || job->attempt >= job->max_attempts)
             settle(w, s, job, OUTCOME_FAIL, msg, 0);
         else
             settle(w, s, job, OUTCOME_RETRY, msg,

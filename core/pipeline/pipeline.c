@@ -436,7 +436,7 @@ static int run_task(task_run_t *t)
      * when a PostgreSQL restart freed the advisory lock under it) makes
      * this attempt wait for a retry: two encoders never share a directory. */
     if ((ret = vf_task_dir_take(&t->work, t->dir, job_cancelled, t->job, t->err, t->errlen)) < 0)
-        return ret == -EBUSY ? ret : fail_transient(t, ret);
+        return ret == -EBUSY ? VF_JOB_DEFER : fail_transient(t, ret);
     /* The encoder runs at most max_jobs operations at once: wait for a
      * turn, giving up when the job is cancelled.  The source is located
      * after the wait, so that a presigned URL is fresh when used. */
@@ -541,7 +541,7 @@ static int media_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errl
     if (ret <= 0) {
         snprintf(err, errlen, ret == 0 ? "another worker is running this task now" : "database: %s",
                  vf_db_last_error(ctx->db));
-        return ret == 0 ? -EBUSY : ret;
+        return ret == 0 ? VF_JOB_DEFER : ret;
     }
     locked = 1;
     char safe_task[48];

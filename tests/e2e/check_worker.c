@@ -30,6 +30,7 @@ static void start_fixture(int visibility_timeout, int shutdown_grace)
     snprintf(sections, sizeof sections,
              "queue = { visibility_timeout = %d; backoff_base = 1; backoff_max = 4; max_attempts = 3;\n"
              "  types = ( { type = \"failflag\"; max_attempts = 1; },\n"
+             "            { type = \"deferflag\"; max_attempts = 1; },\n"
              "            { type = \"sleep\"; max_attempts = 2; timeout = 1; } ); };\n"
              "worker = { heartbeat_interval = 1; shutdown_grace = %d; };\n",
              visibility_timeout, shutdown_grace);
@@ -470,6 +471,41 @@ START_TEST(test_heartbeats_expire_with_their_worker)
 }
 END_TEST
 
+/* A job that cannot start because another run holds its task waits and
+ * runs again without using up its attempts (max_attempts = 1 here). */
+START_TEST(test_deferred_runs_are_not_attempts)
+{
+    ck_assert_int_ge(qfix_spawn_worker(&fix, 1), 0);
+    char flag[1200], runs[1200], payload[2600], id[VF_JOB_ID_SIZE];
+    snprintf(flag, sizeof flag, "%s/busy.flag", fix.dir);
+    snprintf(runs, sizeof runs, "%s/defer.runs", fix.dir);
+    FILE *fl = fopen(flag, "w");
+    ck_assert_ptr_nonnull(fl);
+    fclose(fl);
+    snprintf(payload, sizeof payload, "{\"flag\": \"%s\", \"file\": \"%s\"}", flag, runs);
+    ck_assert_int_eq(qfix_enqueue(&fix, "deferflag", payload, id), 0);
+    /* Three runs deferred (backoff_base = 1 s apart), then the flag goes. */
+    int nruns = 0;
+    for (int64_t until = vf_mono_us() + 30000000; nruns < 3 && vf_mono_us() < until; vf_sleep_us(100000)) {
+        size_t len = 0;
+        char *text = vft_read_file(runs, &len);
+        nruns = 0;
+        for (const char *p = text; p && (p = strstr(p, "run ")) != NULL; p++)
+            nruns++;
+        free(text);
+    }
+    ck_assert_int_ge(nruns, 3);
+    char state[32];
+    int attempts = -1;
+    qfix_state(&fix, id, state, sizeof state, &attempts);
+    ck_assert_msg(strcmp(state, "failed") != 0, "a deferred job failed");
+    ck_assert_int_eq(unlink(flag), 0);
+    ck_assert_int_eq(qfix_wait_state(&fix, id, "done", 20000), 0);
+    qfix_state(&fix, id, state, sizeof state, &attempts);
+    ck_assert_int_eq(attempts, 1);
+}
+END_TEST
+
 START_TEST(test_job_timeout_cancels_and_fails)
 {
     ck_assert_int_ge(qfix_spawn_worker(&fix, 1), 0);
@@ -520,6 +556,7 @@ static Suite *worker_suite(void)
     tcase_add_test(tc, test_cli_requeue_delete_list_workers);
     tcase_add_test(tc, test_sigterm_lets_running_jobs_finish);
     tcase_add_test(tc, test_heartbeats_expire_with_their_worker);
+    tcase_add_test(tc, test_deferred_runs_are_not_attempts);
     tcase_add_test(tc, test_job_timeout_cancels_and_fails);
     suite_add_tcase(s, tc);
     TCase *grace = tcase_create("short grace");
