@@ -5,6 +5,7 @@
 #include "config.h"
 #include "catalog/videos.h"
 
+#include "accounts/audit.h"
 #include "accounts/auth.h"
 #include "catalog/video_json.h"
 #include "catalog/video_lifecycle.h"
@@ -94,6 +95,24 @@ static void reply_video(vf_req_t *r, int status, int64_t id)
     vf_reply_json(r, status, v);
 }
 
+/* What an audit row says of a create or an edit: the fields given (the
+ * description only as a length: it can be long). */
+static json_t *fields_detail(const vf_video_fields_t *f)
+{
+    json_t *d = json_object();
+    if (!d)
+        return NULL;
+    if (f->title)
+        json_object_set_new(d, "title", json_string(f->title));
+    if (f->category)
+        json_object_set_new(d, "category", json_string(f->category));
+    if (f->description)
+        json_object_set_new(d, "description_length", json_integer((json_int_t)strlen(f->description)));
+    if (f->upload_id)
+        json_object_set_new(d, "upload_id", json_string(f->upload_id));
+    return d;
+}
+
 /* GET, POST /admin/api/videos/ */
 static void videos_collection(vf_req_t *r)
 {
@@ -113,6 +132,8 @@ static void videos_collection(vf_req_t *r)
     json_decref(body);
     if (ret == 0)
         ret = errors ? -EINVAL : vf_video_create(r->ctx, &f, r->user_id, NULL, &id, &errors);
+    if (ret == 0)
+        vf_audit_record_id(r, "video.create", "video", id, fields_detail(&f));
     vf_video_fields_free(&f);
     if (ret == -EINVAL && errors) {
         vf_reply_json(r, 400, errors);
@@ -147,8 +168,10 @@ static void videos_item(vf_req_t *r)
             vf_reply_msg(r, 404, "detail", "Not found.");
         else if (ret < 0)
             reply_failure(r, ret);
-        else
+        else {
+            vf_audit_record_id(r, "video.delete", "video", id, NULL);
             vf_reply_buffer(r, 204, NULL, NULL);
+        }
         return;
     }
     json_t *body = vf_req_json(r);
@@ -160,6 +183,8 @@ static void videos_item(vf_req_t *r)
     json_decref(body);
     if (ret == 0)
         ret = errors ? -EINVAL : vf_video_update(r->ctx, id, &f, r->user_id, &errors);
+    if (ret == 0)
+        vf_audit_record_id(r, "video.update", "video", id, fields_detail(&f));
     vf_video_fields_free(&f);
     if (ret == -EINVAL && errors) {
         vf_reply_json(r, 400, errors);

@@ -4,6 +4,10 @@
  */
 #include "config.h"
 #include "accounts/users.h"
+#include "admin/audit_api.h"
+#include "admin/events.h"
+#include "admin/jobs_api.h"
+#include "admin/users_api.h"
 #include "catalog/content.h"
 #include "catalog/media.h"
 #include "catalog/videos.h"
@@ -20,4 +24,8 @@ void vf_routes_register(vf_router_t *r)
     vf_media_routes(r);
     vf_upload_routes(r);
     vf_videos_routes(r);
+    vf_admin_audit_routes(r);
+    vf_admin_users_routes(r);
+    vf_admin_jobs_routes(r);
+    vf_admin_events_routes(r);
 }

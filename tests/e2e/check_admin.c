@@ -1,0 +1,578 @@
+/*
+ * check_admin.c - the admin JSON API through the real server, database and
+ * Redis (uploads_fixture), with a staff user, a second staff user and a
+ * viewer:
+ *   access   every /admin/api/ route answers 401 without a session and 403
+ *            to a user who is not staff, and does nothing for them
+ *   audit    creating, editing and deleting a video writes audit rows
+ *            (who, what, which object, from where), read back newest first
+ *            in keyset pages and narrowed by object
+ *   users    list and search in keyset pages; deactivating a user or
+ *            changing their staff flag revokes their sessions at once (the
+ *            next call is refused); a staff member cannot demote,
+ *            deactivate or delete themselves; deleting takes the
+ *            favourites with it; confirmation and reset emails are queued
+ *            and a worker sends them
+ *   jobs     the summary (counts per type and state, stream, workers), a
+ *            state's jobs in keyset pages narrowed by type, a job's detail,
+ *            cancel, requeue and delete (audited), bad parameters refused
+ */
+#include "config.h"
+#include "uploads_fixture.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+
+#define VIEWER_EMAIL "viewer@example.com"
+#define VIEWER_PASSWORD "viewer-password-1"
+#define OTHER_EMAIL "other-staff@example.com"
+#define OTHER_PASSWORD "other-password-1"
+
+static ufix_t f;
+static char viewer_cookie[4096];
+static int64_t viewer_id;
+
+static void setup(void)
+{
+    ck_assert_int_eq(ufix_setup(&f, NULL), 0);
+    ck_assert_int_eq(ufix_user(&f, VIEWER_EMAIL, VIEWER_PASSWORD, 0, viewer_cookie, sizeof viewer_cookie,
+                               &viewer_id), 0);
+}
+
+static void teardown(void) { ufix_teardown(&f); }
+
+/* A JSON request with the given cookie string (NULL: none); parsed body
+ * into *out when out is not NULL. */
+static long json_as(const char *cookie, const char *method, const char *path, const char *body, json_t **out)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", f.base, path);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    vft_response_t resp;
+    if (out)
+        *out = NULL;
+    if (vft_http_raw(method, url, body, body ? strlen(body) : 0, headers, cookie, &resp) != 0) {
+        vft_response_free(&resp);
+        return -1;
+    }
+    if (out && resp.body_len)
+        *out = json_loadb(resp.body, resp.body_len, 0, NULL);
+    long status = resp.status;
+    vft_response_free(&resp);
+    return status;
+}
+
+/* A finished tus upload of a few bytes (no worker runs in these tests, so
+ * it is never transcoded); its id into id. */
+static void upload_bytes(char id[33])
+{
+    char *dir = vft_tmpdir("vf-admin-src");
+    char file[4096];
+    snprintf(file, sizeof file, "%s/source.mp4", dir);
+    ck_assert_int_eq(vft_write_pattern(file, 3000, 7), 0);
+    ck_assert_int_eq(ufix_tus_upload_file(&f, file, 1000, id), 0);
+    vft_rmrf(dir);
+    free(dir);
+}
+
+static json_t *audit_page(const char *query)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/admin/api/audit/%s", query);
+    json_t *page = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &page), 200);
+    ck_assert_ptr_nonnull(json_object_get(page, "results"));
+    return page;
+}
+
+/* ------------------------------------------------------------- access */
+
+static const struct {
+    const char *method, *path, *body;
+} admin_routes[] = {
+    {"GET", "/admin/api/audit/", NULL},
+    {"GET", "/admin/api/videos/", NULL},
+    {"POST", "/admin/api/videos/", "{\"title\": \"x\"}"},
+    {"GET", "/admin/api/videos/1/", NULL},
+    {"PATCH", "/admin/api/videos/1/", "{\"title\": \"x\"}"},
+    {"DELETE", "/admin/api/videos/1/", NULL},
+    {"GET", "/admin/api/users/", NULL},
+    {"GET", "/admin/api/users/1/", NULL},
+    {"PATCH", "/admin/api/users/1/", "{\"is_staff\": false}"},
+    {"DELETE", "/admin/api/users/1/", NULL},
+    {"POST", "/admin/api/users/1/resend-confirmation/", NULL},
+    {"POST", "/admin/api/users/1/send-password-reset/", NULL},
+    {"GET", "/admin/api/jobs/summary/", NULL},
+    {"GET", "/admin/api/jobs/?state=queued", NULL},
+    {"GET", "/admin/api/jobs/0123456789abcdef0123456789ab/", NULL},
+    {"DELETE", "/admin/api/jobs/0123456789abcdef0123456789ab/", NULL},
+    {"POST", "/admin/api/jobs/0123456789abcdef0123456789ab/requeue/", NULL},
+    {"POST", "/admin/api/jobs/0123456789abcdef0123456789ab/cancel/", NULL},
+};
+
+START_TEST(every_route_refuses_anonymous_and_viewers)
+{
+    size_t n = sizeof admin_routes / sizeof admin_routes[0];
+    for (size_t i = 0; i < n; i++) {
+        json_t *body = NULL;
+        long st = json_as(NULL, admin_routes[i].method, admin_routes[i].path, admin_routes[i].body, &body);
+        ck_assert_msg(st == 401, "%s %s anonymous: %ld", admin_routes[i].method, admin_routes[i].path, st);
+        json_decref(body);
+        st = json_as(viewer_cookie, admin_routes[i].method, admin_routes[i].path, admin_routes[i].body, &body);
+        ck_assert_msg(st == 403, "%s %s viewer: %ld", admin_routes[i].method, admin_routes[i].path, st);
+        ck_assert_str_eq(json_string_value(json_object_get(body, "detail")),
+                         "You do not have permission to perform this action.");
+        json_decref(body);
+    }
+    /* Nothing they tried was done, so nothing was recorded. */
+    char *rows = ufix_sql(&f, "SELECT count(*) FROM admin_audit");
+    ck_assert_str_eq(rows, "0");
+    free(rows);
+}
+END_TEST
+
+/* -------------------------------------------------------------- audit */
+
+START_TEST(video_actions_are_audited)
+{
+    char upload[33];
+    upload_bytes(upload);
+    int64_t id = ufix_create_video(&f, "Audited clip", "Documentary", upload);
+    ck_assert_int_gt(id, 0);
+    char path[128], body[256];
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", id);
+    snprintf(body, sizeof body, "{\"title\": \"Audited clip, renamed\"}");
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, body, NULL), 200);
+    /* A refused edit changes nothing and is not recorded. */
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"category\": \"Nonsense\"}", NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "DELETE", path, NULL, NULL), 204);
+
+    json_t *page = audit_page("");
+    json_t *rows = json_object_get(page, "results");
+    ck_assert_int_eq(json_array_size(rows), 3);
+    ck_assert(json_is_null(json_object_get(page, "next")));
+    const char *actions[] = {"video.delete", "video.update", "video.create"};
+    char idstr[24];
+    snprintf(idstr, sizeof idstr, "%" PRId64, id);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *row = json_array_get(rows, i);
+        ck_assert_str_eq(json_string_value(json_object_get(row, "action")), actions[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(row, "object_type")), "video");
+        ck_assert_str_eq(json_string_value(json_object_get(row, "object_id")), idstr);
+        ck_assert_int_eq(json_integer_value(json_object_get(row, "actor_id")), f.user_id);
+        ck_assert_str_eq(json_string_value(json_object_get(row, "actor_email")), "staff@example.com");
+        ck_assert_str_eq(json_string_value(json_object_get(row, "client_ip")), "127.0.0.1");
+        ck_assert_ptr_nonnull(json_string_value(json_object_get(row, "at")));
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(rows, 1), "detail"), "title")),
+                     "Audited clip, renamed");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(rows, 2), "detail"), "upload_id")),
+                     upload);
+    json_decref(page);
+
+    /* Keyset pages: two, then one, then the end. */
+    page = audit_page("?limit=2");
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 2);
+    const char *next = json_string_value(json_object_get(page, "next"));
+    ck_assert_ptr_nonnull(next);
+    char q[128];
+    snprintf(q, sizeof q, "?limit=2&cursor=%s", next);
+    json_decref(page);
+    page = audit_page(q);
+    rows = json_object_get(page, "results");
+    ck_assert_int_eq(json_array_size(rows), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "action")), "video.create");
+    ck_assert(json_is_null(json_object_get(page, "next")));
+    json_decref(page);
+
+    /* Narrowed by action; bad parameters are refused, not ignored. */
+    page = audit_page("?action=video.update");
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 1);
+    json_decref(page);
+    page = audit_page("?object_type=user");
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 0);
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/audit/?limit=0", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/audit/?limit=201", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/audit/?cursor=abc", NULL, NULL), 400);
+}
+END_TEST
+
+
+/* -------------------------------------------------------------- users */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void user_path(char *buf, size_t len, int64_t id, const char *tail)
+{
+    snprintf(buf, len, "/admin/api/users/%" PRId64 "/%s", id, tail ? tail : "");
+}
+
+/* The newest audit row (its action and detail) for a user. */
+static json_t *last_user_audit(int64_t id)
+{
+    char q[128];
+    snprintf(q, sizeof q, "?object_type=user&object_id=%" PRId64 "&limit=1", id);
+    json_t *page = audit_page(q);
+    json_t *row = json_incref(json_array_get(json_object_get(page, "results"), 0));
+    json_decref(page);
+    ck_assert_ptr_nonnull(row);
+    return row;
+}
+
+START_TEST(users_listed_and_searched)
+{
+    char cookie[4096];
+    int64_t a, b;
+    ck_assert_int_eq(ufix_user(&f, "alice.search@example.com", "alice-password-1", 0, NULL, 0, &a), 0);
+    ck_assert_int_eq(ufix_user(&f, "bob.search@example.com", "bob-password-1", 0, cookie, sizeof cookie, &b), 0);
+
+    json_t *page = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/users/?q=SEARCH", NULL, &page), 200);
+    json_t *rows = json_object_get(page, "results");
+    ck_assert_int_eq(json_array_size(rows), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), b); /* newest first */
+    json_t *bob = json_array_get(rows, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(bob, "email")), "bob.search@example.com");
+    ck_assert(json_is_true(json_object_get(bob, "is_active")));
+    ck_assert(json_is_false(json_object_get(bob, "is_staff")));
+    ck_assert(json_is_string(json_object_get(bob, "last_login")));
+    ck_assert(json_is_null(json_object_get(json_array_get(rows, 1), "last_login")));
+    ck_assert(json_object_get(bob, "password") == NULL);
+    json_decref(page);
+
+    /* Keyset pages of one, to the end. */
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/users/?q=search&limit=1", NULL, &page), 200);
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 1);
+    char path[256];
+    snprintf(path, sizeof path, "/admin/api/users/?q=search&limit=1&cursor=%s",
+             json_string_value(json_object_get(page, "next")));
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &page), 200);
+    rows = json_object_get(page, "results");
+    ck_assert_int_eq(json_array_size(rows), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), a);
+    ck_assert(json_is_null(json_object_get(page, "next")));
+    json_decref(page);
+
+    /* Staff only; a search character that LIKE would take as a wildcard. */
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/users/?is_staff=true", NULL, &page), 200);
+    rows = json_object_get(page, "results");
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        ck_assert(json_is_true(json_object_get(json_array_get(rows, i), "is_staff")));
+    ck_assert_int_ge(json_array_size(rows), 1);
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/users/?q=%25", NULL, &page), 200);
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 0);
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/users/?is_staff=maybe", NULL, NULL), 400);
+    user_path(path, sizeof path, a, NULL);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &page), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(page, "email")), "alice.search@example.com");
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/users/999999999/", NULL, NULL), 404);
+}
+END_TEST
+
+START_TEST(staff_cannot_demote_or_delete_themselves)
+{
+    char path[128];
+    user_path(path, sizeof path, f.user_id, NULL);
+    json_t *body = NULL;
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_staff\": false}", &body), 400);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(body, "is_staff"), 0)),
+                     "You cannot remove your own staff status.");
+    json_decref(body);
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_active\": false}", NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "DELETE", path, NULL, &body), 400);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "detail")), "You cannot delete your own account.");
+    json_decref(body);
+    /* Bodies that say nothing or something else are refused too. */
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{}", NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"email\": \"x@example.com\"}", NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_staff\": \"yes\"}", NULL), 400);
+    /* Still staff, still signed in, nothing recorded against the account. */
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &body), 200);
+    ck_assert(json_is_true(json_object_get(body, "is_staff")));
+    ck_assert(json_is_true(json_object_get(body, "is_active")));
+    json_decref(body);
+    char q[128];
+    snprintf(q, sizeof q, "?object_type=user&object_id=%" PRId64, f.user_id);
+    json_t *page = audit_page(q);
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 0);
+    json_decref(page);
+}
+END_TEST
+
+START_TEST(rights_changes_revoke_sessions_at_once)
+{
+    char cookie[4096], path[128];
+    int64_t id;
+    ck_assert_int_eq(ufix_user(&f, "carol@example.com", "carol-password-1", 0, cookie, sizeof cookie, &id), 0);
+    ck_assert_int_eq(json_as(cookie, "GET", "/content/", NULL, NULL), 200);
+    user_path(path, sizeof path, id, NULL);
+
+    /* Deactivated: the very next call is refused. */
+    json_t *body = NULL;
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_active\": false}", &body), 200);
+    ck_assert(json_is_false(json_object_get(body, "is_active")));
+    json_decref(body);
+    ck_assert_int_eq(json_as(cookie, "GET", "/content/", NULL, NULL), 401);
+    json_t *row = last_user_audit(id);
+    ck_assert_str_eq(json_string_value(json_object_get(row, "action")), "user.update");
+    ck_assert(json_is_false(json_object_get(json_object_get(row, "detail"), "is_active")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(row, "detail"), "sessions_revoked")), 1);
+    json_decref(row);
+    /* Inactive users cannot sign in; reactivated, they can. */
+    ck_assert_int_ne(ufix_login(&f, "carol@example.com", "carol-password-1", cookie, sizeof cookie), 200);
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_active\": true}", NULL), 200);
+
+    /* Made staff: the old session (a viewer's token) ends; a new one reaches
+     * the admin API. */
+    char cookie2[4096];
+    ck_assert_int_eq(ufix_login(&f, "carol@example.com", "carol-password-1", cookie2, sizeof cookie2), 200);
+    ck_assert_int_eq(json_as(cookie2, "GET", "/admin/api/users/", NULL, NULL), 403);
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_staff\": true}", NULL), 200);
+    ck_assert_int_eq(json_as(cookie2, "GET", "/content/", NULL, NULL), 401);
+    /* Setting what is already set changes nothing and revokes nothing. */
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_staff\": true}", NULL), 200);
+    row = last_user_audit(id);
+    ck_assert(json_is_true(json_object_get(json_object_get(row, "detail"), "is_staff")));
+    json_decref(row);
+    char *n = ufix_sql(&f, "SELECT count(*) FROM admin_audit WHERE action = 'user.update'");
+    ck_assert_str_eq(n, "3");
+    free(n);
+}
+END_TEST
+
+START_TEST(deleting_a_user_takes_favourites_with_it)
+{
+    char cookie[4096], path[128], upload[33];
+    int64_t id;
+    ck_assert_int_eq(ufix_user(&f, "dave@example.com", "dave-password-1", 0, cookie, sizeof cookie, &id), 0);
+    upload_bytes(upload);
+    int64_t video = ufix_create_video(&f, "Dave's favourite", "Comedy", upload);
+    ck_assert_int_gt(video, 0);
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT INTO user_favorites (user_id, video_id) VALUES (%" PRId64 ", %" PRId64 ")", id,
+             video);
+    free(ufix_sql(&f, sql));
+    user_path(path, sizeof path, id, NULL);
+    ck_assert_int_eq(ufix_json(&f, "DELETE", path, NULL, NULL), 204);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, NULL), 404);
+    ck_assert_int_eq(ufix_json(&f, "DELETE", path, NULL, NULL), 404);
+    ck_assert_int_eq(json_as(cookie, "GET", "/content/", NULL, NULL), 401);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM user_favorites WHERE user_id = %" PRId64, id);
+    char *n = ufix_sql(&f, sql);
+    ck_assert_str_eq(n, "0");
+    free(n);
+    json_t *row = last_user_audit(id);
+    ck_assert_str_eq(json_string_value(json_object_get(row, "action")), "user.delete");
+    json_t *detail = json_object_get(row, "detail");
+    ck_assert_str_eq(json_string_value(json_object_get(detail, "email")), "dave@example.com");
+    ck_assert_int_eq(json_integer_value(json_object_get(detail, "favourites")), 1);
+    json_decref(row);
+}
+END_TEST
+
+/* Files in dir/mail whose text mentions `needle`. */
+static int mails_to(const char *needle)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/mail", f.dir);
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        size_t len = 0;
+        char *text = vft_read_file(p, &len);
+        if (text && strstr(text, needle))
+            n++;
+        free(text);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+START_TEST(account_emails_are_queued_and_sent)
+{
+    char path[128];
+    int64_t id;
+    ck_assert_int_eq(ufix_user(&f, "erin@example.com", "erin-password-1", 0, NULL, 0, &id), 0);
+    /* createsuperuser confirms the address: a confirmation is refused. */
+    user_path(path, sizeof path, id, "resend-confirmation/");
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 409);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE users SET email_confirmed_at = NULL WHERE id = %" PRId64, id);
+    free(ufix_sql(&f, sql));
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 202);
+    user_path(path, sizeof path, id, "send-password-reset/");
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 202);
+    ck_assert_int_eq(ufix_json(&f, "POST", "/admin/api/users/999999999/send-password-reset/", NULL, NULL), 404);
+    json_t *row = last_user_audit(id);
+    ck_assert_str_eq(json_string_value(json_object_get(row, "action")), "user.send_password_reset");
+    json_decref(row);
+
+    /* A worker sends both (the file transport writes them). */
+    int w = ufix_start_worker(&f, 1);
+    ck_assert_int_ge(w, 0);
+    int n = 0;
+    for (int waited = 0; waited < 120000 && (n = mails_to("erin@example.com")) < 2; waited += 200)
+        sleep_ms(200);
+    ufix_stop_worker(&f, w, SIGTERM);
+    ck_assert_int_eq(n, 2);
+}
+END_TEST
+
+/* --------------------------------------------------------------- jobs */
+
+/* Every job of a state (and type), page by page with `limit`; the pages'
+ * count into *pages. */
+static json_t *all_pages(const char *state, const char *type, int limit, int *pages)
+{
+    json_t *all = json_array();
+    char cursor[256] = "";
+    *pages = 0;
+    for (;;) {
+        char path[512];
+        snprintf(path, sizeof path, "/admin/api/jobs/?state=%s&limit=%d%s%s%s%s", state, limit, type ? "&type=" : "",
+                 type ? type : "", cursor[0] ? "&cursor=" : "", cursor);
+        json_t *page = NULL;
+        ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &page), 200);
+        (*pages)++;
+        json_array_extend(all, json_object_get(page, "results"));
+        const char *next = json_string_value(json_object_get(page, "next"));
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        json_decref(page);
+        ck_assert_int_lt(*pages, 100);
+        if (!next)
+            return all;
+    }
+}
+
+START_TEST(jobs_dashboard)
+{
+    /* Jobs to look at: two videos' pipeline jobs (no worker runs them). */
+    char upload[33];
+    upload_bytes(upload);
+    ck_assert_int_gt(ufix_create_video(&f, "Jobs clip one", "Drama", upload), 0);
+    upload_bytes(upload);
+    ck_assert_int_gt(ufix_create_video(&f, "Jobs clip two", "Drama", upload), 0);
+
+    json_t *sum = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/summary/", NULL, &sum), 200);
+    json_int_t queued = json_integer_value(json_object_get(json_object_get(sum, "totals"), "queued"));
+    ck_assert_int_ge(queued, 2);
+    json_t *stream = json_object_get(sum, "stream");
+    ck_assert_int_ge(json_integer_value(json_object_get(stream, "length")), queued);
+    ck_assert(json_is_integer(json_object_get(stream, "pending")));
+    ck_assert(json_is_array(json_object_get(sum, "workers")));
+    /* The per-type counts add up to the totals. */
+    json_int_t by_type = 0;
+    const char *type;
+    json_t *states;
+    json_object_foreach(json_object_get(sum, "counts"), type, states)
+        by_type += json_integer_value(json_object_get(states, "queued"));
+    ck_assert_int_eq(by_type, queued);
+    json_decref(sum);
+
+    /* Pages of one cover every queued job once, in queue order. */
+    int pages;
+    json_t *all = all_pages("queued", NULL, 1, &pages);
+    ck_assert_int_eq(json_array_size(all), queued);
+    ck_assert_int_ge(pages, (int)queued);
+    for (size_t i = 1; i < json_array_size(all); i++)
+        ck_assert_str_ne(json_string_value(json_object_get(json_array_get(all, i), "id")),
+                         json_string_value(json_object_get(json_array_get(all, i - 1), "id")));
+    const char *jtype = json_string_value(json_object_get(json_array_get(all, 0), "type"));
+    char first_type[64];
+    snprintf(first_type, sizeof first_type, "%s", jtype);
+    json_t *typed = all_pages("queued", first_type, 2, &pages);
+    ck_assert_int_ge(json_array_size(typed), 1);
+    for (size_t i = 0; i < json_array_size(typed); i++)
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(typed, i), "type")), first_type);
+    json_decref(typed);
+
+    /* One job: detail, cancel, requeue, delete. */
+    char id[64], path[256];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(json_array_get(all, 0), "id")));
+    json_decref(all);
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/", id);
+    json_t *job = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &job), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(job, "state")), "queued");
+    ck_assert(json_is_object(json_object_get(job, "payload")));
+    json_decref(job);
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/cancel/", id);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, &job), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(job, "state")), "failed");
+    ck_assert_str_eq(json_string_value(json_object_get(job, "error")), "Cancelled by staff.");
+    json_decref(job);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 409);
+    /* Newest first among the failed (the mail test's worker failed others). */
+    all = all_pages("failed", NULL, 50, &pages);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(all, 0), "id")), id);
+    json_decref(all);
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/requeue/", id);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, &job), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(job, "state")), "queued");
+    json_decref(job);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 409);
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/", id);
+    ck_assert_int_eq(ufix_json(&f, "DELETE", path, NULL, NULL), 204);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, NULL), 404);
+    ck_assert_int_eq(ufix_json(&f, "DELETE", path, NULL, NULL), 404);
+
+    char q[256];
+    snprintf(q, sizeof q, "?object_type=job&object_id=%s", id);
+    json_t *page = audit_page(q);
+    json_t *rows = json_object_get(page, "results");
+    ck_assert_int_eq(json_array_size(rows), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "action")), "job.delete");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 1), "action")), "job.requeue");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 2), "action")), "job.cancel");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(rows, 2), "detail"), "type")),
+                     first_type);
+    json_decref(page);
+
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/?state=lost", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/?state=queued&cursor=nonsense", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/?state=outbox&cursor=x", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/not-an-id/", NULL, NULL), 404);
+}
+END_TEST
+
+static Suite *admin_suite(void)
+{
+    Suite *s = suite_create("admin");
+    TCase *tc = tcase_create("api");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, every_route_refuses_anonymous_and_viewers);
+    tcase_add_test(tc, video_actions_are_audited);
+    tcase_add_test(tc, users_listed_and_searched);
+    tcase_add_test(tc, staff_cannot_demote_or_delete_themselves);
+    tcase_add_test(tc, rights_changes_revoke_sessions_at_once);
+    tcase_add_test(tc, deleting_a_user_takes_favourites_with_it);
+    tcase_add_test(tc, account_emails_are_queued_and_sent);
+    tcase_add_test(tc, jobs_dashboard);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VFT_MAIN(admin_suite)
