@@ -16,6 +16,10 @@
  *   jobs     the summary (counts per type and state, stream, workers), a
  *            state's jobs in keyset pages narrowed by type, a job's detail,
  *            cancel, requeue and delete (audited), bad parameters refused
+ *   events   /admin/api/events/ streams job and video changes as they
+ *            happen (Server-Sent Events) with heartbeat comments; a client
+ *            that goes away is dropped; the server stops promptly with
+ *            streams open
  */
 #include "config.h"
 #include "uploads_fixture.h"
@@ -26,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 
 #define VIEWER_EMAIL "viewer@example.com"
@@ -39,7 +45,8 @@ static int64_t viewer_id;
 
 static void setup(void)
 {
-    ck_assert_int_eq(ufix_setup(&f, NULL), 0);
+    ufix_opts_t opts = {.extra = "admin = { events_heartbeat = 1; };"};
+    ck_assert_int_eq(ufix_setup(&f, &opts), 0);
     ck_assert_int_eq(ufix_user(&f, VIEWER_EMAIL, VIEWER_PASSWORD, 0, viewer_cookie, sizeof viewer_cookie,
                                &viewer_id), 0);
 }
@@ -113,6 +120,7 @@ static const struct {
     {"DELETE", "/admin/api/jobs/0123456789abcdef0123456789ab/", NULL},
     {"POST", "/admin/api/jobs/0123456789abcdef0123456789ab/requeue/", NULL},
     {"POST", "/admin/api/jobs/0123456789abcdef0123456789ab/cancel/", NULL},
+    {"GET", "/admin/api/events/", NULL},
 };
 
 START_TEST(every_route_refuses_anonymous_and_viewers)
@@ -557,6 +565,145 @@ START_TEST(jobs_dashboard)
 }
 END_TEST
 
+/* ------------------------------------------------------------- events */
+
+typedef struct sse {
+    int fd;
+    char buf[256 * 1024];
+    size_t len;
+} sse_t;
+
+/* Open the event stream with the staff cookie. */
+static void sse_open(sse_t *e)
+{
+    e->len = 0;
+    e->fd = vft_connect(f.port, 2000);
+    ck_assert_int_ge(e->fd, 0);
+    char req[8192];
+    int n = snprintf(req, sizeof req,
+                     "GET /admin/api/events/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                     "Cookie: %s\r\n\r\n",
+                     f.cookie);
+    ck_assert_int_eq(write(e->fd, req, (size_t)n), n);
+}
+
+/* Read until `needle` appears after byte `from` (or timeout_ms passes);
+ * the offset just past it, or -1.  Reads give up after 2 s each (vft_connect). */
+static long sse_wait(sse_t *e, size_t from, const char *needle, int timeout_ms)
+{
+    for (int waited = 0;; waited += 2000) {
+        e->buf[e->len] = '\0';
+        char *hit = from <= e->len ? strstr(e->buf + from, needle) : NULL;
+        if (hit)
+            return (long)(hit - e->buf) + (long)strlen(needle);
+        if (waited >= timeout_ms || e->len + 1 >= sizeof e->buf)
+            return -1;
+        ssize_t n = read(e->fd, e->buf + e->len, sizeof e->buf - e->len - 1);
+        if (n == 0)
+            return -1;
+        if (n > 0)
+            e->len += (size_t)n;
+    }
+}
+
+static json_int_t event_clients(void)
+{
+    json_t *sum = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/summary/", NULL, &sum), 200);
+    json_int_t n = json_integer_value(json_object_get(sum, "event_clients"));
+    json_decref(sum);
+    return n;
+}
+
+START_TEST(events_stream_live_changes)
+{
+    sse_t *e = calloc(1, sizeof *e);
+    sse_open(e);
+    long at = sse_wait(e, 0, "\r\n\r\n", 10000);
+    ck_assert_msg(at > 0, "no head: %s", e->buf);
+    ck_assert_ptr_nonnull(strstr(e->buf, "HTTP/1.1 200"));
+    ck_assert_ptr_nonnull(strstr(e->buf, "Content-Type: text/event-stream"));
+    ck_assert_ptr_nonnull(strstr(e->buf, "Transfer-Encoding: chunked"));
+    at = sse_wait(e, (size_t)at, "event: hello\ndata: {\"heartbeat\": 1}\n\n", 10000);
+    ck_assert_int_gt(at, 0);
+    ck_assert_int_eq(event_clients(), 1);
+
+    /* A new video: its row and its jobs appear as they change. */
+    char upload[33];
+    upload_bytes(upload);
+    int64_t id = ufix_create_video(&f, "Live clip", "Action", upload);
+    ck_assert_int_gt(id, 0);
+    char want[128];
+    snprintf(want, sizeof want, "event: video\ndata: {\"id\" : %" PRId64 ", \"op\" : \"insert\"", id);
+    long v = sse_wait(e, (size_t)at, want, 30000);
+    ck_assert_msg(v > 0, "no video event %s in: %s", want, e->buf + at);
+    long j = sse_wait(e, (size_t)at, "event: job\ndata: {", 30000);
+    ck_assert_msg(j > 0, "no job event in: %s", e->buf + at);
+    ck_assert_ptr_nonnull(strstr(e->buf + j, "\"state\":\"queued\""));
+
+    /* An edit, and a job cancelled from the dashboard. */
+    char path[128];
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", id);
+    size_t mark = e->len;
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"title\": \"Live clip, renamed\"}", NULL), 200);
+    snprintf(want, sizeof want, "event: video\ndata: {\"id\" : %" PRId64 ", \"op\" : \"update\"", id);
+    ck_assert_int_gt(sse_wait(e, mark, want, 30000), 0);
+    json_t *page = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/jobs/?state=queued&limit=1", NULL, &page), 200);
+    char job[64], cancel[128];
+    snprintf(job, sizeof job, "%s", json_string_value(json_object_get(json_array_get(json_object_get(page, "results"), 0), "id")));
+    json_decref(page);
+    snprintf(cancel, sizeof cancel, "/admin/api/jobs/%s/cancel/", job);
+    mark = e->len;
+    ck_assert_int_eq(ufix_json(&f, "POST", cancel, NULL, NULL), 200);
+    snprintf(want, sizeof want, "\"id\":\"%s\"", job);
+    long c = sse_wait(e, mark, want, 30000);
+    ck_assert_msg(c > 0, "no event for job %s in: %s", job, e->buf + mark);
+    ck_assert_ptr_nonnull(strstr(e->buf + mark, "\"state\":\"failed\""));
+
+    /* Heartbeats keep an idle stream alive. */
+    mark = e->len;
+    ck_assert_int_gt(sse_wait(e, mark, ": keep-alive\n\n", 30000), 0);
+
+    /* A client that goes away is dropped (at its next heartbeat at most). */
+    close(e->fd);
+    json_int_t n = 1;
+    for (int waited = 0; waited < 60000 && (n = event_clients()) != 0; waited += 200)
+        sleep_ms(200);
+    ck_assert_int_eq(n, 0);
+    free(e);
+}
+END_TEST
+
+/* Last: the server is stopped here, with a stream open. */
+START_TEST(server_stops_with_streams_open)
+{
+    sse_t *e = calloc(1, sizeof *e);
+    sse_open(e);
+    ck_assert_int_gt(sse_wait(e, 0, "event: hello", 10000), 0);
+    /* SIGTERM: open streams are ended at once, not waited for (the
+     * server's shutdown_timeout is 10 s). */
+    ck_assert_int_eq(kill(f.server_pid, SIGTERM), 0);
+    ck_assert_int_gt(sse_wait(e, 0, "0\r\n\r\n", 5000), 0);
+    char log[4096];
+    snprintf(log, sizeof log, "%s/server.log", f.dir);
+    char *text = NULL;
+    for (int waited = 0; waited < 5000; waited += 100) {
+        size_t len = 0;
+        free(text);
+        text = vft_read_file(log, &len);
+        if (text && strstr(text, "http: stopped"))
+            break;
+        sleep_ms(100);
+    }
+    ck_assert_msg(text && strstr(text, "http: stopped"), "the server did not stop cleanly");
+    ck_assert_ptr_null(strstr(text, "still open after the shutdown timeout"));
+    free(text);
+    close(e->fd);
+    free(e);
+}
+END_TEST
+
 static Suite *admin_suite(void)
 {
     Suite *s = suite_create("admin");
@@ -571,6 +718,8 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, deleting_a_user_takes_favourites_with_it);
     tcase_add_test(tc, account_emails_are_queued_and_sent);
     tcase_add_test(tc, jobs_dashboard);
+    tcase_add_test(tc, events_stream_live_changes);
+    tcase_add_test(tc, server_stops_with_streams_open);
     suite_add_tcase(s, tc);
     return s;
 }
