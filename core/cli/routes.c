@@ -7,6 +7,7 @@
 #include "admin/audit_api.h"
 #include "admin/events.h"
 #include "admin/jobs_api.h"
+#include "admin/pages.h"
 #include "admin/users_api.h"
 #include "catalog/content.h"
 #include "catalog/media.h"
@@ -28,4 +29,5 @@ void vf_routes_register(vf_router_t *r)
     vf_admin_users_routes(r);
     vf_admin_jobs_routes(r);
     vf_admin_events_routes(r);
+    vf_admin_pages_routes(r);
 }

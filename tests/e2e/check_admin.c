@@ -16,6 +16,10 @@
  *   jobs     the summary (counts per type and state, stream, workers), a
  *            state's jobs in keyset pages narrowed by type, a job's detail,
  *            cancel, requeue and delete (audited), bad parameters refused
+ *   pages    /admin/ serves the pages of admin.static_dir with a strict
+ *            Content-Security-Policy and no inline script; a visitor who
+ *            is not staff gets the sign-in page; nothing outside the
+ *            folder can be named
  *   events   /admin/api/events/ streams job and video changes as they
  *            happen (Server-Sent Events) with heartbeat comments; a client
  *            that goes away is dropped; the server stops promptly with
@@ -45,7 +49,10 @@ static int64_t viewer_id;
 
 static void setup(void)
 {
-    ufix_opts_t opts = {.extra = "admin = { events_heartbeat = 1; };"};
+    char extra[4200];
+    snprintf(extra, sizeof extra, "admin = { events_heartbeat = 1; static_dir = \"%s/web/admin\"; };",
+             vft_env_or_skip("VF_SRCDIR"));
+    ufix_opts_t opts = {.extra = extra};
     ck_assert_int_eq(ufix_setup(&f, &opts), 0);
     ck_assert_int_eq(ufix_user(&f, VIEWER_EMAIL, VIEWER_PASSWORD, 0, viewer_cookie, sizeof viewer_cookie,
                                &viewer_id), 0);
@@ -565,6 +572,88 @@ START_TEST(jobs_dashboard)
 }
 END_TEST
 
+/* -------------------------------------------------------------- pages */
+
+static void get_page(const char *cookie, const char *path, vft_response_t *resp)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", f.base, path);
+    ck_assert_int_eq(vft_http_raw("GET", url, NULL, 0, NULL, cookie, resp), 0);
+}
+
+/* Every <script of a page names a file: no inline script anywhere. */
+static void assert_no_inline_script(const char *html)
+{
+    for (const char *p = strstr(html, "<script"); p; p = strstr(p + 1, "<script")) {
+        const char *end = strchr(p, '>');
+        ck_assert_ptr_nonnull(end);
+        char tag[512];
+        snprintf(tag, sizeof tag, "%.*s", (int)(end - p), p);
+        ck_assert_msg(strstr(tag, " src=\"/admin/") != NULL, "inline script: %s", tag);
+        ck_assert_msg(strncmp(end, "></script>", 10) == 0, "a script with a body: %s", tag);
+    }
+    ck_assert_ptr_null(strstr(html, " on"));   /* no inline event handlers (onclick=...) */
+    ck_assert_ptr_null(strstr(html, "style=")); /* nor inline styles */
+}
+
+START_TEST(pages_served_with_a_strict_policy)
+{
+    const char *pages[] = {"/admin/", "/admin/videos.html", "/admin/jobs.html", "/admin/signin.html"};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        vft_response_t resp;
+        get_page(f.cookie, pages[i], &resp);
+        ck_assert_int_eq(resp.status, 200);
+        char *csp = vft_header(&resp, "Content-Security-Policy", 0);
+        ck_assert_ptr_nonnull(csp);
+        ck_assert_ptr_nonnull(strstr(csp, "script-src 'self'"));
+        ck_assert_ptr_nonnull(strstr(csp, "frame-ancestors 'none'"));
+        ck_assert_ptr_nonnull(strstr(csp, "object-src 'none'"));
+        ck_assert_ptr_null(strstr(csp, "unsafe"));
+        free(csp);
+        char *type = vft_header(&resp, "Content-Type", 0);
+        ck_assert_str_eq(type, "text/html; charset=utf-8");
+        free(type);
+        char *nosniff = vft_header(&resp, "X-Content-Type-Options", 0);
+        ck_assert_str_eq(nosniff, "nosniff");
+        free(nosniff);
+        assert_no_inline_script(resp.body);
+        vft_response_free(&resp);
+    }
+    /* Staff get the page they asked for; viewers and strangers the sign-in page. */
+    vft_response_t resp;
+    get_page(f.cookie, "/admin/jobs.html", &resp);
+    ck_assert_ptr_nonnull(strstr(resp.body, "<title>Videoflix admin · jobs</title>"));
+    vft_response_free(&resp);
+    get_page(viewer_cookie, "/admin/jobs.html", &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_ptr_nonnull(strstr(resp.body, "<title>Videoflix admin · sign in</title>"));
+    vft_response_free(&resp);
+    get_page(NULL, "/admin/", &resp);
+    ck_assert_ptr_nonnull(strstr(resp.body, "<title>Videoflix admin · sign in</title>"));
+    vft_response_free(&resp);
+    /* Scripts and styles for anyone (the sign-in page needs them), typed. */
+    get_page(NULL, "/admin/js/api.js", &resp);
+    ck_assert_int_eq(resp.status, 200);
+    char *type = vft_header(&resp, "Content-Type", 0);
+    ck_assert_str_eq(type, "text/javascript; charset=utf-8");
+    free(type);
+    vft_response_free(&resp);
+    get_page(NULL, "/admin/vendor/tus.min.js", &resp);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_int_gt(resp.body_len, 10000);
+    vft_response_free(&resp);
+    /* Nothing else: hidden files, other folders, unknown kinds. */
+    const char *refused[] = {"/admin/vendor/.vf-installed", "/admin/../README.md", "/admin/js/%2e%2e/%2e%2e/README.md",
+                             "/admin/js/../../README.md", "/admin/nothing.js", "/admin/js", "/admin/js/"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        get_page(f.cookie, refused[i], &resp);
+        ck_assert_msg(resp.status == 404 || resp.status == 400, "%s: %ld", refused[i], resp.status);
+        ck_assert_ptr_null(strstr(resp.body, "Videoflix"));
+        vft_response_free(&resp);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------- events */
 
 typedef struct sse {
@@ -718,6 +807,7 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, deleting_a_user_takes_favourites_with_it);
     tcase_add_test(tc, account_emails_are_queued_and_sent);
     tcase_add_test(tc, jobs_dashboard);
+    tcase_add_test(tc, pages_served_with_a_strict_policy);
     tcase_add_test(tc, events_stream_live_changes);
     tcase_add_test(tc, server_stops_with_streams_open);
     suite_add_tcase(s, tc);
