@@ -1,0 +1,138 @@
+// admin.mjs - drives the admin pages in Debian's chromium through
+// playwright-core, as a staff member would: signs in on the sign-in page,
+// uploads a clip through the videos page (tus-js-client), watches its row go
+// to ready through the event stream alone (the page does not poll), shows a
+// title with markup as text, and opens the jobs dashboard.  Run by
+// tests/e2e/check_admin_browser, which starts the server and workers and
+// passes, in the environment:
+//   VF_ADMIN_BASE      http://127.0.0.1:PORT
+//   VF_ADMIN_EMAIL, VF_ADMIN_PASSWORD   a staff account
+//   VF_ADMIN_CLIP      the clip to upload
+//   VF_ADMIN_SHOTS     the folder screenshots are kept in
+//   VF_CHROMIUM        the browser (default /usr/bin/chromium)
+// Prints one line per step and exits 0 when every step passed.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env('VF_ADMIN_BASE');
+const shots = env('VF_ADMIN_SHOTS');
+const title = `Browser clip ${process.pid}`;
+const markup = '<img src=x onerror=alert(1)>';
+const READY_MS = 240000;
+
+mkdirSync(shots, { recursive: true });
+const step = (msg) => console.log(`admin.mjs: ${msg}`);
+
+const browser = await chromium.launch({
+  executablePath: process.env.VF_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  // root in CI has no user namespace for chromium's sandbox.
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('dialog', (d) => {
+    problems.push(`a dialog opened: ${d.message()}`);
+    d.dismiss();
+  });
+  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+  page.on('console', (m) => {
+    // A 401/403 answer is logged too: the sign-in page asks on purpose.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+
+  // 1. Not signed in: /admin/ is the sign-in page.
+  await page.goto(`${base}/admin/`);
+  await page.waitForSelector('#signin-form');
+  await page.screenshot({ path: join(shots, '1-signin.png'), fullPage: true });
+  await page.fill('#email', env('VF_ADMIN_EMAIL'));
+  await page.fill('#password', env('VF_ADMIN_PASSWORD'));
+  await page.click('#signin');
+  await page.waitForSelector('#upload-form', { timeout: 30000 });
+  await page.waitForSelector('#live.up', { timeout: 30000 });
+  step('signed in; the videos page is live');
+
+  // 2. Upload through the page; the row must reach ready by events alone.
+  const requests = [];
+  page.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+  await page.setInputFiles('#file', env('VF_ADMIN_CLIP'));
+  await page.fill('#title', title);
+  await page.selectOption('#category', 'Documentary');
+  await page.fill('#description', 'Uploaded by the browser test.');
+  await page.click('#start');
+  const row = page.locator('#videos tbody tr', { hasText: title });
+  await row.waitFor({ timeout: 60000 });
+  step('uploaded with tus-js-client; the video was created');
+  await page.screenshot({ path: join(shots, '2-videos-processing.png'), fullPage: true });
+  // Every state the row shows, as it changes.
+  const states = await page.evaluate(
+    ({ title, ms }) => new Promise((resolve, reject) => {
+      const seen = [];
+      const started = Date.now();
+      const look = () => {
+        const tr = [...document.querySelectorAll('#videos tbody tr')]
+          .find((r) => r.querySelector('.title')?.firstChild?.textContent === title);
+        const st = tr?.dataset.state;
+        if (st && seen[seen.length - 1] !== st) seen.push(st);
+        if (st === 'ready' || st === 'failed') return resolve(seen);
+        if (Date.now() - started > ms) return reject(new Error(`still ${seen.join(' → ')} after ${ms} ms`));
+        setTimeout(look, 50);
+      };
+      look();
+    }),
+    { title, ms: READY_MS },
+  );
+  step(`the row went ${states.join(' → ')}`);
+  if (states[states.length - 1] !== 'ready') throw new Error(`the video ended ${states.join(' → ')}`);
+  if (states.length < 2) throw new Error('the row never showed a state before ready');
+  // Live means pushed: the page asked for the list only when it loaded and
+  // after the upload, and read single videos only when events said so.
+  const lists = requests.filter((r) => r === 'GET /admin/api/videos/').length;
+  if (lists > 6) throw new Error(`the page re-read the list ${lists} times: polling?`);
+  await page.screenshot({ path: join(shots, '3-videos-ready.png'), fullPage: true });
+
+  // 3. A title with markup is shown as text (and no dialog opens).
+  const id = await row.getAttribute('data-id');
+  const status = await page.evaluate(async ({ id, markup }) => {
+    const r = await fetch(`/admin/api/videos/${id}/`, {
+      method: 'PATCH', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: markup }),
+    });
+    return r.status;
+  }, { id, markup });
+  if (status !== 200) throw new Error(`renaming answered ${status}`);
+  await page.reload();
+  const cell = page.locator(`#videos tr[data-id="${id}"] .title`);
+  await cell.waitFor();
+  const shown = await cell.evaluate((td) => ({ text: td.firstChild.textContent, imgs: td.querySelectorAll('img').length }));
+  if (shown.text !== markup || shown.imgs !== 0) throw new Error(`the title was not shown as text: ${JSON.stringify(shown)}`);
+  step('a title with markup shows as text');
+
+  // 4. The jobs dashboard: the clip's jobs are done, a worker is listed.
+  await page.goto(`${base}/admin/jobs.html`);
+  await page.selectOption('#state', 'done');
+  await page.waitForSelector('#jobs tbody tr', { timeout: 30000 });
+  await page.waitForSelector('#workers tbody tr', { timeout: 30000 });
+  await page.waitForSelector('#live.up', { timeout: 30000 });
+  await page.screenshot({ path: join(shots, '4-jobs.png'), fullPage: true });
+  step('the jobs dashboard lists done jobs and the worker');
+
+  if (problems.length) throw new Error(problems.join('; '));
+  await context.close();
+} catch (err) {
+  failed = true;
+  console.log(`admin.mjs: FAILED: ${err.message}`);
+} finally {
+  await browser.close();
+  console.log(`admin.mjs: screenshots in ${shots}`);
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,80 @@
+/*
+ * check_admin_browser.c - the admin pages in a real browser: the server,
+ * two pipeline workers and a staff account (uploads_fixture), then
+ * tests/browser/admin.mjs drives Debian's chromium through playwright-core:
+ * sign-in page, an upload through the videos page with tus-js-client, the
+ * row reaching ready through the event stream, a title with markup shown as
+ * text, the jobs dashboard.  The screenshots are kept in
+ * <build>/tests/admin-screenshots/ (the output names the folder).
+ */
+#include "config.h"
+#include "uploads_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STAFF_EMAIL "staff@example.com"
+#define STAFF_PASSWORD "staff-password-1"
+
+static ufix_t f;
+
+static void setup(void)
+{
+    char extra[4200];
+    snprintf(extra, sizeof extra, "admin = { static_dir = \"%s/web/admin\"; };", vft_env_or_skip("VF_SRCDIR"));
+    ufix_opts_t opts = {.extra = extra};
+    ck_assert_int_eq(ufix_setup(&f, &opts), 0);
+    ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
+    ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
+}
+
+static void teardown(void) { ufix_teardown(&f); }
+
+START_TEST(upload_through_the_page_reaches_ready_live)
+{
+    char clip[4096], shots[4096];
+    snprintf(clip, sizeof clip, "%s/browser-clip.mp4", f.dir);
+    ck_assert_int_eq(ufix_make_clip(clip, 320, 240, 3.0), 0);
+    snprintf(shots, sizeof shots, "%s/tests/admin-screenshots", vft_env_or_skip("VF_BUILDDIR"));
+    vft_rmrf(shots);
+    char script[4096];
+    snprintf(script, sizeof script, "%s/tests/browser/admin.mjs", vft_env_or_skip("VF_SRCDIR"));
+    setenv("VF_ADMIN_BASE", f.base, 1);
+    setenv("VF_ADMIN_EMAIL", STAFF_EMAIL, 1);
+    setenv("VF_ADMIN_PASSWORD", STAFF_PASSWORD, 1);
+    setenv("VF_ADMIN_CLIP", clip, 1);
+    setenv("VF_ADMIN_SHOTS", shots, 1);
+    char *argv[] = {"node", script, NULL};
+    char *out = NULL;
+    int status = vft_run(argv, &out);
+    printf("%s", out ? out : "");
+    printf("check_admin_browser: screenshots kept in %s\n", shots);
+    fflush(stdout);
+    ck_assert_msg(status == 0, "admin.mjs failed (%d): %s", status, out ? out : "");
+    ck_assert_ptr_nonnull(strstr(out, "the row went "));
+    ck_assert_ptr_nonnull(strstr(out, "a title with markup shows as text"));
+    free(out);
+    const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-jobs.png"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[4200];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", shots, files[i]);
+        ck_assert_msg(stat(p, &st) == 0 && st.st_size > 1000, "no screenshot %s", p);
+    }
+}
+END_TEST
+
+static Suite *browser_suite(void)
+{
+    Suite *s = suite_create("admin_browser");
+    TCase *tc = tcase_create("chromium");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, upload_through_the_page_reaches_ready_live);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VFT_MAIN(browser_suite)
