@@ -37,6 +37,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h \
 	core/http/offload.c core/http/offload.h core/http/stream.c \
+	core/http/paging.c core/http/paging.h \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/storage/remove_files.c core/storage/remove_files.h \

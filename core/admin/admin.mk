@@ -16,9 +16,11 @@ dist_sql_DATA += sql/005_admin.sql
 # tus-js-client bundle comes from web/install.sh (npm, pinned by
 # web/package-lock.json), so it is copied when it is there.
 adminpagesdir = $(pkgdatadir)/admin
-dist_adminpages_DATA = web/admin/videos.html web/admin/jobs.html web/admin/signin.html
+dist_adminpages_DATA = web/admin/videos.html web/admin/jobs.html web/admin/users.html web/admin/audit.html \
+	web/admin/signin.html
 adminjsdir = $(pkgdatadir)/admin/js
-dist_adminjs_DATA = web/admin/js/api.js web/admin/js/signin.js web/admin/js/videos.js web/admin/js/jobs.js
+dist_adminjs_DATA = web/admin/js/api.js web/admin/js/signin.js web/admin/js/videos.js web/admin/js/jobs.js \
+	web/admin/js/pager.js web/admin/js/users.js web/admin/js/audit.js
 admincssdir = $(pkgdatadir)/admin/css
 dist_admincss_DATA = web/admin/css/admin.css
 EXTRA_DIST += web/package.json web/package-lock.json web/install.sh core/admin/README.md

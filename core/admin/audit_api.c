@@ -17,7 +17,7 @@ static void audit_list(vf_req_t *r)
 {
     int limit;
     const char *cursor;
-    if (vf_page_params(r, &limit, &cursor) != 0)
+    if (vf_admin_page_params(r, &limit, &cursor) != 0)
         return;
     int64_t before = 0;
     if (cursor && vf_parse_id(cursor, &before) != 0) {

@@ -46,7 +46,7 @@ static void jobs_list(vf_req_t *r)
 {
     int limit;
     const char *cursor;
-    if (vf_page_params(r, &limit, &cursor) != 0)
+    if (vf_admin_page_params(r, &limit, &cursor) != 0)
         return;
     const char *state = vf_req_query(r, "state");
     if (!state || !vf_job_state_valid(state)) {

@@ -66,7 +66,7 @@ static void users_list(vf_req_t *r)
 {
     int limit;
     const char *cursor, *staff, *active;
-    if (vf_page_params(r, &limit, &cursor) != 0 || bool_filter(r, "is_staff", &staff) != 0 ||
+    if (vf_admin_page_params(r, &limit, &cursor) != 0 || bool_filter(r, "is_staff", &staff) != 0 ||
         bool_filter(r, "is_active", &active) != 0)
         return;
     int64_t before = INT64_MAX;

@@ -68,13 +68,9 @@ try {
   await page.fill('#title', title);
   await page.selectOption('#category', 'Documentary');
   await page.fill('#description', 'Uploaded by the browser test.');
-  await page.click('#start');
-  const row = page.locator('#videos tbody tr', { hasText: title });
-  await row.waitFor({ timeout: 60000 });
-  step('uploaded with tus-js-client; the video was created');
-  await page.screenshot({ path: join(shots, '2-videos-processing.png'), fullPage: true });
-  // Every state the row shows, as it changes.
-  const states = await page.evaluate(
+  // Every state the row shows, as it changes, watched from before the
+  // upload starts (the row appears once the video is created).
+  const watching = page.evaluate(
     ({ title, ms }) => new Promise((resolve, reject) => {
       const seen = [];
       const started = Date.now();
@@ -84,13 +80,19 @@ try {
         const st = tr?.dataset.state;
         if (st && seen[seen.length - 1] !== st) seen.push(st);
         if (st === 'ready' || st === 'failed') return resolve(seen);
-        if (Date.now() - started > ms) return reject(new Error(`still ${seen.join(' → ')} after ${ms} ms`));
-        setTimeout(look, 50);
+        if (Date.now() - started > ms) return reject(new Error(`still ${seen.join(' → ') || 'no row'} after ${ms} ms`));
+        setTimeout(look, 20);
       };
       look();
     }),
     { title, ms: READY_MS },
   );
+  await page.click('#start');
+  const row = page.locator('#videos tbody tr', { hasText: title });
+  await row.waitFor({ timeout: 60000 });
+  step('uploaded with tus-js-client; the video was created');
+  await page.screenshot({ path: join(shots, '2-videos-processing.png'), fullPage: true });
+  const states = await watching;
   step(`the row went ${states.join(' → ')}`);
   if (states[states.length - 1] !== 'ready') throw new Error(`the video ended ${states.join(' → ')}`);
   if (states.length < 2) throw new Error('the row never showed a state before ready');

@@ -11,6 +11,7 @@ const CATEGORIES = ['Action', 'Adventure', 'Animation', 'Biographical', 'Comedy'
 const CHUNK = 5 * 1024 * 1024;
 
 let videos = [];
+let cursor = null;
 const rows = new Map(); // id -> tr
 
 function progressCell(v) {
@@ -32,32 +33,49 @@ function row(v) {
   return tr;
 }
 
-function visible(v) {
-  const q = document.getElementById('search').value.trim().toLowerCase();
-  const st = document.getElementById('state-filter').value;
-  return (!q || v.title.toLowerCase().includes(q)) && (!st || v.processing_state === st);
-}
-
 function render() {
   const body = document.querySelector('#videos tbody');
   rows.clear();
-  body.replaceChildren(...videos.filter(visible).map((v) => {
+  body.replaceChildren(...videos.map((v) => {
     const tr = row(v);
     rows.set(v.id, tr);
     return tr;
   }));
+  document.getElementById('more').hidden = !cursor;
 }
 
-async function load() {
-  videos = await api('GET', '/admin/api/videos/');
+// The first page (or, with more, the next one), filtered by the server.
+async function load(more = false) {
+  const q = new URLSearchParams({ limit: '50' });
+  const filters = { q: 'search', state: 'state-filter', category: 'category-filter' };
+  for (const [name, id] of Object.entries(filters)) {
+    const v = document.getElementById(id).value.trim();
+    if (v) q.set(name, v);
+  }
+  if (more && cursor) q.set('cursor', cursor);
+  const page = await api('GET', `/admin/api/videos/?${q}`);
+  videos = more ? videos.concat(page.results) : page.results;
+  cursor = page.next;
   render();
+}
+
+// Re-read the first page at most once a second (events of videos not shown
+// may change what the filters select).
+let loadDue = null;
+function loadSoon() {
+  if (loadDue) return;
+  loadDue = setTimeout(() => {
+    loadDue = null;
+    load().catch((err) => say(err.message, true));
+  }, 1000);
 }
 
 // A video event: the row follows at once; a new or removed row reloads.
 function onVideo(e) {
   const v = videos.find((x) => x.id === e.id);
   if (!v || e.op !== 'update') {
-    load().catch((err) => say(err.message, true));
+    if (v || e.op !== 'update') load().catch((err) => say(err.message, true));
+    else loadSoon();
     return;
   }
   const changedState = v.processing_state !== e.state;
@@ -184,10 +202,18 @@ function togglePause() {
 
 const select = document.getElementById('category');
 select.replaceChildren(...CATEGORIES.map((c) => el('option', {}, c)));
+document.getElementById('category-filter').append(...CATEGORIES.map((c) => el('option', {}, c)));
 document.getElementById('upload-form').addEventListener('submit', startUpload);
 document.getElementById('pause').addEventListener('click', togglePause);
-document.getElementById('search').addEventListener('input', render);
-document.getElementById('state-filter').addEventListener('change', render);
+const reload = () => load().catch((err) => say(err.message, true));
+let typing = null;
+document.getElementById('search').addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(reload, 250);
+});
+document.getElementById('state-filter').addEventListener('change', reload);
+document.getElementById('category-filter').addEventListener('change', reload);
+document.getElementById('more').addEventListener('click', () => load(true).catch((err) => say(err.message, true)));
 load().catch((err) => say(err.message, true));
 let opened = false;
 liveEvents({
