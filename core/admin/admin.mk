@@ -20,7 +20,7 @@ dist_adminpages_DATA = web/admin/videos.html web/admin/jobs.html web/admin/users
 	web/admin/signin.html
 adminjsdir = $(pkgdatadir)/admin/js
 dist_adminjs_DATA = web/admin/js/api.js web/admin/js/signin.js web/admin/js/videos.js web/admin/js/jobs.js \
-	web/admin/js/pager.js web/admin/js/users.js web/admin/js/audit.js
+	web/admin/js/pager.js web/admin/js/users.js web/admin/js/audit.js web/admin/js/video_detail.js
 admincssdir = $(pkgdatadir)/admin/css
 dist_admincss_DATA = web/admin/css/admin.css
 EXTRA_DIST += web/package.json web/package-lock.json web/install.sh core/admin/README.md

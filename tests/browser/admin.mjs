@@ -102,8 +102,43 @@ try {
   if (lists > 6) throw new Error(`the page re-read the list ${lists} times: polling?`);
   await page.screenshot({ path: join(shots, '3-videos-ready.png'), fullPage: true });
 
-  // 3. A title with markup is shown as text (and no dialog opens).
+  // 3. The video's dialog: play the 240p rendition past 2 s, then rename it
+  // and see the new title in the public catalogue.
   const id = await row.getAttribute('data-id');
+  await row.locator('.title button').click();
+  const preview = page.locator('#video-dialog video[data-quality="240p"]');
+  await preview.waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#video-dialog video[data-quality="240p"]').src, null,
+    { timeout: 30000 });
+  const played = await preview.evaluate(async (v) => {
+    v.muted = true;
+    try {
+      await v.play();
+      return 'ok';
+    } catch (err) {
+      const r = await fetch(v.currentSrc || v.src, { credentials: 'same-origin' });
+      return `${err.message} (${v.src}: ${r.status} ${r.headers.get('content-type')}, error ${v.error && v.error.code})`;
+    }
+  });
+  if (played !== 'ok') throw new Error(`the 240p rendition does not play: ${played}`);
+  await page.waitForFunction(
+    () => document.querySelector('#video-dialog video[data-quality="240p"]').currentTime > 2, null,
+    { timeout: 60000 });
+  await page.screenshot({ path: join(shots, '4-video-dialog.png'), fullPage: true });
+  const dialogText = await page.locator('#video-dialog-body').innerText();
+  if (dialogText.includes('null') || dialogText.includes('undefined')) throw new Error(`the dialog shows: ${dialogText}`);
+  step('the 240p rendition played past 2 s in the video dialog');
+  const renamed = `${title} (renamed)`;
+  await page.fill('#edit-title', renamed);
+  await page.click('#edit-save');
+  await page.locator('#videos tbody tr .title', { hasText: renamed }).waitFor({ timeout: 30000 });
+  await page.waitForFunction(async (t) => {
+    const r = await fetch('/content/', { credentials: 'same-origin' });
+    return r.ok && (await r.text()).includes(t);
+  }, renamed, { timeout: 30000, polling: 250 });
+  step('renamed in the dialog; GET /content/ shows the new title');
+
+  // 4. A title with markup is shown as text (and no dialog opens).
   const status = await page.evaluate(async ({ id, markup }) => {
     const r = await fetch(`/admin/api/videos/${id}/`, {
       method: 'PATCH', credentials: 'same-origin',
@@ -119,13 +154,13 @@ try {
   if (shown.text !== markup || shown.imgs !== 0) throw new Error(`the title was not shown as text: ${JSON.stringify(shown)}`);
   step('a title with markup shows as text');
 
-  // 4. The jobs dashboard: the clip's jobs are done, a worker is listed.
+  // 5. The jobs dashboard: the clip's jobs are done, a worker is listed.
   await page.goto(`${base}/admin/jobs.html`);
   await page.selectOption('#state', 'done');
   await page.waitForSelector('#jobs tbody tr', { timeout: 30000 });
   await page.waitForSelector('#workers tbody tr', { timeout: 30000 });
   await page.waitForSelector('#live.up', { timeout: 30000 });
-  await page.screenshot({ path: join(shots, '4-jobs.png'), fullPage: true });
+  await page.screenshot({ path: join(shots, '5-jobs.png'), fullPage: true });
   step('the jobs dashboard lists done jobs and the worker');
 
   if (problems.length) throw new Error(problems.join('; '));

@@ -3,8 +3,9 @@
  * two pipeline workers and a staff account (uploads_fixture), then
  * tests/browser/admin.mjs drives Debian's chromium through playwright-core:
  * sign-in page, an upload through the videos page with tus-js-client, the
- * row reaching ready through the event stream, a title with markup shown as
- * text, the jobs dashboard.  The screenshots are kept in
+ * row reaching ready through the event stream, its 240p rendition played
+ * past 2 s in the video's dialog, a rename there reaching GET /content/, a
+ * title with markup shown as text, the jobs dashboard.  The screenshots are kept in
  * <build>/tests/admin-screenshots/ (the output names the folder).
  */
 #include "config.h"
@@ -54,9 +55,12 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     fflush(stdout);
     ck_assert_msg(status == 0, "admin.mjs failed (%d): %s", status, out ? out : "");
     ck_assert_ptr_nonnull(strstr(out, "the row went "));
+    ck_assert_ptr_nonnull(strstr(out, "the 240p rendition played past 2 s"));
+    ck_assert_ptr_nonnull(strstr(out, "GET /content/ shows the new title"));
     ck_assert_ptr_nonnull(strstr(out, "a title with markup shows as text"));
     free(out);
-    const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-jobs.png"};
+    const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-video-dialog.png",
+                           "5-jobs.png"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[4200];
         struct stat st;

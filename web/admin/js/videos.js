@@ -3,6 +3,7 @@
 // file sent with tus-js-client (resumable: a reload or a lost network goes
 // on from the server's offset, found by the upload's fingerprint).
 import { api, el, liveEvents, say, showLive, when } from './api.js';
+import { showVideo } from './video_detail.js';
 
 const CATEGORIES = ['Action', 'Adventure', 'Animation', 'Biographical', 'Comedy', 'Crime', 'Documentary',
   'Drama', 'Educational', 'Erotic', 'Fantasy', 'Historical', 'Horror', 'Musical', 'Mystery', 'Other',
@@ -23,7 +24,8 @@ function row(v) {
   const thumb = v.image_url ? el('img', { src: v.image_url, alt: '', class: 'thumb' }) : '';
   const tr = el('tr', { 'data-id': v.id, 'data-state': v.processing_state },
     el('td', {}, thumb),
-    el('td', { class: 'title' }, v.title,
+    el('td', { class: 'title' },
+      el('button', { type: 'button', class: 'link', onclick: () => showVideo(v, detailHooks) }, v.title),
       v.processing_error ? el('div', { class: 'error' }, v.processing_error) : null),
     el('td', {}, v.category),
     el('td', { 'data-role': 'state' }, el('span', { class: `badge ${v.processing_state}` }, v.processing_state)),
@@ -135,8 +137,7 @@ function mib(n) {
   return (n / 1048576).toFixed(1);
 }
 
-async function createVideo(uploadUrl) {
-  const uploadId = uploadUrl.replace(/\/+$/, '').split('/').pop();
+async function createVideo(uploadId) {
   const body = {
     title: document.getElementById('title').value,
     description: document.getElementById('description').value,
@@ -149,13 +150,13 @@ async function createVideo(uploadUrl) {
   await load();
 }
 
-function startUpload(event) {
-  event.preventDefault();
-  const file = document.getElementById('file').files[0];
-  if (!file) return;
+// Send a file with tus-js-client, showing progress and speed; done(id)
+// with the finished upload's id.  The same file again (a reload, a lost
+// network) goes on from the server's offset.
+function sendFile(file, done) {
   const bar = document.getElementById('upload-bar');
   const speed = speedometer();
-  upload = new window.tus.Upload(file, {
+  const up = new window.tus.Upload(file, {
     endpoint: '/admin/api/uploads/',
     chunkSize: CHUNK,
     retryDelays: [0, 1000, 3000, 5000, 10000],
@@ -174,21 +175,34 @@ function startUpload(event) {
       uploadText('Uploaded.');
       document.getElementById('pause').disabled = true;
       document.getElementById('start').disabled = false;
-      createVideo(upload.url).catch((err) => say(err.message, true));
+      done(up.url.replace(/\/+$/, '').split('/').pop());
     },
   });
   document.getElementById('start').disabled = true;
   document.getElementById('pause').disabled = false;
   paused = false;
-  // The same file again (a reload, a lost network): go on from the server's offset.
-  upload.findPreviousUploads().then((previous) => {
+  up.findPreviousUploads().then((previous) => {
     if (previous.length) {
-      upload.resumeFromPreviousUpload(previous[0]);
+      up.resumeFromPreviousUpload(previous[0]);
       say('Resuming the earlier upload of this file.');
     }
-    upload.start();
+    up.start();
   });
+  upload = up;
 }
+
+function startUpload(event) {
+  event.preventDefault();
+  const file = document.getElementById('file').files[0];
+  if (!file) return;
+  sendFile(file, (id) => createVideo(id).catch((err) => say(err.message, true)));
+}
+
+const detailHooks = {
+  categories: CATEGORIES,
+  upload: sendFile,
+  changed: () => load().catch((err) => say(err.message, true)),
+};
 
 function togglePause() {
   if (!upload) return;
