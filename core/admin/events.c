@@ -173,8 +173,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     if (!client_check(c))
         return;
     struct evbuffer *out = evbuffer_new();
-    if (!out)
+    if (!out) {
+        /* Still woken: try again shortly rather than never. */
+        struct timeval later = {0, RETRY_FULL_MS * 1000};
+        event_add(c->wake, &later);
         return;
+    }
     size_t room = vf_stream_room(c->stream);
     pthread_mutex_lock(&hub.lock);
     c->woken = 0;

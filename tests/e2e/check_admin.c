@@ -24,8 +24,8 @@
  *            folder can be named
  *   events   /admin/api/events/ streams job and video changes as they
  *            happen (Server-Sent Events) with heartbeat comments; a client
- *            that goes away is dropped; the server stops promptly with
- *            streams open
+ *            that goes away is dropped, and so is one whose session is
+ *            revoked; the server stops promptly with streams open
  */
 #include "config.h"
 #include "uploads_fixture.h"
@@ -818,6 +818,31 @@ START_TEST(events_stream_live_changes)
 }
 END_TEST
 
+START_TEST(events_end_when_the_session_is_revoked)
+{
+    char cookie[4096];
+    int64_t other;
+    ck_assert_int_eq(ufix_user(&f, OTHER_EMAIL, OTHER_PASSWORD, 1, cookie, sizeof cookie, &other), 0);
+    sse_t *e = calloc(1, sizeof *e);
+    e->fd = vft_connect(f.port, 2000);
+    ck_assert_int_ge(e->fd, 0);
+    char req[8192];
+    int n = snprintf(req, sizeof req, "GET /admin/api/events/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n",
+                     cookie);
+    ck_assert_int_eq(write(e->fd, req, (size_t)n), n);
+    long at = sse_wait(e, 0, "event: hello", 10000);
+    ck_assert_int_gt(at, 0);
+    /* Demoted by another staff member: the stream ends (at its next
+     * heartbeat at most), with the last chunk. */
+    char path[128];
+    snprintf(path, sizeof path, "/admin/api/users/%" PRId64 "/", other);
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_staff\": false}", NULL), 200);
+    ck_assert_msg(sse_wait(e, (size_t)at, "0\r\n\r\n", 30000) > 0, "the stream went on: %s", e->buf + at);
+    close(e->fd);
+    free(e);
+}
+END_TEST
+
 /* Last: the server is stopped here, with a stream open. */
 START_TEST(server_stops_with_streams_open)
 {
@@ -864,6 +889,7 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, jobs_dashboard);
     tcase_add_test(tc, pages_served_with_a_strict_policy);
     tcase_add_test(tc, events_stream_live_changes);
+    tcase_add_test(tc, events_end_when_the_session_is_revoked);
     tcase_add_test(tc, server_stops_with_streams_open);
     suite_add_tcase(s, tc);
     return s;
