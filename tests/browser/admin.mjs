@@ -8,6 +8,7 @@
 //   VF_ADMIN_BASE      http://127.0.0.1:PORT
 //   VF_ADMIN_EMAIL, VF_ADMIN_PASSWORD   a staff account
 //   VF_ADMIN_CLIP      the clip to upload
+//   VF_ADMIN_CORRUPT   a file that is no video
 //   VF_ADMIN_SHOTS     the folder screenshots are kept in
 //   VF_CHROMIUM        the browser (default /usr/bin/chromium)
 // Prints one line per step and exits 0 when every step passed.
@@ -27,6 +28,28 @@ const markup = '<img src=x onerror=alert(1)>';
 const READY_MS = 240000;
 
 mkdirSync(shots, { recursive: true });
+
+// Every state the row of `title` shows, as it changes, until ready or
+// failed (a promise, started before the row exists).
+function watchRow(page, rowTitle) {
+  return page.evaluate(
+    ({ t, ms }) => new Promise((resolve, reject) => {
+      const seen = [];
+      const started = Date.now();
+      const look = () => {
+        const tr = [...document.querySelectorAll('#videos tbody tr')]
+          .find((r) => r.querySelector('.title')?.firstChild?.textContent === t);
+        const st = tr?.dataset.state;
+        if (st && seen[seen.length - 1] !== st) seen.push(st);
+        if (st === 'ready' || st === 'failed') return resolve(seen);
+        if (Date.now() - started > ms) return reject(new Error(`still ${seen.join(' → ') || 'no row'} after ${ms} ms`));
+        setTimeout(look, 20);
+      };
+      look();
+    }),
+    { t: rowTitle, ms: READY_MS },
+  );
+}
 const step = (msg) => console.log(`admin.mjs: ${msg}`);
 
 const browser = await chromium.launch({
@@ -70,23 +93,7 @@ try {
   await page.fill('#description', 'Uploaded by the browser test.');
   // Every state the row shows, as it changes, watched from before the
   // upload starts (the row appears once the video is created).
-  const watching = page.evaluate(
-    ({ title, ms }) => new Promise((resolve, reject) => {
-      const seen = [];
-      const started = Date.now();
-      const look = () => {
-        const tr = [...document.querySelectorAll('#videos tbody tr')]
-          .find((r) => r.querySelector('.title')?.firstChild?.textContent === title);
-        const st = tr?.dataset.state;
-        if (st && seen[seen.length - 1] !== st) seen.push(st);
-        if (st === 'ready' || st === 'failed') return resolve(seen);
-        if (Date.now() - started > ms) return reject(new Error(`still ${seen.join(' → ') || 'no row'} after ${ms} ms`));
-        setTimeout(look, 20);
-      };
-      look();
-    }),
-    { title, ms: READY_MS },
-  );
+  const watching = watchRow(page, title);
   await page.click('#start');
   const row = page.locator('#videos tbody tr', { hasText: title });
   await row.waitFor({ timeout: 60000 });
@@ -154,13 +161,38 @@ try {
   if (shown.text !== markup || shown.imgs !== 0) throw new Error(`the title was not shown as text: ${JSON.stringify(shown)}`);
   step('a title with markup shows as text');
 
-  // 5. The jobs dashboard: the clip's jobs are done, a worker is listed.
+  // 5. A file that is no video: the row ends failed, with the error shown.
+  const corrupt = `Corrupt clip ${process.pid}`;
+  await page.setInputFiles('#file', env('VF_ADMIN_CORRUPT'));
+  await page.fill('#title', corrupt);
+  await page.selectOption('#category', 'Other');
+  const watchingCorrupt = watchRow(page, corrupt);
+  await page.click('#start');
+  const corruptStates = await watchingCorrupt;
+  if (corruptStates[corruptStates.length - 1] !== 'failed') throw new Error(`the corrupt file went ${corruptStates.join(' → ')}`);
+  const shownError = await page.locator('#videos tbody tr', { hasText: corrupt }).locator('.error').innerText();
+  if (!shownError.trim()) throw new Error('the failed row shows no error');
+  step(`a corrupt upload went ${corruptStates.join(' → ')}, showing: ${shownError.slice(0, 80).replace(/\n/g, ' ')}`);
+
+  // 6. The jobs dashboard: its failed job, requeued from there; the clip's
+  // jobs are done, a worker is listed.
   await page.goto(`${base}/admin/jobs.html`);
+  const failedRow = page.locator('#jobs tbody tr[data-state="failed"]').first();
+  await failedRow.waitFor({ timeout: 30000 });
+  const failedId = await failedRow.getAttribute('data-id');
+  if (!(await failedRow.locator('.error').innerText()).trim()) throw new Error('the failed job shows no error');
+  await failedRow.locator('button', { hasText: 'Requeue' }).click();
+  await page.waitForFunction(async (id) => {
+    const r = await fetch(`/admin/api/audit/?action=job.requeue&object_id=${id}`, { credentials: 'same-origin' });
+    return r.ok && (await r.json()).results.length === 1;
+  }, failedId, { timeout: 30000, polling: 250 });
+  await page.screenshot({ path: join(shots, '5-jobs-failed.png'), fullPage: true });
+  step(`requeued the failed job ${failedId} from the dashboard (audited)`);
   await page.selectOption('#state', 'done');
   await page.waitForSelector('#jobs tbody tr', { timeout: 30000 });
   await page.waitForSelector('#workers tbody tr', { timeout: 30000 });
   await page.waitForSelector('#live.up', { timeout: 30000 });
-  await page.screenshot({ path: join(shots, '5-jobs.png'), fullPage: true });
+  await page.screenshot({ path: join(shots, '6-jobs-done.png'), fullPage: true });
   step('the jobs dashboard lists done jobs and the worker');
 
   if (problems.length) throw new Error(problems.join('; '));

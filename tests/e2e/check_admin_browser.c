@@ -5,7 +5,8 @@
  * sign-in page, an upload through the videos page with tus-js-client, the
  * row reaching ready through the event stream, its 240p rendition played
  * past 2 s in the video's dialog, a rename there reaching GET /content/, a
- * title with markup shown as text, the jobs dashboard.  The screenshots are kept in
+ * title with markup shown as text, a corrupt upload ending failed with its
+ * error shown and its job requeued from the jobs dashboard.  The screenshots are kept in
  * <build>/tests/admin-screenshots/ (the output names the folder).
  */
 #include "config.h"
@@ -46,6 +47,10 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     setenv("VF_ADMIN_EMAIL", STAFF_EMAIL, 1);
     setenv("VF_ADMIN_PASSWORD", STAFF_PASSWORD, 1);
     setenv("VF_ADMIN_CLIP", clip, 1);
+    char corrupt[4096];
+    snprintf(corrupt, sizeof corrupt, "%s/corrupt.mp4", f.dir);
+    ck_assert_int_eq(vft_write_pattern(corrupt, 200000, 3), 0);
+    setenv("VF_ADMIN_CORRUPT", corrupt, 1);
     setenv("VF_ADMIN_SHOTS", shots, 1);
     char *argv[] = {"node", script, NULL};
     char *out = NULL;
@@ -58,9 +63,11 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     ck_assert_ptr_nonnull(strstr(out, "the 240p rendition played past 2 s"));
     ck_assert_ptr_nonnull(strstr(out, "GET /content/ shows the new title"));
     ck_assert_ptr_nonnull(strstr(out, "a title with markup shows as text"));
+    ck_assert_ptr_nonnull(strstr(out, "a corrupt upload went "));
+    ck_assert_ptr_nonnull(strstr(out, "from the dashboard (audited)"));
     free(out);
     const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-video-dialog.png",
-                           "5-jobs.png"};
+                           "5-jobs-failed.png", "6-jobs-done.png"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[4200];
         struct stat st;
