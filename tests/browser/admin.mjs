@@ -9,6 +9,7 @@
 //   VF_ADMIN_EMAIL, VF_ADMIN_PASSWORD   a staff account
 //   VF_ADMIN_CLIP      the clip to upload
 //   VF_ADMIN_CORRUPT   a file that is no video
+//   VF_ADMIN_LARGE     a file of several tus chunks (5 MiB each)
 //   VF_ADMIN_SHOTS     the folder screenshots are kept in
 //   VF_CHROMIUM        the browser (default /usr/bin/chromium)
 // Prints one line per step and exits 0 when every step passed.
@@ -194,6 +195,43 @@ try {
   await page.waitForSelector('#live.up', { timeout: 30000 });
   await page.screenshot({ path: join(shots, '6-jobs-done.png'), fullPage: true });
   step('the jobs dashboard lists done jobs and the worker');
+
+  // 7. A reload in the middle of an upload: choosing the same file again
+  // goes on from the server's offset (tus-js-client's fingerprint), and the
+  // upload is created once.
+  await page.goto(`${base}/admin/videos.html`);
+  await page.waitForSelector('#live.up', { timeout: 30000 });
+  let patches = 0;
+  let held = null;
+  const heldSeen = new Promise((resolve) => {
+    page.route('**/admin/api/uploads/**', (route) => {
+      if (route.request().method() === 'PATCH' && ++patches === 2) {
+        held = route; // the second chunk never arrives: the page reloads meanwhile
+        resolve();
+        return;
+      }
+      route.continue();
+    });
+  });
+  const large = `Large clip ${process.pid}`;
+  await page.setInputFiles('#file', env('VF_ADMIN_LARGE'));
+  await page.fill('#title', large);
+  await page.click('#start');
+  await heldSeen;
+  await page.unroute('**/admin/api/uploads/**');
+  await page.reload();
+  held.abort().catch(() => {});
+  await page.waitForSelector('#live.up', { timeout: 30000 });
+  const before = requests.length;
+  await page.setInputFiles('#file', env('VF_ADMIN_LARGE'));
+  await page.fill('#title', large);
+  await page.click('#start');
+  await page.locator('#videos tbody tr', { hasText: large }).waitFor({ timeout: 60000 });
+  const after = requests.slice(before);
+  const creations = requests.filter((r) => r === 'POST /admin/api/uploads/').length;
+  if (!after.some((r) => r.startsWith('HEAD /admin/api/uploads/'))) throw new Error(`no resume: ${after.join(', ')}`);
+  if (creations !== 3) throw new Error(`${creations} uploads created in all (want 3: clip, corrupt, large once)`);
+  step('reloaded mid-upload; the same file went on from the server\'s offset and the video was created');
 
   if (problems.length) throw new Error(problems.join('; '));
   await context.close();

@@ -6,7 +6,8 @@
  * row reaching ready through the event stream, its 240p rendition played
  * past 2 s in the video's dialog, a rename there reaching GET /content/, a
  * title with markup shown as text, a corrupt upload ending failed with its
- * error shown and its job requeued from the jobs dashboard.  The screenshots are kept in
+ * error shown and its job requeued from the jobs dashboard, and a reload in
+ * the middle of an upload resumed from the server's offset.  The screenshots are kept in
  * <build>/tests/admin-screenshots/ (the output names the folder).
  */
 #include "config.h"
@@ -51,6 +52,10 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     snprintf(corrupt, sizeof corrupt, "%s/corrupt.mp4", f.dir);
     ck_assert_int_eq(vft_write_pattern(corrupt, 200000, 3), 0);
     setenv("VF_ADMIN_CORRUPT", corrupt, 1);
+    char large[4096];
+    snprintf(large, sizeof large, "%s/large.mp4", f.dir);
+    ck_assert_int_eq(vft_write_pattern(large, 12 * 1024 * 1024, 5), 0);
+    setenv("VF_ADMIN_LARGE", large, 1);
     setenv("VF_ADMIN_SHOTS", shots, 1);
     char *argv[] = {"node", script, NULL};
     char *out = NULL;
@@ -65,6 +70,7 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     ck_assert_ptr_nonnull(strstr(out, "a title with markup shows as text"));
     ck_assert_ptr_nonnull(strstr(out, "a corrupt upload went "));
     ck_assert_ptr_nonnull(strstr(out, "from the dashboard (audited)"));
+    ck_assert_ptr_nonnull(strstr(out, "reloaded mid-upload"));
     free(out);
     const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-video-dialog.png",
                            "5-jobs-failed.png", "6-jobs-done.png"};
