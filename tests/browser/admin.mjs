@@ -64,7 +64,13 @@ try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const problems = [];
+  let confirmDelete = false; // the one dialog the test expects
   page.on('dialog', (d) => {
+    if (confirmDelete && d.type() === 'confirm') {
+      confirmDelete = false;
+      d.accept();
+      return;
+    }
     problems.push(`a dialog opened: ${d.message()}`);
     d.dismiss();
   });
@@ -232,6 +238,15 @@ try {
   if (!after.some((r) => r.startsWith('HEAD /admin/api/uploads/'))) throw new Error(`no resume: ${after.join(', ')}`);
   if (creations !== 3) throw new Error(`${creations} uploads created in all (want 3: clip, corrupt, large once)`);
   step('reloaded mid-upload; the same file went on from the server\'s offset and the video was created');
+
+  // 8. Delete the first video (after asking); the C side checks its files go.
+  confirmDelete = true;
+  await page.locator(`#videos tr[data-id="${id}"] button.danger`).click();
+  await page.locator(`#videos tr[data-id="${id}"]`).waitFor({ state: 'detached', timeout: 30000 });
+  if (confirmDelete) throw new Error('deleting did not ask first');
+  const gone = await page.evaluate(async (v) => (await fetch(`/admin/api/videos/${v}/`)).status, id);
+  if (gone !== 404) throw new Error(`the deleted video answers ${gone}`);
+  step(`deleted video ${id} after confirming`);
 
   if (problems.length) throw new Error(problems.join('; '));
   await context.close();

@@ -7,7 +7,8 @@
  * past 2 s in the video's dialog, a rename there reaching GET /content/, a
  * title with markup shown as text, a corrupt upload ending failed with its
  * error shown and its job requeued from the jobs dashboard, and a reload in
- * the middle of an upload resumed from the server's offset.  The screenshots are kept in
+ * the middle of an upload resumed from the server's offset, and a video
+ * deleted from the page (after confirming) with its files gone from storage.  The screenshots are kept in
  * <build>/tests/admin-screenshots/ (the output names the folder).
  */
 #include "config.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define STAFF_EMAIL "staff@example.com"
 #define STAFF_PASSWORD "staff-password-1"
@@ -71,7 +73,28 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     ck_assert_ptr_nonnull(strstr(out, "a corrupt upload went "));
     ck_assert_ptr_nonnull(strstr(out, "from the dashboard (audited)"));
     ck_assert_ptr_nonnull(strstr(out, "reloaded mid-upload"));
+    /* The deleted video's files leave storage (the remove_files job). */
+    const char *del = strstr(out, "deleted video ");
+    ck_assert_ptr_nonnull(del);
+    char files_dir[4300];
+    snprintf(files_dir, sizeof files_dir, "%s/videos/%lld", f.media_root, strtoll(del + strlen("deleted video "), NULL, 10));
     free(out);
+    int left = -1;
+    for (int waited = 0; waited < 120000 && (left = ufix_count_files(files_dir)) != 0; waited += 200) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(left == 0, "%d files of the deleted video left in %s", left, files_dir);
+    /* Its source went too: of the three uploads (the clip, the corrupt
+     * file, the large file), two sources are left. */
+    char sources[4200];
+    snprintf(sources, sizeof sources, "%s/sources", f.media_root);
+    int n = -1;
+    for (int waited = 0; waited < 120000 && (n = ufix_count_files(sources)) != 2; waited += 200) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(n == 2, "%d sources left in %s, not 2", n, sources);
     const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-video-dialog.png",
                            "5-jobs-failed.png", "6-jobs-done.png"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
