@@ -10,6 +10,7 @@
 //   VF_ADMIN_CLIP      the clip to upload
 //   VF_ADMIN_CORRUPT   a file that is no video
 //   VF_ADMIN_LARGE     a file of several tus chunks (5 MiB each)
+//   VF_ADMIN_VIEWER, VF_ADMIN_VIEWER_PASSWORD   an account that is not staff
 //   VF_ADMIN_SHOTS     the folder screenshots are kept in
 //   VF_CHROMIUM        the browser (default /usr/bin/chromium)
 // Prints one line per step and exits 0 when every step passed.
@@ -247,6 +248,35 @@ try {
   const gone = await page.evaluate(async (v) => (await fetch(`/admin/api/videos/${v}/`)).status, id);
   if (gone !== 404) throw new Error(`the deleted video answers ${gone}`);
   step(`deleted video ${id} after confirming`);
+
+  // 9. A viewer: the admin is the sign-in page, which says the account is
+  // not staff, and shows no data.  Deactivated from the users page, the
+  // viewer's very next API call is refused.
+  const viewerContext = await browser.newContext();
+  const viewer = await viewerContext.newPage();
+  await viewer.goto(`${base}/admin/videos.html`);
+  await viewer.fill('#email', env('VF_ADMIN_VIEWER'));
+  await viewer.fill('#password', env('VF_ADMIN_VIEWER_PASSWORD'));
+  await viewer.click('#signin');
+  await viewer.locator('#status', { hasText: 'not a staff account' }).waitFor({ timeout: 30000 });
+  if (await viewer.locator('#videos').count()) throw new Error('a viewer sees the videos table');
+  await viewer.screenshot({ path: join(shots, '7-viewer-signin.png'), fullPage: true });
+  const viewerCall = () => viewer.evaluate(async () => (await fetch('/content/', { credentials: 'same-origin' })).status);
+  if ((await viewerCall()) !== 200) throw new Error('the viewer cannot use the API');
+  await page.goto(`${base}/admin/users.html`);
+  await page.fill('#q', env('VF_ADMIN_VIEWER'));
+  await page.press('#q', 'Enter');
+  const viewerRow = page.locator('#users tbody tr', { hasText: env('VF_ADMIN_VIEWER') });
+  await viewerRow.waitFor({ timeout: 30000 });
+  if ((await page.locator('#users tbody tr').count()) !== 1) throw new Error('the search matched more than the viewer');
+  await viewerRow.locator('button', { hasText: 'Deactivate' }).click();
+  await page.locator('#users tbody tr', { hasText: env('VF_ADMIN_VIEWER') })
+    .locator('button', { hasText: 'Activate' }).waitFor({ timeout: 30000 });
+  await page.screenshot({ path: join(shots, '8-users.png'), fullPage: true });
+  const refused = await viewerCall();
+  if (refused !== 401) throw new Error(`the deactivated viewer's next call answered ${refused}`);
+  await viewerContext.close();
+  step('a viewer gets the sign-in page; deactivated from the users page, their next call is refused');
 
   if (problems.length) throw new Error(problems.join('; '));
   await context.close();

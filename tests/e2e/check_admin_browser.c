@@ -8,7 +8,9 @@
  * title with markup shown as text, a corrupt upload ending failed with its
  * error shown and its job requeued from the jobs dashboard, and a reload in
  * the middle of an upload resumed from the server's offset, and a video
- * deleted from the page (after confirming) with its files gone from storage.  The screenshots are kept in
+ * deleted from the page (after confirming) with its files gone from storage;
+ * a viewer gets the sign-in page, and deactivated from the users page is
+ * refused at the next call.  The screenshots are kept in
  * <build>/tests/admin-screenshots/ (the output names the folder).
  */
 #include "config.h"
@@ -58,6 +60,10 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     snprintf(large, sizeof large, "%s/large.mp4", f.dir);
     ck_assert_int_eq(vft_write_pattern(large, 12 * 1024 * 1024, 5), 0);
     setenv("VF_ADMIN_LARGE", large, 1);
+    int64_t viewer;
+    ck_assert_int_eq(ufix_user(&f, "viewer@example.com", "viewer-password-1", 0, NULL, 0, &viewer), 0);
+    setenv("VF_ADMIN_VIEWER", "viewer@example.com", 1);
+    setenv("VF_ADMIN_VIEWER_PASSWORD", "viewer-password-1", 1);
     setenv("VF_ADMIN_SHOTS", shots, 1);
     char *argv[] = {"node", script, NULL};
     char *out = NULL;
@@ -73,6 +79,7 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     ck_assert_ptr_nonnull(strstr(out, "a corrupt upload went "));
     ck_assert_ptr_nonnull(strstr(out, "from the dashboard (audited)"));
     ck_assert_ptr_nonnull(strstr(out, "reloaded mid-upload"));
+    ck_assert_ptr_nonnull(strstr(out, "their next call is refused"));
     /* The deleted video's files leave storage (the remove_files job). */
     const char *del = strstr(out, "deleted video ");
     ck_assert_ptr_nonnull(del);
@@ -96,7 +103,7 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     }
     ck_assert_msg(n == 2, "%d sources left in %s, not 2", n, sources);
     const char *files[] = {"1-signin.png", "2-videos-processing.png", "3-videos-ready.png", "4-video-dialog.png",
-                           "5-jobs-failed.png", "6-jobs-done.png"};
+                           "5-jobs-failed.png", "6-jobs-done.png", "7-viewer-signin.png", "8-users.png"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[4200];
         struct stat st;
