@@ -36,7 +36,8 @@ core_libvfcore_la_SOURCES = \
 	core/http/conn.c core/http/conn.h \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h \
-	core/http/offload.c core/http/offload.h \
+	core/http/offload.c core/http/offload.h core/http/stream.c \
+	core/http/paging.c core/http/paging.h \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
@@ -52,4 +53,4 @@ videoflix_LDADD = core/libvfcore.la
 EXTRA_DIST += core/util/README.md core/config/README.md core/plugins/README.md \
 	core/runtime/README.md core/http/README.md core/jobs/README.md core/storage/README.md \
 	core/accounts/README.md core/uploads/README.md core/pipeline/README.md \
-	core/catalog/README.md core/cli/README.md
+	core/catalog/README.md core/admin/README.md core/cli/README.md

@@ -10,6 +10,7 @@ VF_SRC=$(cd "$(dirname "$0")/.." && pwd)
 . "$VF_SRC/scripts/lib.sh"
 
 vf_install_packages
+"$VF_SRC/web/install.sh" || vf_die "cannot install the admin pages' tus-js-client"
 VF_BUILD=${VF_BUILD:-$VF_SRC/build}
 vf_build
 
@@ -29,6 +30,7 @@ sed -e "s|port=5432 dbname=videoflix user=videoflix|port=$pg_port dbname=videofl
     -e "s|^  # dir = \"<libdir>/videoflix\";.*|  dir = \"$VF_BUILD/plugins/.libs\";|" \
     -e "s|^  # migrations_dir = .*|  migrations_dir = \"$VF_SRC/sql\";|" \
     -e "s|^  # templates_dir = .*|  templates_dir = \"$VF_SRC/templates\";|" \
+    -e "s|^  # static_dir = .*|  static_dir = \"$VF_SRC/web/admin\";|" \
     -e "s|root = \"var/media\";|root = \"$var/media\";|" \
     -e "s|dir = \"var/mail\";|dir = \"$var/mail\";|" \
     -e "s|work_dir = \"/tmp\";|work_dir = \"$var/work\";|" \

@@ -6,7 +6,7 @@ VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libcurl4-openssl-dev libssl-dev libsodium-dev check
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
  postgresql redis-server ffmpeg python3 python3-botocore python3-django
- python3-aiosmtpd curl procps iproute2 clang nginx"
+ python3-aiosmtpd curl procps iproute2 clang nginx chromium"
 
 vf_log() { printf '%s\n' "videoflix: $*" >&2; }
 vf_die() { printf '%s\n' "videoflix: error: $*" >&2; exit 1; }
@@ -32,11 +32,15 @@ vf_install_packages() {
 }
 
 # Node packages of the test services: s3rver (behind the signature-checking
-# proxy) and tus-js-client.
+# proxy) and tus-js-client; the admin pages' tus-js-client bundle
+# (web/admin/vendor/); playwright-core for the browser tests (it drives
+# Debian's chromium).  Each pinned by its package-lock.json.
 vf_install_node_packages() {
     for service in s3 tus; do
         "$VF_SRC/tests/services/$service/install.sh" || vf_die "cannot install the $service test service"
     done
+    "$VF_SRC/web/install.sh" || vf_die "cannot install the admin pages' tus-js-client"
+    "$VF_SRC/tests/browser/install.sh" || vf_die "cannot install playwright-core for the browser tests"
 }
 
 # vf_configure DIR ARGS...: autogen (when needed), then configure the build

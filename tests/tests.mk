@@ -129,3 +129,21 @@ tests_core_check_head_SOURCES = tests/core/check_head.c
 tests_core_check_head_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_head_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_head_LDADD = $(TEST_LIBS)
+
+# The admin API through the real server: staff checks, users, jobs, audit.
+check_PROGRAMS += tests/e2e/check_admin
+TESTS += tests/e2e/check_admin
+tests_e2e_check_admin_SOURCES = tests/e2e/check_admin.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_admin_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_admin_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_admin_LDADD = $(TEST_LIBS) -lm
+
+# The admin pages in Debian's chromium, driven by tests/browser/admin.mjs
+# (playwright-core, pinned by tests/browser/package-lock.json).
+check_PROGRAMS += tests/e2e/check_admin_browser
+TESTS += tests/e2e/check_admin_browser
+tests_e2e_check_admin_browser_SOURCES = tests/e2e/check_admin_browser.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_admin_browser_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_admin_browser_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_admin_browser_LDADD = $(TEST_LIBS) -lm
+EXTRA_DIST += tests/browser/admin.mjs tests/browser/package.json tests/browser/package-lock.json tests/browser/install.sh

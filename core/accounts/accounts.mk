@@ -9,7 +9,8 @@ core_libvfcore_la_SOURCES += \
 	core/accounts/users.c core/accounts/users_login.c core/accounts/users_body.c core/accounts/users.h \
 	core/cli/users_cli.c \
 	core/accounts/ratelimit.c core/accounts/ratelimit.h \
-	core/accounts/mail.c core/accounts/mail.h
+	core/accounts/mail.c core/accounts/mail.h \
+	core/accounts/audit.c core/accounts/audit.h
 
 dist_sql_DATA += sql/001_users.sql
 

@@ -5,10 +5,12 @@
 #include "config.h"
 #include "catalog/videos.h"
 
+#include "accounts/audit.h"
 #include "accounts/auth.h"
 #include "catalog/video_json.h"
 #include "catalog/video_lifecycle.h"
 #include "http/http.h"
+#include "http/paging.h"
 #include "runtime/db.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -94,13 +96,97 @@ static void reply_video(vf_req_t *r, int status, int64_t id)
     vf_reply_json(r, status, v);
 }
 
+/* What an audit row says of a create or an edit: the fields given (the
+ * description only as a length: it can be long). */
+static json_t *fields_detail(const vf_video_fields_t *f)
+{
+    json_t *d = json_object();
+    if (!d)
+        return NULL;
+    if (f->title)
+        json_object_set_new(d, "title", json_string(f->title));
+    if (f->category)
+        json_object_set_new(d, "category", json_string(f->category));
+    if (f->description)
+        json_object_set_new(d, "description_length", json_integer((json_int_t)strlen(f->description)));
+    if (f->upload_id)
+        json_object_set_new(d, "upload_id", json_string(f->upload_id));
+    return d;
+}
+
+/* GET /admin/api/videos/?limit=&cursor=&q=&state=&category=: newest first
+ * (by id), narrowed by a part of the title, a processing state, a
+ * category; the cursor is the last id shown.  The keyset walks the primary
+ * key, so a page costs the same deep in 10,000 videos. */
+static void reply_page(vf_req_t *r)
+{
+    int limit;
+    const char *cursor;
+    if (vf_page_params(r, &limit, &cursor) != 0)
+        return;
+    int64_t before = INT64_MAX;
+    if (cursor && vf_parse_id(cursor, &before) != 0) {
+        vf_reply_field_error(r, 400, "cursor", "Not a cursor of this list.");
+        return;
+    }
+    const char *q = vf_req_query(r, "q"), *state = vf_req_query(r, "state"),
+               *category = vf_req_query(r, "category");
+    q = q && *q ? q : NULL;
+    state = state && *state ? state : NULL;
+    category = category && *category ? category : NULL;
+    if (state && strcmp(state, "pending") && strcmp(state, "processing") && strcmp(state, "ready") &&
+        strcmp(state, "failed")) {
+        vf_reply_field_error(r, 400, "state", "One of: pending, processing, ready, failed.");
+        return;
+    }
+    if (category && !vf_video_category_valid(category)) {
+        vf_reply_field_error(r, 400, "category", "Not a category of the catalogue.");
+        return;
+    }
+    char before_s[24], limit_s[16];
+    snprintf(before_s, sizeof before_s, "%" PRId64, before);
+    snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
+    const char *params[] = {before_s, limit_s, q, state, category};
+    PGresult *res = NULL;
+    int ret = vf_db_exec(r->ctx->db, &res,
+                         "SELECT " VF_VIDEO_COLUMNS " FROM videos v WHERE v.id < $1::bigint"
+                         " AND ($3::text IS NULL OR strpos(lower(v.title), lower($3)) > 0)"
+                         " AND ($4::text IS NULL OR v.processing_state = $4)"
+                         " AND ($5::text IS NULL OR v.category = $5)"
+                         " ORDER BY v.id DESC LIMIT $2::int",
+                         5, params);
+    json_t *rows = ret == 0 ? json_array() : NULL;
+    int n = ret == 0 ? PQntuples(res) : 0;
+    for (int i = 0; rows && i < n && i < limit; i++) {
+        json_t *v = vf_video_json(r->ctx->app->storage, r->ctx->app->cfg->media.url_expires, res, i);
+        if (!v || json_array_append_new(rows, v) != 0) {
+            json_decref(rows);
+            rows = NULL;
+            ret = -ENOMEM;
+        }
+    }
+    char next[24] = "";
+    if (rows && n > limit)
+        snprintf(next, sizeof next, "%s", PQgetvalue(res, limit - 1, VF_VIDEO_COL_ID));
+    PQclear(res);
+    if (ret < 0) {
+        reply_failure(r, ret);
+        return;
+    }
+    vf_page_reply(r, rows, next);
+}
+
 /* GET, POST /admin/api/videos/ */
 static void videos_collection(vf_req_t *r)
 {
     if (vf_auth_require_staff(r) != 0)
         return;
     if (r->method != VF_POST) {
-        reply_video(r, 200, 0);
+        /* Pages when asked for them; the whole array otherwise (as before). */
+        if (vf_req_query(r, "limit") || vf_req_query(r, "cursor"))
+            reply_page(r);
+        else
+            reply_video(r, 200, 0);
         return;
     }
     json_t *body = vf_req_json(r);
@@ -113,6 +199,8 @@ static void videos_collection(vf_req_t *r)
     json_decref(body);
     if (ret == 0)
         ret = errors ? -EINVAL : vf_video_create(r->ctx, &f, r->user_id, NULL, &id, &errors);
+    if (ret == 0)
+        vf_audit_record_id(r, "video.create", "video", id, fields_detail(&f));
     vf_video_fields_free(&f);
     if (ret == -EINVAL && errors) {
         vf_reply_json(r, 400, errors);
@@ -147,8 +235,10 @@ static void videos_item(vf_req_t *r)
             vf_reply_msg(r, 404, "detail", "Not found.");
         else if (ret < 0)
             reply_failure(r, ret);
-        else
+        else {
+            vf_audit_record_id(r, "video.delete", "video", id, NULL);
             vf_reply_buffer(r, 204, NULL, NULL);
+        }
         return;
     }
     json_t *body = vf_req_json(r);
@@ -160,6 +250,8 @@ static void videos_item(vf_req_t *r)
     json_decref(body);
     if (ret == 0)
         ret = errors ? -EINVAL : vf_video_update(r->ctx, id, &f, r->user_id, &errors);
+    if (ret == 0)
+        vf_audit_record_id(r, "video.update", "video", id, fields_detail(&f));
     vf_video_fields_free(&f);
     if (ret == -EINVAL && errors) {
         vf_reply_json(r, 400, errors);

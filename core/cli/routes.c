@@ -4,6 +4,11 @@
  */
 #include "config.h"
 #include "accounts/users.h"
+#include "admin/audit_api.h"
+#include "admin/events.h"
+#include "admin/jobs_api.h"
+#include "admin/pages.h"
+#include "admin/users_api.h"
 #include "catalog/content.h"
 #include "catalog/media.h"
 #include "catalog/videos.h"
@@ -20,4 +25,9 @@ void vf_routes_register(vf_router_t *r)
     vf_media_routes(r);
     vf_upload_routes(r);
     vf_videos_routes(r);
+    vf_admin_audit_routes(r);
+    vf_admin_users_routes(r);
+    vf_admin_jobs_routes(r);
+    vf_admin_events_routes(r);
+    vf_admin_pages_routes(r);
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "accounts/password.h"
 #include "accounts/sessions.h"
+#include "admin/events.h"
 #include "catalog/content_cache.h"
 #include "cli/cli.h"
 #include "http/offload.h"
@@ -28,7 +29,7 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     vf_router_t *router = NULL;
     vf_http_server_t *server = NULL;
     vf_outbox_relay_t *relay = NULL;
-    int sessions = 0, catalog = 0;
+    int sessions = 0, catalog = 0, events = 0;
 
     if (argc > 1) {
         fprintf(stderr, "videoflix serve: takes no arguments (%s)\n", argv[1]);
@@ -55,6 +56,9 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     if (vf_catalog_start(app) < 0)
         goto out;
     catalog = 1;
+    if (vf_admin_events_start(app) < 0)
+        goto out;
+    events = 1;
     /* Jobs recorded while Redis was away reach it from here too. */
     relay = vf_outbox_relay_start(app);
     if (!relay) {
@@ -79,6 +83,8 @@ out:
     vf_offload_stop_all();
     vf_http_server_free(&server);
     vf_router_free(&router);
+    if (events)
+        vf_admin_events_stop();
     vf_outbox_relay_stop(&relay);
     if (catalog)
         vf_catalog_stop();

@@ -171,6 +171,11 @@ static const conf_key_t upload_keys[] = {
     INT64("chunk_max", upload.chunk_max, 1024, INT64_C(1) << 31, INT64_C(16) << 20),
     INT("expire_after", upload.expire_after, 60, 31536000, 86400),
     END};
+static const conf_key_t admin_keys[] = {
+    STR("static_dir", admin.static_dir, VF_PKGDATADIR "/admin"),
+    INT("events_heartbeat", admin.events_heartbeat, 1, 3600, 15),
+    INT("events_backlog", admin.events_backlog, 8, 100000, 256),
+    END};
 
 typedef struct section {
     const char *name;
@@ -182,7 +187,8 @@ static const section_t sections[] = {
     {"redis", redis_keys},       {"plugins", plugins_keys}, {"storage", storage_keys},
     {"encoder", encoder_keys},   {"auth", auth_keys},     {"ratelimit", ratelimit_keys},
     {"mail", mail_keys},         {"queue", queue_keys},   {"worker", worker_keys},
-    {"media", media_keys},       {"upload", upload_keys}, {NULL, NULL},
+    {"media", media_keys},       {"upload", upload_keys}, {"admin", admin_keys},
+    {NULL, NULL},
 };
 
 /* ------------------------------------------------------------------ errors */

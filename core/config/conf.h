@@ -145,6 +145,11 @@ typedef struct vf_config {
         int64_t chunk_max;
         int expire_after;
     } upload;
+    struct {
+        char *static_dir;        /* the pages served under /admin/ */
+        int events_heartbeat;    /* seconds between comments on an idle event stream */
+        int events_backlog;      /* events kept for a slow event-stream client */
+    } admin;
 } vf_config_t;
 
 /* Which file to read: the --config argument, else $VIDEOFLIX_CONFIG, else

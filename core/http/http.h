@@ -73,6 +73,29 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
  * thread, e.g. password hashing).  Safe to call from any thread. */
 int vf_req_run_in_loop(vf_req_t *r, void (*fn)(void *arg), void *arg);
 
+/* ----------------------------------------------------------- streams */
+
+/* A response that goes on until it is ended (Server-Sent Events; stream.c).
+ * All of these are called on the loop thread that owns the request. */
+typedef struct vf_stream vf_stream_t;
+/* Bytes evhttp may hold unwritten for one stream. */
+#define VF_STREAM_MAX_BUFFERED (256 * 1024)
+/* Answer 200 with a chunked body of content_type; r now belongs to the
+ * stream.  on_stop(arg) is called when the server stops, and must end the
+ * stream.  NULL after answering 500. */
+vf_stream_t *vf_reply_stream_start(vf_req_t *r, const char *content_type, void (*on_stop)(void *arg), void *arg);
+/* 0 once the client has gone (nothing more can be written). */
+int vf_stream_alive(const vf_stream_t *s);
+/* How many more bytes may be handed over now without passing
+ * VF_STREAM_MAX_BUFFERED unwritten (0 for a client that does not read). */
+size_t vf_stream_room(const vf_stream_t *s);
+/* Write the chunk's contents (drained).  0, or -EPIPE when the client left. */
+int vf_stream_send(vf_stream_t *s, struct evbuffer *chunk);
+/* The loop the stream lives on (for its timers and wake-up events). */
+struct event_base *vf_stream_base(const vf_stream_t *s);
+/* Finish the response and free everything of it. */
+void vf_stream_end(vf_stream_t *s);
+
 /* Every response to an allowed origin carries these (errors included). */
 void vf_http_add_cors(vf_req_t *r);
 

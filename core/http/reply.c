@@ -45,7 +45,7 @@ void vf_http_add_cors(vf_req_t *r)
     evhttp_add_header(h, "Vary", "Origin");
 }
 
-static void req_free(vf_req_t *r)
+void vf_req_release(vf_req_t *r)
 {
     evhttp_clear_headers(&r->query);
     vf_route_match_free(&r->match);
@@ -125,7 +125,7 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
                 bytes, (long long)(vf_mono_us() - r->start_us), r->request_id);
     evhttp_send_reply(r->ev, status, reason_phrase(status), body);
     vf_http_conn_reply_sent(conn);
-    req_free(r);
+    vf_req_release(r);
 }
 
 void vf_reply_json(vf_req_t *r, int status, json_t *body)

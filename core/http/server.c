@@ -189,6 +189,7 @@ static void stop_thread(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(t->http, t->bound);
         t->bound = NULL;
     }
+    vf_http_streams_stop(t);
     t->drain_deadline_us = vf_mono_us() + (int64_t)t->srv->app->cfg->server.shutdown_timeout * 1000000;
     struct timeval every = {0, 20000};
     t->drain_ev = event_new(t->base, -1, EV_PERSIST, drain_check, t);

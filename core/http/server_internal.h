@@ -33,6 +33,7 @@ typedef struct vf_http_thread {
     size_t nconns;
     struct vf_linger *lingering; /* refused connections read to their end (conn.c) */
     int tearing_down;        /* evhttp_free is closing what is left */
+    struct vf_stream *streams; /* open streamed responses (stream.c) */
 } vf_http_thread_t;
 
 struct vf_http_server {
@@ -44,6 +45,11 @@ struct vf_http_server {
     size_t evhttp_max_body;
     size_t min_body_limit;   /* no route refuses a body this size (guard.c) */
 };
+
+/* Free what a request holds (its reply was given). */
+void vf_req_release(vf_req_t *r);
+/* End every open stream of the thread (the server stops). */
+void vf_http_streams_stop(vf_http_thread_t *t);
 
 /* "GET", "POST", ... for the access log and 405 messages. */
 const char *vf_http_method_name(int method);

@@ -109,5 +109,27 @@ int vf_queue_delete(vf_thread_ctx_t *ctx, const char *id);
 int vf_queue_workers(vf_thread_ctx_t *ctx, json_t **out);
 /* Number of jobs in each state: {"outbox": n, "queued": n, ...}. */
 int vf_queue_counts(vf_thread_ctx_t *ctx, json_t **out);
+/* --------------------------------------------------- the web dashboard */
+/* Stop a queued, retrying or running job: it fails at once with `reason`
+ * as its error (a running one's worker notices at its next keep-alive and
+ * stops the handler).  -ENOENT; -EALREADY when it finished already;
+ * -EAGAIN while it is still in the outbox (not yet in Redis). */
+int vf_queue_cancel(vf_thread_ctx_t *ctx, const char *id, const char *reason);
+/* {"stream": key, "length": XLEN, "pending": entries delivered to a worker
+ * and not yet acknowledged}. */
+int vf_queue_stream_info(vf_thread_ctx_t *ctx, json_t **out);
+/* The Redis pub/sub channel on which every change of a job's state or
+ * progress is published as {"id", "type", "state", "progress"} ("deleted"
+ * when it is gone). */
+void vf_queue_events_channel(const vf_thread_ctx_t *ctx, char *buf, size_t len);
+/* {"<type>": {"<state>": n, ...}, ...}: every job looked at once. */
+int vf_queue_counts_by_type(vf_thread_ctx_t *ctx, json_t **out);
+/* One keyset page of the jobs in `state` (required), of `type` when not
+ * NULL, in vf_queue_list's order, after `cursor` (NULL: from the start).
+ * The cursor of the following page into next ("" at the end); a page
+ * narrowed by type may come back short (it looks at a bounded number of
+ * jobs) with a cursor to go on from.  -EINVAL for a bad state or cursor. */
+int vf_queue_page(vf_thread_ctx_t *ctx, const char *state, const char *type, const char *cursor, size_t limit,
+                  json_t **out, char *next, size_t nextlen);
 
 #endif

@@ -7,6 +7,7 @@
 #include "jobs/queue_internal.h"
 #include "runtime/db.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -212,31 +213,44 @@ static int in_outbox(vf_thread_ctx_t *ctx, const char *id)
     return ret < 0 ? ret : found;
 }
 
-int vf_queue_requeue(vf_thread_ctx_t *ctx, const char *id)
+/* Run script s on job id (with one more argument when extra is not NULL)
+ * and read the word it answers ("ok", "missing", a state) into word.
+ * 0, -ENOENT for an id that cannot be one, -ECONNRESET or -EIO. */
+static int job_script_word(vf_thread_ctx_t *ctx, vf_qscript_t s, const char *id, const char *extra, char *word,
+                           size_t len)
 {
     if (!valid_id(id))
         return -ENOENT;
     char base[VF_QUEUE_BASE_SIZE];
     vf_queue_base(ctx, base);
-    const char *args[] = {id};
-    redisReply *rep = vf_qscript_call(ctx->redis, base, VF_QS_REQUEUE, 1, args);
+    const char *args[] = {id, extra};
+    redisReply *rep = vf_qscript_call(ctx->redis, base, s, extra ? 2 : 1, args);
     if (!rep)
         return -ECONNRESET;
     int ret = -EIO;
     if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS) {
-        if (strcmp(rep->str, "ok") == 0)
-            ret = 0;
-        else if (strcmp(rep->str, "running") == 0)
-            ret = -EBUSY;
-        else if (strcmp(rep->str, "queued") == 0)
-            ret = -EALREADY;
-        else
-            ret = in_outbox(ctx, id) == 1 ? -EALREADY : -ENOENT;
+        snprintf(word, len, "%s", rep->str);
+        ret = 0;
     } else {
-        vf_error("queue: requeue %s: %s", id, rep->str ? rep->str : "unexpected reply");
+        vf_error("queue: job %s: %s", id, rep->str ? rep->str : "unexpected reply");
     }
     freeReplyObject(rep);
     return ret;
+}
+
+int vf_queue_requeue(vf_thread_ctx_t *ctx, const char *id)
+{
+    char word[32];
+    int ret = job_script_word(ctx, VF_QS_REQUEUE, id, NULL, word, sizeof word);
+    if (ret < 0)
+        return ret;
+    if (strcmp(word, "ok") == 0)
+        return 0;
+    if (strcmp(word, "running") == 0)
+        return -EBUSY;
+    if (strcmp(word, "queued") == 0)
+        return -EALREADY;
+    return in_outbox(ctx, id) == 1 ? -EALREADY : -ENOENT;
 }
 
 int vf_queue_delete(vf_thread_ctx_t *ctx, const char *id)
@@ -373,4 +387,256 @@ int vf_queue_counts(vf_thread_ctx_t *ctx, json_t **out)
     }
     *out = o;
     return 0;
+}
+
+/* ---------------------------------------------------- the web dashboard */
+
+int vf_queue_cancel(vf_thread_ctx_t *ctx, const char *id, const char *reason)
+{
+    char word[32];
+    int ret = job_script_word(ctx, VF_QS_CANCEL, id, reason, word, sizeof word);
+    if (ret < 0)
+        return ret;
+    if (strcmp(word, "ok") == 0)
+        return 0;
+    if (strcmp(word, "missing") == 0)
+        return in_outbox(ctx, id) == 1 ? -EAGAIN : -ENOENT;
+    return -EALREADY; /* done or failed already */
+}
+
+int vf_queue_stream_info(vf_thread_ctx_t *ctx, json_t **out)
+{
+    *out = NULL;
+    char base[VF_QUEUE_BASE_SIZE];
+    vf_queue_base(ctx, base);
+    redisReply *len = vf_redis_cmd(ctx->redis, "XLEN %s", base);
+    redisReply *pend = len ? vf_redis_cmd(ctx->redis, "XPENDING %s %s", base, VF_QUEUE_GROUP) : NULL;
+    int ret = 0;
+    if (!len || !pend)
+        ret = -ECONNRESET;
+    else if (len->type != REDIS_REPLY_INTEGER)
+        ret = -EIO;
+    long long pending = 0;
+    /* No group yet (no worker ever ran): nothing is pending. */
+    if (ret == 0 && pend->type == REDIS_REPLY_ARRAY && pend->elements >= 1 &&
+        pend->element[0]->type == REDIS_REPLY_INTEGER)
+        pending = pend->element[0]->integer;
+    else if (ret == 0 && !vf_queue_reply_nogroup(pend))
+        ret = -EIO;
+    if (ret == 0 && !(*out = json_pack("{s:s, s:I, s:I}", "stream", base, "length", (json_int_t)len->integer,
+                                       "pending", (json_int_t)pending)))
+        ret = -ENOMEM;
+    if (len)
+        freeReplyObject(len);
+    if (pend)
+        freeReplyObject(pend);
+    return ret;
+}
+
+/* counts[type][state] += 1, creating what is missing. */
+static void count_one(json_t *counts, const char *type, const char *state, json_int_t n)
+{
+    json_t *t = json_object_get(counts, type);
+    if (!t) {
+        t = json_object();
+        json_object_set_new(counts, type, t);
+    }
+    json_t *c = json_object_get(t, state);
+    json_object_set_new(t, state, json_integer((c ? json_integer_value(c) : 0) + n));
+}
+
+/* Every job of one state index, its type read in one pipelined round trip. */
+static int count_index_by_type(vf_thread_ctx_t *ctx, const char *base, const char *state, json_t *counts)
+{
+    redisReply *ids = vf_redis_cmd(ctx->redis, "ZRANGE %s:%s 0 -1", base, state);
+    if (!ids)
+        return -ECONNRESET;
+    int ret = ids->type == REDIS_REPLY_ARRAY ? 0 : -EIO;
+    size_t sent = 0;
+    for (size_t i = 0; ret == 0 && i < ids->elements; i++, sent++)
+        if (vf_redis_append(ctx->redis, "HGET %s:job:%s type", base, ids->element[i]->str) < 0)
+            ret = -ECONNRESET;
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *t = vf_redis_get_reply(ctx->redis);
+        if (!t)
+            ret = -ECONNRESET;
+        else if (t->type == REDIS_REPLY_STRING)
+            count_one(counts, t->str, state, 1);
+        if (t)
+            freeReplyObject(t);
+    }
+    freeReplyObject(ids);
+    return ret;
+}
+
+int vf_queue_counts_by_type(vf_thread_ctx_t *ctx, json_t **out)
+{
+    *out = NULL;
+    char base[VF_QUEUE_BASE_SIZE];
+    vf_queue_base(ctx, base);
+    json_t *counts = json_object();
+    int ret = counts ? 0 : -ENOMEM;
+    for (size_t i = 0; ret == 0 && i < NINDEX; i++)
+        ret = count_index_by_type(ctx, base, index_states[i], counts);
+    PGresult *res = NULL;
+    if (ret == 0)
+        ret = vf_db_exec(ctx->db, &res, "SELECT type, count(*) FROM job_outbox GROUP BY type", 0, NULL);
+    for (int i = 0; ret == 0 && i < PQntuples(res); i++)
+        count_one(counts, PQgetvalue(res, i, 0), "outbox", strtoll(PQgetvalue(res, i, 1), NULL, 10));
+    PQclear(res);
+    if (ret < 0) {
+        json_decref(counts);
+        return ret;
+    }
+    *out = counts;
+    return 0;
+}
+
+/* How many index entries one page may look at when a type filter skips
+ * most of them: a page can come back short, with a cursor to go on from. */
+#define PAGE_SCAN_BUDGET 2000
+#define PAGE_BATCH 100
+
+typedef struct page_cursor {
+    int set;
+    char score[32];
+    char id[VF_JOB_ID_SIZE];
+} page_cursor_t;
+
+/* "<score>:<id>" of a state index.  -EINVAL when it is not one. */
+static int parse_index_cursor(const char *s, page_cursor_t *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!s)
+        return 0;
+    const char *colon = strchr(s, ':');
+    size_t slen = colon ? (size_t)(colon - s) : 0;
+    if (!colon || slen == 0 || slen >= sizeof c->score || strspn(s, "0123456789") != slen || !valid_id(colon + 1))
+        return -EINVAL;
+    memcpy(c->score, s, slen);
+    snprintf(c->id, sizeof c->id, "%s", colon + 1);
+    c->set = 1;
+    return 0;
+}
+
+/* Whether (score, id) comes after the cursor in listing order (ties are
+ * ordered by id as Redis orders them, reversed for newest-first lists). */
+static int after_cursor(const page_cursor_t *c, const char *score, const char *id, int newest_first)
+{
+    if (!c->set || strcmp(score, c->score) != 0)
+        return 1;
+    return newest_first ? strcmp(id, c->id) < 0 : strcmp(id, c->id) > 0;
+}
+
+static int page_index(vf_thread_ctx_t *ctx, const char *base, const char *state, const char *type,
+                      const page_cursor_t *cur, size_t limit, json_t *out, char *next, size_t nextlen)
+{
+    int newest_first = strcmp(state, "done") == 0 || strcmp(state, "failed") == 0;
+    const char *bound = cur->set ? cur->score : newest_first ? "+inf" : "-inf";
+    size_t offset = 0, scanned = 0;
+    int ret = 0, more = 1;
+    char last[sizeof cur->score + VF_JOB_ID_SIZE + 1] = "";
+    while (ret == 0 && more && json_array_size(out) < limit && scanned < PAGE_SCAN_BUDGET) {
+        /* hiredis's format knows no %zu. */
+        redisReply *ids = newest_first ? vf_redis_cmd(ctx->redis, "ZREVRANGEBYSCORE %s:%s %s -inf WITHSCORES LIMIT %lld %d",
+                                                      base, state, bound, (long long)offset, PAGE_BATCH)
+                                       : vf_redis_cmd(ctx->redis, "ZRANGEBYSCORE %s:%s %s +inf WITHSCORES LIMIT %lld %d",
+                                                      base, state, bound, (long long)offset, PAGE_BATCH);
+        if (!ids)
+            return -ECONNRESET;
+        if (ids->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(ids);
+            return -EIO;
+        }
+        size_t n = ids->elements / 2, sent = 0;
+        offset += n;
+        more = n == PAGE_BATCH;
+        for (size_t i = 0; ret == 0 && i < n; i++, sent++)
+            if (vf_redis_append(ctx->redis, "HGETALL %s:job:%s", base, ids->element[2 * i]->str) < 0)
+                ret = -ECONNRESET;
+        for (size_t i = 0; i < sent; i++) {
+            redisReply *h = vf_redis_get_reply(ctx->redis);
+            const char *id = ids->element[2 * i]->str, *score = ids->element[2 * i + 1]->str;
+            if (!h)
+                ret = -ECONNRESET;
+            int wanted = ret == 0 && json_array_size(out) < limit && after_cursor(cur, score, id, newest_first);
+            json_t *job = wanted ? job_from_hash(h, ctx->app->cfg) : NULL;
+            if (wanted) {
+                scanned++;
+                snprintf(last, sizeof last, "%s:%s", score, id);
+                if (i + 1 < n)
+                    more = 1; /* entries left in this batch */
+                else
+                    more = n == PAGE_BATCH;
+            }
+            const char *jt = job ? json_string_value(json_object_get(job, "type")) : NULL;
+            if (job && (!type || (jt && strcmp(jt, type) == 0)))
+                json_array_append_new(out, job);
+            else
+                json_decref(job);
+            if (h)
+                freeReplyObject(h);
+        }
+        freeReplyObject(ids);
+    }
+    if (ret == 0 && more && last[0])
+        snprintf(next, nextlen, "%s", last);
+    return ret;
+}
+
+static int page_outbox(vf_thread_ctx_t *ctx, const char *type, const char *cursor, size_t limit, json_t *out,
+                       char *next, size_t nextlen)
+{
+    int64_t after = 0;
+    if (cursor && vf_parse_decimal(cursor, &after) != 0)
+        return -EINVAL;
+    char after_s[24], lim[24];
+    snprintf(after_s, sizeof after_s, "%lld", (long long)after);
+    snprintf(lim, sizeof lim, "%zu", limit + 1);
+    const char *params[] = {after_s, lim, type};
+    PGresult *res = NULL;
+    int ret = vf_db_exec(ctx->db, &res,
+                         "SELECT " OUTBOX_COLUMNS ", seq FROM job_outbox WHERE seq > $1::bigint"
+                         " AND ($3::text IS NULL OR type = $3) ORDER BY seq LIMIT $2::bigint",
+                         3, params);
+    size_t n = ret == 0 ? (size_t)PQntuples(res) : 0;
+    for (size_t i = 0; i < n && i < limit; i++)
+        json_array_append_new(out, job_from_outbox(res, (int)i, ctx->app->cfg));
+    if (n > limit)
+        snprintf(next, nextlen, "%s", PQgetvalue(res, (int)limit - 1, 4));
+    PQclear(res);
+    return ret;
+}
+
+int vf_queue_page(vf_thread_ctx_t *ctx, const char *state, const char *type, const char *cursor, size_t limit,
+                  json_t **out, char *next, size_t nextlen)
+{
+    *out = NULL;
+    next[0] = '\0';
+    if (!state || !vf_job_state_valid(state))
+        return -EINVAL;
+    page_cursor_t cur;
+    if (strcmp(state, "outbox") != 0 && parse_index_cursor(cursor, &cur) != 0)
+        return -EINVAL;
+    json_t *arr = json_array();
+    if (!arr)
+        return -ENOMEM;
+    char base[VF_QUEUE_BASE_SIZE];
+    vf_queue_base(ctx, base);
+    int ret = strcmp(state, "outbox") == 0 ? page_outbox(ctx, type, cursor, limit, arr, next, nextlen)
+                                           : page_index(ctx, base, state, type, &cur, limit, arr, next, nextlen);
+    if (ret < 0) {
+        json_decref(arr);
+        next[0] = '\0';
+        return ret;
+    }
+    *out = arr;
+    return 0;
+}
+
+void vf_queue_events_channel(const vf_thread_ctx_t *ctx, char *buf, size_t len)
+{
+    char base[VF_QUEUE_BASE_SIZE];
+    vf_queue_base(ctx, base);
+    snprintf(buf, len, "%s:events", base);
 }

@@ -38,6 +38,7 @@ typedef enum {
     VF_QS_PROMOTE,   /* limit -> number of retrying jobs moved to the stream */
     VF_QS_REQUEUE,   /* id -> "ok" | "missing" | "running" | "queued" */
     VF_QS_DELETE,    /* id -> 1 | 0 missing */
+    VF_QS_CANCEL,    /* id error -> "ok" | "missing" | the state it cannot leave */
     VF_QS_REAP,      /* consumer -> 1 deleted | 0 still has entries */
     VF_QS_COUNT
 } vf_qscript_t;

@@ -36,6 +36,12 @@
     "  if type(p) ~= 'table' or p.err or not p[1] then return nil end\n"           \
     "  return p[1][2]\n"                                                           \
     "end\n"                                                                        \
+    /* Every change of a job's state or progress is published on <base>:events \
+     * (docs/queue.md): the admin's live view listens; nobody has to. */         \
+    "local function notify(id, state, progress)\n"                                \
+    "  redis.call('PUBLISH', base .. ':events', cjson.encode({id = id, state = state,\n" \
+    "    progress = tonumber(progress) or 0, type = redis.call('HGET', base .. ':job:' .. id, 'type') or ''}))\n" \
+    "end\n"                                                                        \
     "local function drop_entry(entry)\n"                                           \
     "  redis.pcall('XACK', base, group, entry)\n"                                  \
     "  redis.call('XDEL', base, entry)\n"                                          \
@@ -53,6 +59,7 @@
     "  redis.call('HSET', h, 'state', 'queued', 'entry', e, 'queued_at', t)\n"     \
     "  redis.call('HDEL', h, 'run_at')\n"                                          \
     "  redis.call('ZADD', base .. ':queued', t, id)\n"                             \
+    "  notify(id, 'queued', 0)\n"                                                  \
     "  return e\n"                                                                 \
     "end\n"                                                                        \
     /* A delivered entry runs only if it is still its job's current entry. */      \
@@ -68,6 +75,7 @@
     "  redis.call('HSET', h, 'state', 'running', 'started_at', t, 'worker', consumer, 'progress', 0)\n" \
     "  redis.call('ZREM', base .. ':queued', id)\n"                                \
     "  redis.call('ZADD', base .. ':running', t, id)\n"                            \
+    "  notify(id, 'running', 0)\n"                                                 \
     "  return {'ok', id, entry, f[3], f[4], attempts}\n"                           \
     "end\n"                                                                        \
     /* Ends a run: only the consumer that owns the entry may. */                   \
@@ -106,6 +114,7 @@ static const char *const bodies[VF_QS_COUNT] = {
         "redis.call('HSET', h, 'state', 'done', 'finished_at', t, 'progress', 100, 'result', ARGV[6])\n"
         "redis.call('HDEL', h, 'error', 'run_at')\n"
         "redis.call('ZADD', base .. ':done', t, ARGV[5])\n"
+        "notify(ARGV[5], 'done', 100)\n"
         "trim(base .. ':done', tonumber(ARGV[7]))\n"
         "return 1\n",
     [VF_QS_RETRY] =
@@ -115,6 +124,7 @@ static const char *const bodies[VF_QS_COUNT] = {
         "local due = now_ms() + tonumber(ARGV[7])\n"
         "redis.call('HSET', h, 'state', 'retrying', 'error', ARGV[6], 'run_at', due)\n"
         "redis.call('ZADD', base .. ':retrying', due, ARGV[5])\n"
+        "notify(ARGV[5], 'retrying', 0)\n"
         "return 1\n",
     [VF_QS_FAIL] =
         "local h = settle(ARGV[3], ARGV[4], ARGV[5])\n"
@@ -123,6 +133,7 @@ static const char *const bodies[VF_QS_COUNT] = {
         "redis.call('HSET', h, 'state', 'failed', 'finished_at', t, 'error', ARGV[6])\n"
         "redis.call('HDEL', h, 'run_at')\n"
         "redis.call('ZADD', base .. ':failed', t, ARGV[5])\n"
+        "notify(ARGV[5], 'failed', 0)\n"
         "trim(base .. ':failed', tonumber(ARGV[7]))\n"
         "return 1\n",
     /* Shutdown: the run does not count as an attempt. */
@@ -143,6 +154,7 @@ static const char *const bodies[VF_QS_COUNT] = {
         "local f = redis.call('HMGET', h, 'state', 'worker')\n"
         "if f[1] ~= 'running' or f[2] ~= ARGV[3] then return 0 end\n"
         "redis.call('HSET', h, 'progress', ARGV[5])\n"
+        "notify(ARGV[4], 'running', ARGV[5])\n"
         "return 1\n",
     [VF_QS_PROMOTE] =
         "local t = now_ms()\n"
@@ -175,7 +187,24 @@ static const char *const bodies[VF_QS_COUNT] = {
         "redis.call('ZREM', base .. ':' .. f[1], id)\n"
         "redis.call('DEL', h)\n"
         "tombstone(id)\n"
+        "notify(id, 'deleted', 0)\n"
         "return 1\n",
+    /* Staff stop a job that has not finished: it fails at once with `error`,
+     * and a running one's worker loses its entry at its next keep-alive. */
+    [VF_QS_CANCEL] =
+        "local id = ARGV[3]\n"
+        "local h = jkey(id)\n"
+        "local f = redis.call('HMGET', h, 'state', 'entry')\n"
+        "if not f[1] then return 'missing' end\n"
+        "if f[1] ~= 'queued' and f[1] ~= 'running' and f[1] ~= 'retrying' then return f[1] end\n"
+        "if f[2] and f[1] ~= 'retrying' then drop_entry(f[2]) end\n"
+        "redis.call('ZREM', base .. ':' .. f[1], id)\n"
+        "local t = now_ms()\n"
+        "redis.call('HSET', h, 'state', 'failed', 'finished_at', t, 'error', ARGV[4])\n"
+        "redis.call('HDEL', h, 'run_at', 'worker')\n"
+        "redis.call('ZADD', base .. ':failed', t, id)\n"
+        "notify(id, 'failed', 0)\n"
+        "return 'ok'\n",
     /* XGROUP DELCONSUMER drops the consumer's pending entries too: only
      * delete consumers that hold none. */
     [VF_QS_REAP] =

@@ -5,7 +5,7 @@
 # The order, lowest first, is the one docs/architecture.md describes.
 set -u
 src=${VF_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-layers="util config plugins runtime http jobs storage accounts uploads pipeline catalog cli"
+layers="util config plugins runtime http jobs storage accounts uploads pipeline catalog admin cli"
 
 rank() {
     i=0

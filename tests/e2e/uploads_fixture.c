@@ -360,19 +360,14 @@ static int run_binary(ufix_t *f, char **out, const char *const *args)
     return vft_run(argv, out);
 }
 
-static int login(ufix_t *f)
+long ufix_login(ufix_t *f, const char *email, const char *password, char *cookie, size_t len)
 {
-    const char *create[] = {"createsuperuser", "--email", STAFF_EMAIL, "--password", STAFF_PASSWORD, NULL};
-    if (run_binary(f, NULL, create) != 0)
-        return -1;
-    char *id = ufix_sql(f, "SELECT id FROM users WHERE email = '" STAFF_EMAIL "' AND is_staff AND is_active");
-    f->user_id = id ? strtoll(id, NULL, 10) : 0;
-    free(id);
-    if (!f->user_id)
-        return -1;
-    const char *body = "{\"email\": \"" STAFF_EMAIL "\", \"password\": \"" STAFF_PASSWORD "\", \"remember\": false}";
+    char body[512];
+    snprintf(body, sizeof body, "{\"email\": \"%s\", \"password\": \"%s\", \"remember\": false}", email,
+             password);
     const char *headers[] = {"Content-Type: application/json", NULL};
     ufix_resp_t resp;
+    cookie[0] = '\0';
     int ret = ufix_request(f, "POST", "/users/login/", headers, body, strlen(body), 0, &resp);
     if (ret == 0 && resp.status == 200) {
         vft_response_t v = {.headers = resp.headers};
@@ -381,16 +376,42 @@ static int login(ufix_t *f)
             if (!c)
                 break;
             c[strcspn(c, ";")] = '\0';
-            size_t used = strlen(f->cookie);
-            snprintf(f->cookie + used, sizeof f->cookie - used, "%s%s", used ? "; " : "", c);
+            size_t used = strlen(cookie);
+            snprintf(cookie + used, len - used, "%s%s", used ? "; " : "", c);
             free(c);
         }
     }
-    ret = ret == 0 && resp.status == 200 && f->cookie[0] ? 0 : -1;
-    if (ret != 0)
-        fprintf(stderr, "login: %ld %s\n", resp.status, resp.body);
+    long status = ret == 0 ? resp.status : -1;
     ufix_resp_free(&resp);
-    return ret;
+    return status;
+}
+
+int ufix_user(ufix_t *f, const char *email, const char *password, int staff, char *cookie, size_t len,
+              int64_t *id)
+{
+    const char *create[] = {"createsuperuser", "--email", email, "--password", password, NULL};
+    if (run_binary(f, NULL, create) != 0)
+        return -1;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE users SET is_staff = %s, is_superuser = %s WHERE email = '%s' RETURNING id",
+             staff ? "true" : "false", staff ? "true" : "false", email);
+    char *uid = ufix_sql(f, sql);
+    *id = uid ? strtoll(uid, NULL, 10) : 0;
+    free(uid);
+    if (!*id)
+        return -1;
+    if (!cookie)
+        return 0;
+    long status = ufix_login(f, email, password, cookie, len);
+    if (status != 200 || !cookie[0])
+        fprintf(stderr, "login %s: %ld\n", email, status);
+    return status == 200 && cookie[0] ? 0 : -1;
+}
+
+static int login(ufix_t *f)
+{
+    return ufix_user(f, STAFF_EMAIL, STAFF_PASSWORD, 1, f->cookie, sizeof f->cookie, &f->user_id);
 }
 
 static int start_server(ufix_t *f)

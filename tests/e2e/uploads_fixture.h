@@ -63,6 +63,15 @@ int ufix_stop_worker(ufix_t *f, int i, int sig);
 /* The worker's log so far (malloc()ed). */
 char *ufix_worker_log(ufix_t *f, int i);
 
+/* POST /users/login/: the status (-1: no answer); the session's cookies
+ * ("name=value; ...") into cookie on 200. */
+long ufix_login(ufix_t *f, const char *email, const char *password, char *cookie, size_t len);
+/* Another account (made by `videoflix createsuperuser`, then made staff or
+ * not), logged in when cookie is not NULL: its cookies into cookie.  Its id
+ * into *id.  0 or -1. */
+int ufix_user(ufix_t *f, const char *email, const char *password, int staff, char *cookie, size_t len,
+              int64_t *id);
+
 /* ------------------------------------------------------------------- HTTP */
 
 typedef vft_response_t ufix_resp_t;

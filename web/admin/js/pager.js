@@ -1,0 +1,25 @@
+// pager.js - a table filled from a keyset-paged /admin/api/ list: the first
+// page when the filters change, the next one on "More".
+import { api, say } from './api.js';
+
+// path: the list's path; filters(): {name: value} of the query; row(item):
+// a <tr>.
+export function pager({ path, filters, row }) {
+  const body = document.querySelector('table tbody');
+  const more = document.getElementById('more');
+  let cursor = null;
+
+  async function load(next = false) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
+    if (next && cursor) q.set('cursor', cursor);
+    const page = await api('GET', `${path}?${q}`);
+    if (!next) body.replaceChildren();
+    body.append(...page.results.map(row));
+    cursor = page.next;
+    more.hidden = !cursor;
+  }
+  const reload = () => load().catch((err) => say(err.message, true));
+  more.addEventListener('click', () => load(true).catch((err) => say(err.message, true)));
+  return reload;
+}

@@ -1,0 +1,241 @@
+// videos.js - the videos page: the table with each video's state and
+// processing progress kept live by the event stream, and a new video from a
+// file sent with tus-js-client (resumable: a reload or a lost network goes
+// on from the server's offset, found by the upload's fingerprint).
+import { api, el, liveEvents, say, showLive, when } from './api.js';
+import { showVideo } from './video_detail.js';
+
+const CATEGORIES = ['Action', 'Adventure', 'Animation', 'Biographical', 'Comedy', 'Crime', 'Documentary',
+  'Drama', 'Educational', 'Erotic', 'Fantasy', 'Historical', 'Horror', 'Musical', 'Mystery', 'Other',
+  'Philosophical', 'Political', 'Reality', 'Romance', 'Science fiction', 'Sports', 'Superhero', 'Surreal',
+  'Thriller', 'Western'];
+const CHUNK = 5 * 1024 * 1024;
+
+let videos = [];
+let cursor = null;
+const rows = new Map(); // id -> tr
+
+function progressCell(v) {
+  return el('td', {}, el('progress', { max: 100, value: v.processing_progress, 'data-role': 'progress' }),
+    el('span', { 'data-role': 'percent' }, ` ${v.processing_progress}%`));
+}
+
+function row(v) {
+  const thumb = v.image_url ? el('img', { src: v.image_url, alt: '', class: 'thumb' }) : '';
+  const tr = el('tr', { 'data-id': v.id, 'data-state': v.processing_state },
+    el('td', {}, thumb),
+    el('td', { class: 'title' },
+      el('button', { type: 'button', class: 'link', onclick: () => showVideo(v, detailHooks) }, v.title),
+      v.processing_error ? el('div', { class: 'error' }, v.processing_error) : null),
+    el('td', {}, v.category),
+    el('td', { 'data-role': 'state' }, el('span', { class: `badge ${v.processing_state}` }, v.processing_state)),
+    progressCell(v),
+    el('td', {}, when(v.created_at)),
+    el('td', {}, el('button', { type: 'button', class: 'danger', onclick: () => remove(v) }, 'Delete')));
+  return tr;
+}
+
+function render() {
+  const body = document.querySelector('#videos tbody');
+  rows.clear();
+  body.replaceChildren(...videos.map((v) => {
+    const tr = row(v);
+    rows.set(v.id, tr);
+    return tr;
+  }));
+  document.getElementById('more').hidden = !cursor;
+}
+
+// The first page (or, with more, the next one), filtered by the server.
+async function load(more = false) {
+  const q = new URLSearchParams({ limit: '50' });
+  const filters = { q: 'search', state: 'state-filter', category: 'category-filter' };
+  for (const [name, id] of Object.entries(filters)) {
+    const v = document.getElementById(id).value.trim();
+    if (v) q.set(name, v);
+  }
+  if (more && cursor) q.set('cursor', cursor);
+  const page = await api('GET', `/admin/api/videos/?${q}`);
+  videos = more ? videos.concat(page.results) : page.results;
+  cursor = page.next;
+  render();
+}
+
+// Re-read the first page at most once a second (events of videos not shown
+// may change what the filters select).
+let loadDue = null;
+function loadSoon() {
+  if (loadDue) return;
+  loadDue = setTimeout(() => {
+    loadDue = null;
+    load().catch((err) => say(err.message, true));
+  }, 1000);
+}
+
+// A video event: the row follows at once; a new or removed row reloads.
+function onVideo(e) {
+  const v = videos.find((x) => x.id === e.id);
+  if (!v || e.op !== 'update') {
+    if (v || e.op !== 'update') load().catch((err) => say(err.message, true));
+    else loadSoon();
+    return;
+  }
+  const changedState = v.processing_state !== e.state;
+  v.processing_state = e.state;
+  v.processing_progress = e.progress;
+  const tr = rows.get(e.id);
+  if (!tr) return;
+  if (changedState) {
+    // Thumbnail and error text come with the state: read the video again.
+    api('GET', `/admin/api/videos/${e.id}/`).then((fresh) => {
+      Object.assign(v, fresh);
+      tr.replaceWith(row(v));
+      rows.set(v.id, document.querySelector(`#videos tr[data-id="${v.id}"]`));
+    }).catch((err) => say(err.message, true));
+    return;
+  }
+  tr.querySelector('[data-role=progress]').value = e.progress;
+  tr.querySelector('[data-role=percent]').textContent = ` ${e.progress}%`;
+}
+
+async function remove(v) {
+  if (!confirm(`Delete “${v.title}” and all its files?`)) return;
+  try {
+    await api('DELETE', `/admin/api/videos/${v.id}/`);
+    say(`Deleted “${v.title}”.`);
+    await load();
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
+// ------------------------------------------------------------ uploading
+
+let upload = null;
+let paused = false;
+
+function uploadText(text) {
+  document.getElementById('upload-text').textContent = text;
+}
+
+function speedometer() {
+  let lastBytes = 0;
+  let lastTime = performance.now();
+  let rate = 0;
+  return (bytes) => {
+    const now = performance.now();
+    if (now - lastTime >= 500) {
+      rate = ((bytes - lastBytes) * 1000) / (now - lastTime);
+      lastBytes = bytes;
+      lastTime = now;
+    }
+    return rate;
+  };
+}
+
+function mib(n) {
+  return (n / 1048576).toFixed(1);
+}
+
+async function createVideo(uploadId) {
+  const body = {
+    title: document.getElementById('title').value,
+    description: document.getElementById('description').value,
+    category: document.getElementById('category').value,
+    upload_id: uploadId,
+  };
+  const v = await api('POST', '/admin/api/videos/', body);
+  say(`Created “${v.title}”: processing starts now.`);
+  document.getElementById('upload-form').reset();
+  await load();
+}
+
+// Send a file with tus-js-client, showing progress and speed; done(id)
+// with the finished upload's id.  The same file again (a reload, a lost
+// network) goes on from the server's offset.
+function sendFile(file, done) {
+  const bar = document.getElementById('upload-bar');
+  const speed = speedometer();
+  const up = new window.tus.Upload(file, {
+    endpoint: '/admin/api/uploads/',
+    chunkSize: CHUNK,
+    retryDelays: [0, 1000, 3000, 5000, 10000],
+    metadata: { filename: file.name, filetype: file.type },
+    storeFingerprintForResuming: true,
+    removeFingerprintOnSuccess: true,
+    onProgress(sent, total) {
+      bar.value = total ? (sent * 100) / total : 0;
+      uploadText(`${mib(sent)} of ${mib(total)} MiB · ${mib(speed(sent))} MiB/s`);
+    },
+    onError(err) {
+      say(`Upload failed: ${err.message}`, true);
+      document.getElementById('start').disabled = false;
+    },
+    onSuccess() {
+      uploadText('Uploaded.');
+      document.getElementById('pause').disabled = true;
+      document.getElementById('start').disabled = false;
+      done(up.url.replace(/\/+$/, '').split('/').pop());
+    },
+  });
+  document.getElementById('start').disabled = true;
+  document.getElementById('pause').disabled = false;
+  paused = false;
+  up.findPreviousUploads().then((previous) => {
+    if (previous.length) {
+      up.resumeFromPreviousUpload(previous[0]);
+      say('Resuming the earlier upload of this file.');
+    }
+    up.start();
+  });
+  upload = up;
+}
+
+function startUpload(event) {
+  event.preventDefault();
+  const file = document.getElementById('file').files[0];
+  if (!file) return;
+  sendFile(file, (id) => createVideo(id).catch((err) => say(err.message, true)));
+}
+
+const detailHooks = {
+  categories: CATEGORIES,
+  upload: sendFile,
+  changed: () => load().catch((err) => say(err.message, true)),
+};
+
+function togglePause() {
+  if (!upload) return;
+  paused = !paused;
+  document.getElementById('pause').textContent = paused ? 'Resume' : 'Pause';
+  if (paused) upload.abort();
+  else upload.start();
+}
+
+// ------------------------------------------------------------------ start
+
+const select = document.getElementById('category');
+select.replaceChildren(...CATEGORIES.map((c) => el('option', {}, c)));
+document.getElementById('category-filter').append(...CATEGORIES.map((c) => el('option', {}, c)));
+document.getElementById('upload-form').addEventListener('submit', startUpload);
+document.getElementById('pause').addEventListener('click', togglePause);
+const reload = () => load().catch((err) => say(err.message, true));
+let typing = null;
+document.getElementById('search').addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(reload, 250);
+});
+document.getElementById('state-filter').addEventListener('change', reload);
+document.getElementById('category-filter').addEventListener('change', reload);
+document.getElementById('more').addEventListener('click', () => load(true).catch((err) => say(err.message, true)));
+load().catch((err) => say(err.message, true));
+let opened = false;
+liveEvents({
+  video: onVideo,
+  resync: () => load().catch((err) => say(err.message, true)),
+}, (up) => {
+  showLive(up);
+  // Back after a server restart: what changed meanwhile was not streamed.
+  if (up && opened) load().catch((err) => say(err.message, true));
+  if (up) opened = true;
+});
