@@ -40,7 +40,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
-	core/cli/cli.h core/cli/serve.c core/cli/routes.c core/cli/job_types.c
+	core/cli/cli.h core/cli/startup.c core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 
 bin_PROGRAMS += videoflix
 videoflix_SOURCES = core/cli/main.c

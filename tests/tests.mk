@@ -115,3 +115,11 @@ tests_core_check_head_SOURCES = tests/core/check_head.c
 tests_core_check_head_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_head_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_head_LDADD = $(TEST_LIBS)
+
+# make install into a temporary prefix, run from the installed tree only,
+# make uninstall (docs/operations.md).
+TESTS += tests/install/install.sh
+EXTRA_DIST += tests/install/install.sh
+# videoflix(1) and videoflix.conf(5) against --help and conf/videoflix.conf.
+TESTS += tests/install/man_pages.sh
+EXTRA_DIST += tests/install/man_pages.sh
