@@ -18,6 +18,7 @@ core_libvfcore_la_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 core_libvfcore_la_LIBADD = $(CORE_DEP_LIBS)
 core_libvfcore_la_SOURCES = \
 	core/util/log.c core/util/log.h core/util/exit.h \
+	core/util/json_escape.c core/util/json_escape.h \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/util/text.c core/util/text.h \
 	core/config/conf.c core/config/conf.h \

@@ -123,3 +123,12 @@ EXTRA_DIST += tests/install/install.sh
 # videoflix(1) and videoflix.conf(5) against --help and conf/videoflix.conf.
 TESTS += tests/install/man_pages.sh
 EXTRA_DIST += tests/install/man_pages.sh
+
+# The logger: JSON lines and escaping, the log file and its reopening, the
+# server's access log as JSON.
+check_PROGRAMS += tests/core/check_log
+TESTS += tests/core/check_log
+tests_core_check_log_SOURCES = tests/core/check_log.c
+tests_core_check_log_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_log_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_log_LDADD = $(TEST_LIBS)

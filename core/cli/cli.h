@@ -32,6 +32,10 @@ void vf_job_types_register(void);
  * serve refuses to start without it: every session and link is signed. */
 int vf_cli_require_secret_key(const vf_app_t *app, const char *command);
 
+/* serve and worker: put log.file (when set) in place of stderr; -1 after
+ * saying why it cannot be opened. */
+int vf_cli_open_log(const vf_app_t *app, const char *command);
+
 /* Read a line from the terminal without echo (for passwords). */
 char *vf_cli_prompt(const char *prompt, int secret);
 

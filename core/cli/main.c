@@ -178,6 +178,9 @@ int main(int argc, char **argv)
     vf_log_level_t level = VF_LOG_INFO;
     vf_log_parse_level(app.cfg->log.level, &level);
     vf_log_set_level(level);
+    vf_log_format_t format = VF_LOG_TEXT;
+    vf_log_parse_format(app.cfg->log.format, &format);
+    vf_log_set_format(format);
 
     optind = 1; /* commands run getopt on their own argv */
     int rc = cmd->run(&app, argc - ci, argv + ci);

@@ -1,11 +1,12 @@
 /*
  * startup.c - what the long-running commands (serve, worker) check and set
- * up before their services start: the secret key.  In the
+ * up before their services start: the secret key, the log file.  In the
  * core library (not main.c) so that tests and test_worker link them too.
  * Must not: start services or read settings beyond these.
  */
 #include "config.h"
 #include "cli/cli.h"
+#include "util/log.h"
 
 #include <stdio.h>
 
@@ -29,4 +30,14 @@ int vf_cli_require_secret_key(const vf_app_t *app, const char *command)
                 "$(head -c 48 /dev/urandom | base64)), or auth.secret_key_file = \"/path\".\n",
                 command, cfg->path);
     return -1;
+}
+
+int vf_cli_open_log(const vf_app_t *app, const char *command)
+{
+    char err[512];
+    if (vf_log_open(app->cfg->log.file, err, sizeof err) < 0) {
+        fprintf(stderr, "videoflix %s: log.file: %s\n", command, err);
+        return -1;
+    }
+    return 0;
 }
