@@ -132,3 +132,15 @@ tests_core_check_log_SOURCES = tests/core/check_log.c
 tests_core_check_log_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_log_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_log_LDADD = $(TEST_LIBS)
+
+# Under a service manager played by the test: READY=1 after the listener
+# and PostgreSQL, WATCHDOG=1, STOPPING=1, SIGHUP reloading the log settings.
+check_PROGRAMS += tests/e2e/check_systemd
+TESTS += tests/e2e/check_systemd
+tests_e2e_check_systemd_SOURCES = tests/e2e/check_systemd.c
+tests_e2e_check_systemd_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_systemd_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_systemd_LDADD = $(TEST_LIBS)
+# The systemd units: systemd-analyze verify and security.
+TESTS += tests/install/systemd_units.sh
+EXTRA_DIST += tests/install/systemd_units.sh

@@ -16,8 +16,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-int vf_log_level = VF_LOG_INFO;
-static vf_log_format_t log_format = VF_LOG_TEXT;
+_Atomic int vf_log_level = VF_LOG_INFO;
+static _Atomic int log_format = VF_LOG_TEXT;
 /* The log file to reopen on SIGHUP; empty: stderr as inherited. */
 static char log_path[4096];
 
@@ -76,7 +76,7 @@ int vf_log_parse_format(const char *name, vf_log_format_t *out)
     return 0;
 }
 
-void vf_log_set_format(vf_log_format_t format) { log_format = format; }
+void vf_log_set_format(vf_log_format_t format) { log_format = (int)format; }
 
 static int open_onto_stderr(const char *path, char *err, size_t errlen)
 {

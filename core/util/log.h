@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <videoflix/plugin.h>
 
-extern int vf_log_level;
+/* Atomic: SIGHUP changes it while other threads log. */
+extern _Atomic int vf_log_level;
 
 void vf_log_set_level(vf_log_level_t level);
 int vf_log_parse_level(const char *name, vf_log_level_t *out);
