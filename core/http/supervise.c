@@ -23,6 +23,7 @@ struct vf_supervise {
     vf_db_t *db;              /* the readiness check's own connection, until ready */
     struct event *ready_ev, *watchdog_ev, *sighup_ev;
     vf_complain_t db_complaint;
+    int ready;                /* READY=1 was sent */
 };
 
 static void check_ready(evutil_socket_t fd, short what, void *arg)
@@ -43,6 +44,7 @@ static void check_ready(evutil_socket_t fd, short what, void *arg)
         return;
     }
     vf_db_free(&sup->db);
+    sup->ready = 1;
     snprintf(state, sizeof state, "READY=1\nSTATUS=serving on %s:%d", cfg->server.listen_address,
              cfg->server.port);
     vf_sd_notify(state);
@@ -62,15 +64,20 @@ static void on_sighup(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     vf_supervise_t *sup = arg;
-    struct timespec now;
-    char state[64];
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%lld",
-             (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000);
-    vf_sd_notify(state);
+    /* RELOADING=1 ... READY=1 around it once ready (systemd 253 wants the
+     * clock with it); before, the server is still starting up. */
+    if (sup->ready) {
+        struct timespec now;
+        char state[64];
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%lld",
+                 (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+        vf_sd_notify(state);
+    }
     vf_info("http: SIGHUP received, reloading the log settings");
     vf_reload_logging(sup->app->cfg);
-    vf_sd_notify("READY=1");
+    if (sup->ready)
+        vf_sd_notify("READY=1");
 }
 
 vf_supervise_t *vf_supervise_start(struct event_base *base, const vf_app_t *app)

@@ -171,6 +171,10 @@ START_TEST(server_ready_watchdog_reload_stop)
     ck_assert_int_eq(vft_wait_port(port, 100), 0);
     expect_watchdog_pings();
     check_sighup(pid, cfg, logfile, port);
+    /* The reload is announced, then READY=1 again. */
+    seen[0] = '\0';
+    ck_assert_msg(await_state("RELOADING=1", 3000, seen, sizeof seen), "no RELOADING=1; saw %s", seen);
+    ck_assert_msg(await_state("READY=1", 3000, seen, sizeof seen), "no READY=1 after the reload; saw %s", seen);
     expect_clean_stop(pid, 15000);
     free(cfg);
 }
