@@ -21,6 +21,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 fail() {
     echo "FAIL: $1" >&2
