@@ -2,7 +2,8 @@
 # The installed videoflix.conf is conf/videoflix.conf with its state paths
 # made absolute under $(pkgstatedir) and the install folders written in, so
 # the installed binary works from any working directory with no edits.
-# Owns: installing/uninstalling $(sysconfdir)/videoflix and $(pkgstatedir).
+# Owns: installing/uninstalling $(sysconfdir)/videoflix and $(pkgstatedir),
+# and removing the package's empty folders on uninstall.
 
 pkgstatedir = $(localstatedir)/lib/videoflix
 sysconf_videoflixdir = $(sysconfdir)/videoflix
@@ -56,6 +57,11 @@ uninstall-local:
 	    rm -f "$$dest"; \
 	  fi; \
 	done
-	-rmdir '$(DESTDIR)$(sysconf_videoflixdir)' 2>/dev/null
-	-for d in $(STATE_DIRS); do rmdir '$(DESTDIR)$(pkgstatedir)'/$$d 2>/dev/null; done; \
-	 rmdir '$(DESTDIR)$(pkgstatedir)' 2>/dev/null; true
+
+# After every file is gone: the package's own folders, when empty.
+uninstall-hook:
+	-for d in '$(DESTDIR)$(sysconf_videoflixdir)' '$(DESTDIR)$(sqldir)' '$(DESTDIR)$(templatesdir)' \
+	  '$(DESTDIR)$(pkgdatadir)' '$(DESTDIR)$(pkglibdir)' '$(DESTDIR)$(pkgincludedir)'; do \
+	  test ! -d "$$d" || rmdir "$$d" 2>/dev/null; done; \
+	for d in $(STATE_DIRS); do rmdir '$(DESTDIR)$(pkgstatedir)'/$$d 2>/dev/null; done; \
+	rmdir '$(DESTDIR)$(pkgstatedir)' 2>/dev/null; true

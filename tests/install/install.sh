@@ -130,5 +130,7 @@ grep -q "keeping the edited $conf" "$tmp/uninstall.log" || fail "uninstall did n
 left=$(find "$prefix" "$etc" "$var" ! -type d ! -path "$conf")
 [ -z "$left" ] || fail "make uninstall left: $left"
 [ -d "$state" ] && fail "make uninstall left the empty state folder $state"
+left=$(find "$prefix" "$var" -type d -name videoflix)
+[ -z "$left" ] || fail "make uninstall left the empty folders: $left"
 rm -f "$conf"
 echo "install: installed, checked, migrated, served, mailed from $prefix; uninstalled cleanly"
