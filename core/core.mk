@@ -18,6 +18,7 @@ core_libvfcore_la_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 core_libvfcore_la_LIBADD = $(CORE_DEP_LIBS)
 core_libvfcore_la_SOURCES = \
 	core/util/log.c core/util/log.h core/util/exit.h \
+	core/util/json_escape.c core/util/json_escape.h core/util/sd_notify.c core/util/sd_notify.h \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/util/text.c core/util/text.h \
 	core/config/conf.c core/config/conf.h \
@@ -29,19 +30,20 @@ core_libvfcore_la_SOURCES = \
 	core/plugins/storage_calls.c core/plugins/storage_calls.h \
 	core/runtime/app.c core/runtime/app.h \
 	core/runtime/db.c core/runtime/db.h core/runtime/redis.c core/runtime/redis.h \
+	core/runtime/reload.c core/runtime/reload.h \
 	core/http/http.h core/http/request.c core/http/reply.c \
 	core/http/server.c core/http/server.h core/http/server_internal.h \
 	core/http/router.c core/http/router.h \
 	core/http/head.c core/http/head.h core/http/guard.c \
 	core/http/conn.c core/http/conn.h \
 	core/http/origin_check.c core/http/origin_check.h \
-	core/http/health.c core/http/health.h \
+	core/http/health.c core/http/health.h core/http/supervise.c core/http/supervise.h \
 	core/http/offload.c core/http/offload.h core/http/stream.c \
 	core/http/paging.c core/http/paging.h \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
-	core/cli/cli.h core/cli/serve.c core/cli/routes.c core/cli/job_types.c
+	core/cli/cli.h core/cli/startup.c core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 
 bin_PROGRAMS += videoflix
 videoflix_SOURCES = core/cli/main.c

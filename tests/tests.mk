@@ -147,3 +147,32 @@ tests_e2e_check_admin_browser_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_admin_browser_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_admin_browser_LDADD = $(TEST_LIBS) -lm
 EXTRA_DIST += tests/browser/admin.mjs tests/browser/package.json tests/browser/package-lock.json tests/browser/install.sh
+
+# make install into a temporary prefix, run from the installed tree only,
+# make uninstall (docs/operations.md).
+TESTS += tests/install/install.sh
+EXTRA_DIST += tests/install/install.sh
+# videoflix(1) and videoflix.conf(5) against --help and conf/videoflix.conf.
+TESTS += tests/install/man_pages.sh
+EXTRA_DIST += tests/install/man_pages.sh
+
+# The logger: JSON lines and escaping, the log file and its reopening, the
+# server's access log as JSON.
+check_PROGRAMS += tests/core/check_log
+TESTS += tests/core/check_log
+tests_core_check_log_SOURCES = tests/core/check_log.c
+tests_core_check_log_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_log_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_log_LDADD = $(TEST_LIBS)
+
+# Under a service manager played by the test: READY=1 after the listener
+# and PostgreSQL, WATCHDOG=1, STOPPING=1, SIGHUP reloading the log settings.
+check_PROGRAMS += tests/e2e/check_systemd
+TESTS += tests/e2e/check_systemd
+tests_e2e_check_systemd_SOURCES = tests/e2e/check_systemd.c
+tests_e2e_check_systemd_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_systemd_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_systemd_LDADD = $(TEST_LIBS)
+# The systemd units: systemd-analyze verify and security.
+TESTS += tests/install/systemd_units.sh
+EXTRA_DIST += tests/install/systemd_units.sh

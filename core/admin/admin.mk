@@ -31,6 +31,7 @@ install-admin-vendor:
 		$(MKDIR_P) $(DESTDIR)$(pkgdatadir)/admin/vendor && \
 		$(INSTALL_DATA) $(srcdir)/web/admin/vendor/tus.min.js $(DESTDIR)$(pkgdatadir)/admin/vendor/tus.min.js; \
 	else echo "web/admin/vendor/tus.min.js is missing: run web/install.sh for uploads in the admin pages"; fi
-uninstall-local:
+uninstall-local: uninstall-admin-vendor
+uninstall-admin-vendor:
 	rm -f $(DESTDIR)$(pkgdatadir)/admin/vendor/tus.min.js
-.PHONY: install-admin-vendor
+.PHONY: install-admin-vendor uninstall-admin-vendor

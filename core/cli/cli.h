@@ -27,6 +27,15 @@ struct vf_router;
 void vf_routes_register(struct vf_router *router);
 void vf_job_types_register(void);
 
+/* 0 when auth.secret_key is set; else -1 after telling the operator on
+ * stderr how to set it (naming the variable the configuration expects).
+ * serve refuses to start without it: every session and link is signed. */
+int vf_cli_require_secret_key(const vf_app_t *app, const char *command);
+
+/* serve and worker: put log.file (when set) in place of stderr; -1 after
+ * saying why it cannot be opened. */
+int vf_cli_open_log(const vf_app_t *app, const char *command);
+
 /* Read a line from the terminal without echo (for passwords). */
 char *vf_cli_prompt(const char *prompt, int secret);
 

@@ -19,6 +19,8 @@ void vf_job_types_register(void)
 
 int vf_cmd_worker(vf_app_t *app, int argc, char **argv)
 {
+    if (vf_cli_open_log(app, "worker") < 0)
+        return VF_EXIT_FAILURE;
     vf_job_types_register();
     return vf_worker_main(app, argc, argv);
 }

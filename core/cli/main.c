@@ -88,11 +88,8 @@ int vf_cmd_check_config(vf_app_t *app, int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         problems++;
     }
-    if (!app->cfg->auth.secret_key) {
-        fprintf(stderr, "%s: auth.secret_key is not set (set it, or secret_key_env / secret_key_file)\n",
-                app->cfg->path);
+    if (vf_cli_require_secret_key(app, "check-config") < 0)
         problems++;
-    }
     if (problems)
         return VF_EXIT_FAILURE;
     printf("%s: configuration OK (storage %s, encoder %s)\n", app->cfg->path, app->storage->desc->name,
@@ -181,6 +178,9 @@ int main(int argc, char **argv)
     vf_log_level_t level = VF_LOG_INFO;
     vf_log_parse_level(app.cfg->log.level, &level);
     vf_log_set_level(level);
+    vf_log_format_t format = VF_LOG_TEXT;
+    vf_log_parse_format(app.cfg->log.format, &format);
+    vf_log_set_format(format);
 
     optind = 1; /* commands run getopt on their own argv */
     int rc = cmd->run(&app, argc - ci, argv + ci);

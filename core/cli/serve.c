@@ -35,6 +35,10 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
         fprintf(stderr, "videoflix serve: takes no arguments (%s)\n", argv[1]);
         return VF_EXIT_USAGE;
     }
+    if (vf_cli_require_secret_key(app, "serve") < 0)
+        return VF_EXIT_FAILURE;
+    if (vf_cli_open_log(app, "serve") < 0)
+        return VF_EXIT_FAILURE;
     /* A client that goes away mid-response must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
     char err[1024];

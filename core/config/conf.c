@@ -80,7 +80,8 @@ static const conf_key_t server_keys[] = {
     INT("storage_threads", server.storage_threads, 1, 256, 4),
     INT("storage_queue", server.storage_queue, 1, 100000, 16),
     END};
-static const conf_key_t log_keys[] = {STR("level", log.level, "info"), END};
+static const conf_key_t log_keys[] = {
+    STR("level", log.level, "info"), STR("format", log.format, "text"), STR("file", log.file, ""), END};
 static const conf_key_t database_keys[] = {
     STR("conninfo", database.conninfo, "host=127.0.0.1 port=5432 dbname=videoflix user=videoflix"),
     SECRET("password", database.password),
@@ -567,6 +568,12 @@ static void check_values(vf_config_t *cfg, errs_t *e)
     if (vf_log_parse_level(cfg->log.level, &lvl) != 0)
         err_at(e, config_setting_lookup(root, "log.level"),
                "log.level must be \"error\", \"warning\", \"info\" or \"debug\"");
+    vf_log_format_t format;
+    if (vf_log_parse_format(cfg->log.format, &format) != 0)
+        err_at(e, config_setting_lookup(root, "log.format"), "log.format must be \"text\" or \"json\"");
+    if (*cfg->log.file && cfg->log.file[0] != '/')
+        err_at(e, config_setting_lookup(root, "log.file"),
+               "log.file must be an absolute path (or \"\" for stderr)");
     for (size_t i = 0; i < cfg->server.cors_origins.n; i++) {
         const char *o = cfg->server.cors_origins.items[i];
         if (strncmp(o, "http://", 7) && strncmp(o, "https://", 8))

@@ -50,6 +50,8 @@ typedef struct vf_config {
     } server;
     struct {
         char *level;
+        char *format;       /* "text" or "json" */
+        char *file;         /* "": stderr; else serve and worker append here */
     } log;
     struct {
         char *conninfo;

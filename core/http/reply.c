@@ -120,9 +120,13 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
 
     vf_http_thread_t *t = r->thread;
     vf_http_conn_t *conn = vf_http_conn_reply_begins(t, r->ev);
-    if (t->srv->app->cfg->server.access_log)
-        vf_info("%s %s %d %zuB %lldus id=%s", vf_http_method_name(r->method), r->path ? r->path : "-", status,
-                bytes, (long long)(vf_mono_us() - r->start_us), r->request_id);
+    if (t->srv->app->cfg->server.access_log) {
+        char client[64];
+        vf_access_entry_t entry = {vf_http_method_name(r->method), r->path, status, bytes,
+                                   (long long)(vf_mono_us() - r->start_us), r->request_id,
+                                   vf_req_client_ip(r, client, sizeof client)};
+        vf_log_access(&entry);
+    }
     evhttp_send_reply(r->ev, status, reason_phrase(status), body);
     vf_http_conn_reply_sent(conn);
     vf_req_release(r);

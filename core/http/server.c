@@ -23,6 +23,7 @@
 #include "http/origin_check.h"
 #include "http/path.h"
 #include "http/server_internal.h"
+#include "http/supervise.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -287,6 +288,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     vf_http_server_t *srv = arg;
     vf_info("http: %s received, finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    vf_supervise_stopping(srv->supervise);
+    event_base_loopbreak(srv->main_base);
     for (int i = 0; i < srv->nthreads; i++)
         event_active(srv->threads[i].stop_ev, 0, 0);
     /* The socket stops listening once every thread's dup() is closed too. */
@@ -350,6 +353,7 @@ int vf_http_server_run(vf_http_server_t *srv)
     struct event_base *main_base = event_base_new();
     if (!main_base)
         goto out;
+    srv->main_base = main_base;
     sigterm = evsignal_new(main_base, SIGTERM, on_signal, srv);
     sigint = evsignal_new(main_base, SIGINT, on_signal, srv);
     if (!sigterm || !sigint || event_add(sigterm, NULL) != 0 || event_add(sigint, NULL) != 0)
@@ -360,18 +364,24 @@ int vf_http_server_run(vf_http_server_t *srv)
             break;
     vf_info("http: listening on http://%s:%d/ with %d threads", cfg->server.listen_address, cfg->server.port,
             srv->nthreads);
-    if (started == srv->nthreads) {
-        /* One signal is enough: the loop returns after the first one. */
-        event_base_loop(main_base, EVLOOP_ONCE);
+    if (started == srv->nthreads)
+        srv->supervise = vf_supervise_start(main_base, srv->app);
+    if (started == srv->nthreads && srv->supervise) {
+        /* Readiness, watchdog and SIGHUP run here until a stop signal
+         * breaks the loop. */
+        event_base_dispatch(main_base);
         ret = 0;
     } else {
-        vf_error("http: cannot start threads");
+        if (started != srv->nthreads)
+            vf_error("http: cannot start threads");
         for (int i = 0; i < started; i++)
             event_active(srv->threads[i].stop_ev, 0, 0);
     }
     for (int i = 0; i < started; i++)
         pthread_join(srv->threads[i].tid, NULL);
 out:
+    vf_supervise_free(&srv->supervise);
+    srv->main_base = NULL;
     if (sigterm)
         event_free(sigterm);
     if (sigint)

@@ -44,6 +44,8 @@ struct vf_http_server {
     vf_http_thread_t *threads;
     size_t evhttp_max_body;
     size_t min_body_limit;   /* no route refuses a body this size (guard.c) */
+    struct event_base *main_base;       /* while vf_http_server_run runs */
+    struct vf_supervise *supervise;     /* readiness, watchdog, SIGHUP (supervise.h) */
 };
 
 /* Free what a request holds (its reply was given). */

@@ -15,8 +15,10 @@
 #include "jobs/queue_internal.h"
 #include "jobs/worker_internal.h"
 #include "runtime/db.h"
+#include "runtime/reload.h"
 #include "util/exit.h"
 #include "util/log.h"
+#include "util/sd_notify.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -437,20 +439,35 @@ static void cancel_running(vf_worker_t *w)
     }
 }
 
-/* Wait for SIGTERM/SIGINT, then drain.  Returns 0 when every slot ended. */
+/* Wait for SIGTERM/SIGINT, then drain.  Returns 0 when every slot ended.
+ * Meanwhile: WATCHDOG=1 pings at half of WATCHDOG_USEC (this loop is the
+ * worker's heartbeat to systemd), SIGHUP reloads the log settings. */
 static int wait_and_drain(vf_worker_t *w, const sigset_t *signals)
 {
     const int64_t grace_us = (int64_t)w->app->cfg->worker.shutdown_grace * 1000000;
-    int64_t stop_at = 0;
+    const int64_t ping_every_us = (int64_t)(vf_sd_watchdog_usec() / 2);
+    int64_t stop_at = 0, next_ping = 0;
     int cancelled = 0;
     for (;;) {
         struct timespec tick = {0, 200 * 1000000L};
+        if (ping_every_us > 0 && ping_every_us < 200000)
+            tick.tv_nsec = (long)ping_every_us * 1000;
         int sig = sigtimedwait(signals, NULL, &tick);
         int64_t now = vf_mono_us();
+        if (ping_every_us > 0 && now >= next_ping) {
+            vf_sd_notify("WATCHDOG=1");
+            next_ping = now + ping_every_us;
+        }
+        if (sig == SIGHUP) {
+            vf_info("worker: SIGHUP received, reloading the log settings");
+            vf_reload_logging(w->app->cfg);
+            sig = 0;
+        }
         if (sig > 0) {
             if (!stop_at) {
                 stop_at = now;
                 atomic_store(&w->stopping, 1);
+                vf_sd_notify("STOPPING=1");
                 vf_info("worker: %s received, waiting up to %d s for %d running jobs", strsignal(sig),
                         w->app->cfg->worker.shutdown_grace, busy_slots(w));
             } else if (!cancelled) {
@@ -519,6 +536,7 @@ int vf_worker_main(vf_app_t *app, int argc, char **argv)
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     /* Blocked before any thread starts, so only sigtimedwait sees them. */
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
@@ -571,6 +589,9 @@ int vf_worker_main(vf_app_t *app, int argc, char **argv)
         vf_info("worker: encoder %s runs at most %u jobs at once; further transcode and thumbnail jobs wait",
                 app->encoder->desc->name, encoder_jobs);
 
+    char state[256];
+    snprintf(state, sizeof state, "READY=1\nSTATUS=%.160s running up to %d jobs at once", w.id, concurrency);
+    vf_sd_notify(state);
     rc = wait_and_drain(&w, &signals);
     if (rc < 0) {
         release_stuck(&w, &main_ctx);

@@ -44,7 +44,11 @@ static void write_file(const char *rel, const char *content)
 
 static int start_server(const char *extra, const char *log_name, char **cfg_out)
 {
-    char *cfg = vft_write_config(dir, "host=127.0.0.1 port=1 dbname=unused", 1, extra);
+    /* serve refuses to start without a secret key. */
+    char *with_key = NULL;
+    ck_assert_int_ge(asprintf(&with_key, "%sauth = { secret_key = \"media-test-secret-0123456789abcdef\"; };\n", extra), 0);
+    char *cfg = vft_write_config(dir, "host=127.0.0.1 port=1 dbname=unused", 1, with_key);
+    free(with_key);
     ck_assert_ptr_nonnull(cfg);
     char log[1024];
     snprintf(log, sizeof log, "%s/%s", dir, log_name);

@@ -136,7 +136,7 @@ START_TEST(serve_startup_failure_exits_1)
     free(path);
     close(held);
 
-    path = vft_write_config(dir, "host=127.0.0.1", 6379, NULL);
+    path = vft_write_config(dir, "host=127.0.0.1", 6379, "auth = { secret_key = \"0123456789abcdef0123456789abcdef\"; };\n");
     ck_assert_int_eq(vft_sh(NULL, "sed -i 's/\"storage_local\"/\"storage_nonesuch\"/' %s", path), 0);
     ck_assert_int_eq(run(&out, "timeout 20 %s --config %s serve 2>&1", path), 1);
     ck_assert_msg(strstr(out, "storage_nonesuch.so: cannot open storage plugin") != NULL, "%s", out);
