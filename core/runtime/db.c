@@ -117,12 +117,15 @@ PGconn *vf_db_conn(vf_db_t *db)
 
 const char *vf_db_last_error(vf_db_t *db) { return db->last_error; }
 
-/* A read outside a transaction has nothing to undo or apply twice, so one
- * that failed on a connection the server dropped (a restart since the last
- * statement) is sent again on a fresh one. */
-static int retryable_read(const char *sql, PGconn *c)
+/* A read outside a transaction, or the BEGIN of one, has nothing to undo or
+ * apply twice, so one that failed on a connection the server dropped (a
+ * restart since the last statement: an idle pooled connection learns it
+ * only now) is sent again on a fresh one.  A write outside a transaction is
+ * not: it may have been applied before the connection broke. */
+static int safe_to_resend(const char *sql, PGconn *c)
 {
-    return strncasecmp(sql, "SELECT", 6) == 0 && PQtransactionStatus(c) == PQTRANS_IDLE;
+    return (strncasecmp(sql, "SELECT", 6) == 0 || strcmp(sql, "BEGIN") == 0) &&
+           PQtransactionStatus(c) == PQTRANS_IDLE;
 }
 
 int vf_db_exec(vf_db_t *db, PGresult **res, const char *sql, int nparams, const char *const *params)
@@ -131,7 +134,7 @@ int vf_db_exec(vf_db_t *db, PGresult **res, const char *sql, int nparams, const 
     PGconn *c = vf_db_conn(db);
     if (!c)
         return -ECONNRESET;
-    int retry = retryable_read(sql, c);
+    int retry = safe_to_resend(sql, c);
     PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
     if (retry && PQstatus(c) != CONNECTION_OK) {
         PQclear(r);

@@ -21,7 +21,9 @@
  */
 #include "config.h"
 #include "vftest.h"
+#include "core/runtime/db.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -836,6 +838,27 @@ START_TEST(reads_survive_a_database_restart)
 }
 END_TEST
 
+/* An idle pooled connection learns of a restart only when next used: a
+ * transaction begun on it then must not fail (a tus PATCH answered 503 after
+ * PostgreSQL was back, in bench/faults), since nothing was sent yet. */
+START_TEST(a_transaction_begins_on_a_connection_a_restart_dropped)
+{
+    vf_db_t *db = vf_db_new_conninfo(conninfo, NULL, 5);
+    ck_assert_ptr_nonnull(db);
+    ck_assert_int_eq(vf_db_run(db, "SELECT 1", 0, NULL), 0);
+    char action[2048];
+    snprintf(action, sizeof action, "vf_as_pg \"$(vf_pg_bindir)/pg_ctl\" -D %s/data -m fast -w restart", pg_dir);
+    ck_assert_int_eq(pg_shell(action), 0);
+    ck_assert_int_eq(vf_db_begin(db), 0);
+    ck_assert_int_eq(vf_db_run(db, "SELECT 1", 0, NULL), 0);
+    ck_assert_int_eq(vf_db_commit(db), 0);
+    /* A write outside a transaction is not sent twice: it fails. */
+    ck_assert_int_eq(pg_shell(action), 0);
+    ck_assert_int_eq(vf_db_run(db, "UPDATE videos SET title = title WHERE false", 0, NULL), -ECONNRESET);
+    vf_db_free(&db);
+}
+END_TEST
+
 static server_t s3_srv;
 static vf_plugin_t *s3_plugin;
 
@@ -966,6 +989,7 @@ static Suite *content_suite(void)
     tcase_add_unchecked_fixture(restart, private_pg_setup, private_pg_teardown);
     tcase_set_timeout(restart, 90);
     tcase_add_test(restart, reads_survive_a_database_restart);
+    tcase_add_test(restart, a_transaction_begins_on_a_connection_a_restart_dropped);
     suite_add_tcase(s, restart);
 
     TCase *s3 = tcase_create("s3");
