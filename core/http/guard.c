@@ -61,7 +61,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 /* The same limit evhttp applies to heads (evhttp_set_max_headers_size). */
 #define HEAD_MAX (64 * 1024)
@@ -71,10 +70,6 @@
  * client that ignores the suspended reading (it cannot, but the bound
  * holds anyway). */
 #define HOLD_MAX (HEAD_MAX + 64 * 1024)
-/* Reading a body ahead of libevent (read_body_ahead): not for the last few
- * KiB, and at most this much per wake-up. */
-#define READ_AHEAD_MIN (64 * 1024)
-#define READ_AHEAD_MAX (1024 * 1024)
 /* Targets echoed into a refusal's head (longer ones are logged as "/"). */
 #define TARGET_ECHO_MAX 2048
 
@@ -599,56 +594,6 @@ static void judge(vf_http_conn_t *c, struct evbuffer *in)
     }
 }
 
-/* Read the rest of an allowed body straight from the socket, in large
- * pieces.  Why: libevent 2.1 reads a socket 4 KiB per wake-up (its
- * EVBUFFER_MAX_READ; 2.2 can change it), three system calls each, which made
- * a 16 MiB upload chunk take about 35 ms to arrive on loopback.  Called
- * inside the bufferevent's read (its input is unfrozen), with `busy` set, so
- * the callbacks the commit causes are ours; never past the body's end, so
- * the next head still takes the judged way.  At most READ_AHEAD_MAX per
- * wake-up, so the loop's other connections get their turn.  End of file and
- * errors are left for the bufferevent's next read, which sees them again. */
-static void read_body_ahead(vf_http_conn_t *c, struct evbuffer *in)
-{
-    vf_guard_t *g = &c->guard;
-    size_t budget = READ_AHEAD_MAX;
-    while (g->state == G_BODY && g->remaining >= READ_AHEAD_MIN && budget > 0) {
-        size_t want = g->remaining < budget ? (size_t)g->remaining : budget;
-        struct evbuffer_iovec v[2];
-        int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-        if (nv <= 0)
-            return;
-        struct iovec iov[2];
-        size_t room = 0;
-        for (int i = 0; i < nv; i++) {
-            size_t len = v[i].iov_len < want - room ? v[i].iov_len : want - room;
-            iov[i].iov_base = v[i].iov_base;
-            iov[i].iov_len = len;
-            room += len;
-        }
-        ssize_t got = readv(c->fd, iov, nv);
-        if (got <= 0) {
-            evbuffer_commit_space(in, v, 0);
-            return;
-        }
-        size_t left = (size_t)got;
-        for (int i = 0; i < nv; i++) {
-            v[i].iov_len = left < iov[i].iov_len ? left : iov[i].iov_len;
-            left -= v[i].iov_len;
-        }
-        if (evbuffer_commit_space(in, v, nv) != 0) {
-            give_up(c, in);
-            return;
-        }
-        g->remaining -= (uint64_t)got;
-        budget -= (size_t)got;
-        if (g->remaining == 0)
-            g->state = G_HEAD;
-        if ((size_t)got < room)
-            return; /* the socket is drained for now */
-    }
-}
-
 /* The last n bytes of `in` have just arrived. */
 static void take(vf_http_conn_t *c, struct evbuffer *in, size_t n)
 {
@@ -666,10 +611,8 @@ static void take(vf_http_conn_t *c, struct evbuffer *in, size_t n)
         n -= k;
         if (g->remaining == 0)
             g->state = g->state == G_BODY ? G_HEAD : G_CHUNK_END;
-        if (n == 0) {
-            read_body_ahead(c, in);
+        if (n == 0)
             return;
-        }
     }
     if (g->state == G_DISCARD) {
         if (drop_tail(in, n) != 0)
