@@ -97,10 +97,11 @@ static void page_get(vf_req_t *r)
     }
     struct evbuffer *body = evbuffer_new();
     if (!body || evbuffer_add_file(body, fd, 0, st.st_size) != 0) {
+        /* A failed evbuffer_add_file leaves the descriptor open (libevent
+         * 2.1 frees its segment only on success). */
         if (body)
             evbuffer_free(body);
-        else
-            close(fd);
+        close(fd);
         vf_reply_msg(r, 500, "detail", "The page could not be read.");
         return;
     }
