@@ -32,21 +32,30 @@ const READY_MS = 240000;
 mkdirSync(shots, { recursive: true });
 
 // Every state the row of `title` shows, as it changes, until ready or
-// failed (a promise, started before the row exists).
+// failed (a promise, started before the row exists).  A MutationObserver
+// sees each change of the table, however briefly a state was shown.
 function watchRow(page, rowTitle) {
   return page.evaluate(
     ({ t, ms }) => new Promise((resolve, reject) => {
       const seen = [];
-      const started = Date.now();
-      const look = () => {
-        const tr = [...document.querySelectorAll('#videos tbody tr')]
+      const table = document.querySelector('#videos tbody');
+      const watcher = new MutationObserver(() => look());
+      const timer = setTimeout(() => {
+        watcher.disconnect();
+        reject(new Error(`still ${seen.join(' → ') || 'no row'} after ${ms} ms`));
+      }, ms);
+      function look() {
+        const tr = [...table.querySelectorAll('tr')]
           .find((r) => r.querySelector('.title')?.firstChild?.textContent === t);
         const st = tr?.dataset.state;
         if (st && seen[seen.length - 1] !== st) seen.push(st);
-        if (st === 'ready' || st === 'failed') return resolve(seen);
-        if (Date.now() - started > ms) return reject(new Error(`still ${seen.join(' → ') || 'no row'} after ${ms} ms`));
-        setTimeout(look, 20);
-      };
+        if (st === 'ready' || st === 'failed') {
+          watcher.disconnect();
+          clearTimeout(timer);
+          resolve(seen);
+        }
+      }
+      watcher.observe(table, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-state'] });
       look();
     }),
     { t: rowTitle, ms: READY_MS },
@@ -61,9 +70,10 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-dev-shm-usage'],
 });
 let failed = false;
+let page = null;
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
+  page = await context.newPage();
   const problems = [];
   let confirmDelete = false; // the one dialog the test expects
   page.on('dialog', (d) => {
@@ -283,6 +293,12 @@ try {
 } catch (err) {
   failed = true;
   console.log(`admin.mjs: FAILED: ${err.message}`);
+  // What the page showed then: its status line, and a screenshot.
+  if (page) {
+    const line = await page.locator('#status').innerText({ timeout: 2000 }).catch(() => '(no status line)');
+    console.log(`admin.mjs: the page said: ${line}`);
+    await page.screenshot({ path: join(shots, 'failed.png'), fullPage: true }).catch(() => {});
+  }
 } finally {
   await browser.close();
   console.log(`admin.mjs: screenshots in ${shots}`);

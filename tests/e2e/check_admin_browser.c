@@ -71,7 +71,10 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     printf("%s", out ? out : "");
     printf("check_admin_browser: screenshots kept in %s\n", shots);
     fflush(stdout);
-    ck_assert_msg(status == 0, "admin.mjs failed (%d): %s", status, out ? out : "");
+    /* CI shows the first line of a failure only: name the failed step. */
+    const char *why = out ? strstr(out, "admin.mjs: FAILED: ") : NULL;
+    int why_len = why ? (int)strcspn(why, "\n") : 0;
+    ck_assert_msg(status == 0, "admin.mjs failed (%d): %.*s", status, why_len, why ? why : "(no FAILED line)");
     ck_assert_ptr_nonnull(strstr(out, "the row went "));
     ck_assert_ptr_nonnull(strstr(out, "the 240p rendition played past 2 s"));
     ck_assert_ptr_nonnull(strstr(out, "GET /content/ shows the new title"));

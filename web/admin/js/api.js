@@ -50,6 +50,19 @@ export async function api(method, path, body) {
   return data;
 }
 
+// Reads that overlap may be answered out of order; an older answer shown
+// last would put back states the page has already moved past.  newestOnly()
+// gives a function that runs a read and resolves to its answer, or to null
+// when a newer read was started meanwhile (that one will be shown).
+export function newestOnly() {
+  let started = 0;
+  return async (read) => {
+    const mine = ++started;
+    const answer = await read();
+    return mine === started ? answer : null;
+  };
+}
+
 // Live events: handlers by event name (job, video, resync, hello).
 // EventSource reconnects by itself after a server restart; `status` is told
 // whether the stream is up.

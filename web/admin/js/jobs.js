@@ -1,14 +1,16 @@
 // jobs.js - the job dashboard: counts per type and state, the stream,
 // workers, one state's jobs in keyset pages, a job's detail, requeue,
 // cancel and delete; kept live by the event stream.
-import { api, el, liveEvents, say, showLive, when } from './api.js';
+import { api, el, liveEvents, newestOnly, say, showLive, when } from './api.js';
 
 const STATES = ['outbox', 'queued', 'running', 'retrying', 'done', 'failed'];
 let cursor = null;
 const rows = new Map(); // job id -> tr
 
+const newestSummary = newestOnly();
 async function loadSummary() {
-  const s = await api('GET', '/admin/api/jobs/summary/');
+  const s = await newestSummary(() => api('GET', '/admin/api/jobs/summary/'));
+  if (!s) return;
   document.getElementById('stream').textContent =
     `Stream ${s.stream.stream}: ${s.stream.length} entries, ${s.stream.pending} delivered and not yet acknowledged.`;
   const counts = document.getElementById('counts');
@@ -45,13 +47,15 @@ function row(job) {
     actions(job));
 }
 
+const newestJobs = newestOnly();
 async function loadJobs(more = false) {
   const state = document.getElementById('state').value;
   const type = document.getElementById('type').value.trim();
   const q = new URLSearchParams({ state, limit: '50' });
   if (type) q.set('type', type);
   if (more && cursor) q.set('cursor', cursor);
-  const page = await api('GET', `/admin/api/jobs/?${q}`);
+  const page = await newestJobs(() => api('GET', `/admin/api/jobs/?${q}`));
+  if (!page) return;
   const body = document.querySelector('#jobs tbody');
   if (!more) {
     rows.clear();

@@ -1,6 +1,6 @@
 // pager.js - a table filled from a keyset-paged /admin/api/ list: the first
 // page when the filters change, the next one on "More".
-import { api, say } from './api.js';
+import { api, newestOnly, say } from './api.js';
 
 // path: the list's path; filters(): {name: value} of the query; row(item):
 // a <tr>.
@@ -8,12 +8,14 @@ export function pager({ path, filters, row }) {
   const body = document.querySelector('table tbody');
   const more = document.getElementById('more');
   let cursor = null;
+  const newest = newestOnly();
 
   async function load(next = false) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
     if (next && cursor) q.set('cursor', cursor);
-    const page = await api('GET', `${path}?${q}`);
+    const page = await newest(() => api('GET', `${path}?${q}`));
+    if (!page) return;
     if (!next) body.replaceChildren();
     body.append(...page.results.map(row));
     cursor = page.next;

@@ -2,7 +2,7 @@
 // processing progress kept live by the event stream, and a new video from a
 // file sent with tus-js-client (resumable: a reload or a lost network goes
 // on from the server's offset, found by the upload's fingerprint).
-import { api, el, liveEvents, say, showLive, when } from './api.js';
+import { api, el, liveEvents, newestOnly, say, showLive, when } from './api.js';
 import { showVideo } from './video_detail.js';
 
 const CATEGORIES = ['Action', 'Adventure', 'Animation', 'Biographical', 'Comedy', 'Crime', 'Documentary',
@@ -46,6 +46,12 @@ function render() {
   document.getElementById('more').hidden = !cursor;
 }
 
+// Video events that came while a list was being read: the list may have
+// been read before them, so they are applied again to what it shows.
+let listsReading = 0;
+let eventsDuringRead = [];
+const newestList = newestOnly();
+
 // The first page (or, with more, the next one), filtered by the server.
 async function load(more = false) {
   const q = new URLSearchParams({ limit: '50' });
@@ -55,10 +61,20 @@ async function load(more = false) {
     if (v) q.set(name, v);
   }
   if (more && cursor) q.set('cursor', cursor);
-  const page = await api('GET', `/admin/api/videos/?${q}`);
+  listsReading++;
+  let page;
+  try {
+    page = await newestList(() => api('GET', `/admin/api/videos/?${q}`));
+  } finally {
+    listsReading--;
+  }
+  if (!page) return;
   videos = more ? videos.concat(page.results) : page.results;
   cursor = page.next;
   render();
+  const missed = eventsDuringRead;
+  eventsDuringRead = [];
+  for (const e of missed) applyVideoEvent(e);
 }
 
 // Re-read the first page at most once a second (events of videos not shown
@@ -72,12 +88,36 @@ function loadSoon() {
   }, 1000);
 }
 
-// A video event: the row follows at once; a new or removed row reloads.
+// A video's state changed: its thumbnail and error text come with the new
+// state, so the video is read again; of overlapping reads of one video only
+// the newest answer is shown.
+const newestVideo = new Map(); // id -> newestOnly()
+function refreshRow(id) {
+  if (!newestVideo.has(id)) newestVideo.set(id, newestOnly());
+  newestVideo.get(id)(() => api('GET', `/admin/api/videos/${id}/`)).then((fresh) => {
+    const v = videos.find((x) => x.id === id);
+    const tr = rows.get(id);
+    if (!fresh || !v || !tr || !tr.isConnected) return;
+    Object.assign(v, fresh);
+    const replacement = row(v);
+    tr.replaceWith(replacement);
+    rows.set(id, replacement);
+  }).catch((err) => say(err.message, true));
+}
+
 function onVideo(e) {
+  if (listsReading) eventsDuringRead.push(e);
+  applyVideoEvent(e);
+}
+
+// A video event: the row follows at once; a video new to the page or
+// removed from it reloads the list (once: applied again after a read, an
+// event the list already shows changes nothing).
+function applyVideoEvent(e) {
   const v = videos.find((x) => x.id === e.id);
-  if (!v || e.op !== 'update') {
-    if (v || e.op !== 'update') load().catch((err) => say(err.message, true));
-    else loadSoon();
+  if (e.op === 'delete' || !v) {
+    if (e.op === 'insert' || (e.op === 'delete' && v)) load().catch((err) => say(err.message, true));
+    else if (e.op === 'update') loadSoon();
     return;
   }
   const changedState = v.processing_state !== e.state;
@@ -86,12 +126,8 @@ function onVideo(e) {
   const tr = rows.get(e.id);
   if (!tr) return;
   if (changedState) {
-    // Thumbnail and error text come with the state: read the video again.
-    api('GET', `/admin/api/videos/${e.id}/`).then((fresh) => {
-      Object.assign(v, fresh);
-      tr.replaceWith(row(v));
-      rows.set(v.id, document.querySelector(`#videos tr[data-id="${v.id}"]`));
-    }).catch((err) => say(err.message, true));
+    tr.dataset.state = e.state;
+    refreshRow(e.id);
     return;
   }
   tr.querySelector('[data-role=progress]').value = e.progress;
@@ -147,6 +183,12 @@ async function createVideo(uploadId) {
   const v = await api('POST', '/admin/api/videos/', body);
   say(`Created “${v.title}”: processing starts now.`);
   document.getElementById('upload-form').reset();
+  // Shown at once, as created; the list read next places it among the
+  // filters and pages.
+  if (!videos.some((x) => x.id === v.id)) {
+    videos.unshift(v);
+    render();
+  }
   await load();
 }
 
