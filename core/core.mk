@@ -21,6 +21,7 @@ core_libvfcore_la_SOURCES = \
 	core/util/json_escape.c core/util/json_escape.h core/util/sd_notify.c core/util/sd_notify.h \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/util/text.c core/util/text.h \
+	core/util/block_pool.c core/util/block_pool.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
 	core/plugins/host_settings.c core/plugins/host_settings.h \

@@ -158,6 +158,13 @@ EXTRA_DIST += tests/install/man_pages.sh
 
 # The logger: JSON lines and escaping, the log file and its reopening, the
 # server's access log as JSON.
+check_PROGRAMS += tests/core/check_block_pool
+TESTS += tests/core/check_block_pool
+tests_core_check_block_pool_SOURCES = tests/core/check_block_pool.c
+tests_core_check_block_pool_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_block_pool_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_block_pool_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/core/check_log
 TESTS += tests/core/check_log
 tests_core_check_log_SOURCES = tests/core/check_log.c

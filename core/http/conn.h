@@ -26,6 +26,7 @@ typedef struct vf_guard {
     char last;               /* its last byte */
     int busy;                /* moving bytes itself: the callbacks that causes are its own */
     int holding;             /* reading suspended while a request waits for its dispatch */
+    struct vf_block *block;  /* the pool block body bytes are read into (one reference) */
 } vf_guard_t;
 
 typedef struct vf_http_conn {
