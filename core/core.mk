@@ -4,9 +4,11 @@
 noinst_LTLIBRARIES += core/libvfcore.la
 
 CORE_DEP_CFLAGS = $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) $(HIREDIS_CFLAGS) $(JANSSON_CFLAGS) \
-	$(LIBJWT_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBCURL_CFLAGS) $(LIBCRYPTO_CFLAGS) $(LIBSODIUM_CFLAGS)
+	$(LIBJWT_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBCURL_CFLAGS) $(LIBCRYPTO_CFLAGS) $(LIBSODIUM_CFLAGS) \
+	$(ZLIB_CFLAGS) $(BROTLIENC_CFLAGS)
 CORE_DEP_LIBS = $(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(HIREDIS_LIBS) $(JANSSON_LIBS) \
-	$(LIBJWT_LIBS) $(LIBCONFIG_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(LIBSODIUM_LIBS) -ldl -lm
+	$(LIBJWT_LIBS) $(LIBCONFIG_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(LIBSODIUM_LIBS) \
+	$(ZLIB_LIBS) $(BROTLIENC_LIBS) -ldl -lm
 
 CORE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core \
 	-DVF_PLUGINDIR='"$(pkglibdir)"' \
@@ -22,6 +24,7 @@ core_libvfcore_la_SOURCES = \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/util/text.c core/util/text.h \
 	core/util/block_pool.c core/util/block_pool.h \
+	core/util/compress.c core/util/compress.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
 	core/plugins/host_settings.c core/plugins/host_settings.h \
@@ -43,6 +46,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/paging.c core/http/paging.h \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
+	core/http/accept_encoding.c core/http/accept_encoding.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
 	core/cli/cli.h core/cli/startup.c core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 

@@ -3,7 +3,7 @@
 
 VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libevent-dev libpq-dev libhiredis-dev libjansson-dev libjwt-dev libconfig-dev
- libcurl4-openssl-dev libssl-dev libsodium-dev check
+ libcurl4-openssl-dev libssl-dev libsodium-dev zlib1g-dev libbrotli-dev check
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
  postgresql redis-server ffmpeg python3 python3-botocore python3-django
  python3-aiosmtpd curl procps iproute2 clang nginx chromium

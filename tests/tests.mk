@@ -4,11 +4,11 @@
 check_LTLIBRARIES += tests/libvftest.la
 tests_libvftest_la_SOURCES = tests/vftest.c tests/vftest.h
 tests_libvftest_la_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_libvftest_la_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS) $(CHECK_CFLAGS)
+tests_libvftest_la_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS) $(BROTLIDEC_CFLAGS) $(CHECK_CFLAGS)
 
 TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tests
 TEST_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS) $(CHECK_CFLAGS)
-TEST_LIBS = tests/libvftest.la core/libvfcore.la $(CHECK_LIBS)
+TEST_LIBS = tests/libvftest.la core/libvfcore.la $(BROTLIDEC_LIBS) $(CHECK_LIBS)
 
 AM_TESTS_ENVIRONMENT = \
 	VF_PLUGIN_DIR='$(abs_top_builddir)/plugins/.libs'; export VF_PLUGIN_DIR; \
@@ -158,6 +158,13 @@ EXTRA_DIST += tests/install/man_pages.sh
 
 # The logger: JSON lines and escaping, the log file and its reopening, the
 # server's access log as JSON.
+check_PROGRAMS += tests/core/check_compress
+TESTS += tests/core/check_compress
+tests_core_check_compress_SOURCES = tests/core/check_compress.c
+tests_core_check_compress_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_compress_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_compress_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/core/check_block_pool
 TESTS += tests/core/check_block_pool
 tests_core_check_block_pool_SOURCES = tests/core/check_block_pool.c

@@ -260,6 +260,7 @@ void vft_plugin_free(vf_plugin_t *p)
 /* --------------------------------------------------------------- services */
 
 #include <arpa/inet.h>
+#include <brotli/decode.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -268,6 +269,7 @@ void vft_plugin_free(vf_plugin_t *p)
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <zlib.h>
 
 int vft_free_port(void)
 {
@@ -592,6 +594,40 @@ void vft_response_free(vft_response_t *resp)
     free(resp->body);
     free(resp->headers);
     memset(resp, 0, sizeof *resp);
+}
+
+int vft_decode(const char *coding, const void *in, size_t len, char **out, size_t *out_len)
+{
+    size_t room = 64 * 1024 + len * 64; /* JSON does not shrink more than 64 times */
+    char *buf = malloc(room + 1);
+    *out = NULL;
+    *out_len = 0;
+    if (!buf)
+        return -1;
+    size_t got = room;
+    int ok = 0;
+    if (strcmp(coding, "br") == 0) {
+        ok = BrotliDecoderDecompress(len, in, &got, (uint8_t *)buf) == BROTLI_DECODER_RESULT_SUCCESS;
+    } else if (strcmp(coding, "gzip") == 0) {
+        z_stream z = {0};
+        if (inflateInit2(&z, 15 + 16) == Z_OK) {
+            z.next_in = (Bytef *)in;
+            z.avail_in = (uInt)len;
+            z.next_out = (Bytef *)buf;
+            z.avail_out = (uInt)room;
+            ok = inflate(&z, Z_FINISH) == Z_STREAM_END && z.avail_in == 0;
+            got = room - z.avail_out;
+            inflateEnd(&z);
+        }
+    }
+    if (!ok) {
+        free(buf);
+        return -1;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *out_len = got;
+    return 0;
 }
 
 char *vft_header(const vft_response_t *resp, const char *name, int nth)

@@ -125,6 +125,10 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
 int vft_http_on(void *curl, const char *method, const char *url, const void *body, size_t len,
                 const char *const *headers, const char *cookie, vft_response_t *resp);
 void vft_response_free(vft_response_t *resp);
+/* Decode a body of Content-Encoding `coding` ("gzip" or "br") into a new
+ * malloc'd, NUL-terminated *out of *out_len bytes.  0, or -1 when the body
+ * is not valid in that coding. */
+int vft_decode(const char *coding, const void *in, size_t len, char **out, size_t *out_len);
 /* The value of the first response header `name` (case-insensitive),
  * malloc()ed, or NULL.  With `nth`, the nth (0-based) occurrence. */
 char *vft_header(const vft_response_t *resp, const char *name, int nth);

@@ -91,6 +91,37 @@ bench() {
     sed "s/^/  bare run:      /" "$state/bare.runs" >>"$out/results.txt"
 }
 
+# bench_coding CODING: GET /content/ compressed (Accept-Encoding: CODING)
+# against the same list uncompressed, on videoflix both, alternating; the
+# goals: at most 0.2 of the bytes, and at least 0.9 of the requests/s.
+bench_coding() {
+    coding=$1
+    url="http://127.0.0.1:$api_port/content/"
+    plain_bytes=$(curl -s -H "$cookie" "$url" | wc -c)
+    coded_bytes=$(curl -s -H "$cookie" -H "Accept-Encoding: $coding" "$url" | wc -c)
+    got=$(curl -s -o /dev/null -D - -H "$cookie" -H "Accept-Encoding: $coding" "$url" | tr -d '\r' |
+        awk -F': ' 'tolower($1) == "content-encoding" { print $2 }')
+    [ "$got" = "$coding" ] || vf_die "/content/ with Accept-Encoding: $coding answered Content-Encoding: ${got:-none}"
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d2s -H "$cookie" -H "Accept-Encoding: $coding" "$url" >/dev/null 2>&1
+    : >"$state/plain.runs"
+    : >"$state/coded.runs"
+    for _ in $(seq 1 "$ROUNDS"); do
+        wrk_run "$WRK_THREADS" "$CONNS" "$DURATION" "$url" -H "$cookie" >>"$state/plain.runs"
+        wrk_run "$WRK_THREADS" "$CONNS" "$DURATION" "$url" -H "$cookie" -H "Accept-Encoding: $coding" \
+            >>"$state/coded.runs"
+    done
+    plain_rps=$(cut -d' ' -f1 "$state/plain.runs" | median) coded_rps=$(cut -d' ' -f1 "$state/coded.runs" | median)
+    coded_p99=$(cut -d' ' -f2 "$state/coded.runs" | median)
+    awk -v c="$coding" -v pb="$plain_bytes" -v cb="$coded_bytes" -v pr="$plain_rps" -v cr="$coded_rps" \
+        -v cp="$coded_p99" 'BEGIN {
+        b = pb > 0 ? cb / pb : 0; r = pr > 0 ? cr / pr : 0
+        printf "content-%-4s %7d B of %d: bytes %.3f (target <= 0.2: %s) | %8d req/s against %d uncompressed: %.2f (target >= 0.9: %s) | p99 %.2f ms\n",
+            c, cb, pb, b, (b <= 0.2 ? "met" : "MISSED"), cr, pr, r, (r >= 0.9 ? "met" : "MISSED"), cp
+    }' | tee -a "$out/results.txt"
+    sed "s/^/  uncompressed run: /" "$state/plain.runs" >>"$out/results.txt"
+    sed "s/^/  $coding run: /" "$state/coded.runs" >>"$out/results.txt"
+}
+
 {
     printf '\n%s  %s, load %s, %d server threads, wrk -t%d -c%d, median of %d x %s, %d videos, storage_s3 presigning, access log %s%s\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -n)" "$(cut -d' ' -f1 /proc/loadavg)" "$THREADS" "$WRK_THREADS" \
@@ -98,4 +129,6 @@ bench() {
 } | tee -a "$out/results.txt"
 bench content "/content/" 0.5
 bench video-url "/content/video-url/$video_id/?quality=720p" 0.6
+bench_coding br
+bench_coding gzip
 vf_log "results appended to $out/results.txt"

@@ -10,6 +10,7 @@
 #include "catalog/content.h"
 #include "accounts/auth.h"
 #include "catalog/content_cache.h"
+#include "http/accept_encoding.h"
 #include "http/http.h"
 #include "http/range.h"
 #include "runtime/db.h"
@@ -39,10 +40,13 @@ static vf_catalog_t *catalog_or_reply(vf_req_t *r)
 
 /* 200 with len bytes of JSON at data, which the catalogue owns, or 304
  * when the client's copy is current (etag may be NULL); HEAD gets the
- * headers alone. */
-static void reply_cached(vf_req_t *r, vf_catalog_t *cat, const char *data, size_t len, const char *etag)
+ * headers alone.  coding: how data is encoded. */
+static void reply_cached(vf_req_t *r, vf_catalog_t *cat, const char *data, size_t len, const char *etag,
+                         vf_coding_t coding)
 {
     vf_reply_header(r, "Cache-Control", PRIVATE_CACHE);
+    if (vf_coding_name(coding))
+        vf_reply_header(r, "Content-Encoding", vf_coding_name(coding));
     if (etag)
         vf_reply_header(r, "ETag", etag);
     const char *inm = etag ? vf_req_header(r, "If-None-Match") : NULL;
@@ -76,7 +80,17 @@ static void content_list(vf_req_t *r)
     vf_catalog_t *cat = catalog_or_reply(r);
     if (!cat)
         return;
-    reply_cached(r, cat, cat->body, cat->body_len, cat->etag);
+    /* Compressed once per catalogue, never per request (the list is the
+     * largest answer, and the one every visit asks for). */
+    vf_reply_header(r, "Vary", "Accept-Encoding");
+    vf_coding_t coding = vf_accepted_coding(vf_req_header(r, "Accept-Encoding"));
+    const char *data, *etag;
+    size_t len;
+    if (vf_catalog_body_coded(cat, coding, &data, &len, &etag) < 0) {
+        coding = VF_CODING_IDENTITY;
+        vf_catalog_body_coded(cat, coding, &data, &len, &etag);
+    }
+    reply_cached(r, cat, data, len, etag, coding);
     vf_catalog_release(cat);
 }
 
@@ -95,7 +109,7 @@ static void content_detail(vf_req_t *r)
         return;
     const vf_catalog_video_t *v = vf_catalog_find(cat, id);
     if (v)
-        reply_cached(r, cat, cat->body + v->json_off, v->json_len, v->etag);
+        reply_cached(r, cat, cat->body + v->json_off, v->json_len, v->etag, VF_CODING_IDENTITY);
     else
         vf_reply_msg(r, 404, "detail", "Not found.");
     vf_catalog_release(cat);
@@ -134,7 +148,7 @@ static void content_video_url(vf_req_t *r)
         vf_error("content: no URL for video %" PRId64 " (%s): %s", id, quality ? quality : "source", err.message);
         vf_reply_msg(r, 500, "detail", "Cannot make a URL for this video.");
     } else
-        reply_cached(r, cat, json, len, NULL);
+        reply_cached(r, cat, json, len, NULL, VF_CODING_IDENTITY);
     vf_catalog_release(cat);
 }
 

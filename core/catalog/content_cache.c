@@ -51,7 +51,17 @@ typedef struct catalog_impl {
     int url_expires;
     _Atomic(char *) *play_json;   /* per video: its renditions, then its source */
     size_t nslots;
+    /* The body in each content coding, made on first use; one thread
+     * encodes while the others wait for it (coding_lock). */
+    _Atomic(struct coded_body *) coded[VF_CODING_COUNT];
+    pthread_mutex_t coding_lock;
 } catalog_impl_t;
+
+typedef struct coded_body {
+    unsigned char *data;
+    size_t len;
+    char etag[32];            /* the body's ETag, marked with the coding */
+} coded_body_t;
 
 static struct {
     pthread_mutex_t lock;
@@ -72,6 +82,13 @@ static struct {
 
 static void catalog_free(catalog_impl_t *c)
 {
+    for (int i = 0; i < VF_CODING_COUNT; i++) {
+        coded_body_t *b = atomic_load(&c->coded[i]);
+        if (b)
+            free(b->data);
+        free(b);
+    }
+    pthread_mutex_destroy(&c->coding_lock);
     for (size_t i = 0; c->play_json && i < c->nslots; i++)
         free(atomic_load(&c->play_json[i]));
     free(c->play_json);
@@ -126,6 +143,51 @@ int vf_catalog_add_to_buffer(vf_catalog_t *cat, struct evbuffer *buf, const char
         vf_catalog_release(cat);
         return -ENOMEM;
     }
+    return 0;
+}
+
+static int encode_body(const catalog_impl_t *c, vf_coding_t coding, coded_body_t **out)
+{
+    coded_body_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return -ENOMEM;
+    int ret = vf_compress(coding, c->body, c->pub.body_len, &b->data, &b->len);
+    if (ret < 0) {
+        free(b);
+        return ret;
+    }
+    /* "<body's tag>-<coding>": a strong ETag differs per encoding. */
+    size_t n = strlen(c->pub.etag);
+    snprintf(b->etag, sizeof b->etag, "%.*s-%s\"", (int)(n > 1 ? n - 1 : 0), c->pub.etag, vf_coding_name(coding));
+    *out = b;
+    return 0;
+}
+
+int vf_catalog_body_coded(vf_catalog_t *cat, vf_coding_t coding, const char **data, size_t *len, const char **etag)
+{
+    catalog_impl_t *c = (catalog_impl_t *)cat;
+    if (coding <= VF_CODING_IDENTITY || coding >= VF_CODING_COUNT) {
+        *data = cat->body;
+        *len = cat->body_len;
+        *etag = cat->etag;
+        return 0;
+    }
+    coded_body_t *b = atomic_load_explicit(&c->coded[coding], memory_order_acquire);
+    if (!b) {
+        pthread_mutex_lock(&c->coding_lock);
+        b = atomic_load_explicit(&c->coded[coding], memory_order_acquire);
+        int ret = b ? 0 : encode_body(c, coding, &b);
+        if (ret == 0)
+            atomic_store_explicit(&c->coded[coding], b, memory_order_release);
+        pthread_mutex_unlock(&c->coding_lock);
+        if (ret < 0) {
+            vf_error("content: cannot encode the catalogue as %s: %s", vf_coding_name(coding), strerror(-ret));
+            return ret;
+        }
+    }
+    *data = (const char *)b->data;
+    *len = b->len;
+    *etag = b->etag;
     return 0;
 }
 
@@ -284,6 +346,11 @@ static int build(vf_thread_ctx_t *ctx, uint64_t generation, catalog_impl_t **out
     int ret = -ENOMEM;
     if (!c)
         goto out;
+    if (pthread_mutex_init(&c->coding_lock, NULL) != 0) {
+        free(c);
+        c = NULL;
+        goto out;
+    }
     c->generation = generation;
     c->built_us = vf_mono_us();
     c->storage = ctx->app->storage;

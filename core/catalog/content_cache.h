@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "runtime/app.h"
+#include "util/compress.h"
 
 /* The channel the migration's trigger notifies. */
 #define VF_CATALOG_CHANNEL "vf_catalog"
@@ -74,6 +75,14 @@ const vf_catalog_video_t *vf_catalog_find(const vf_catalog_t *cat, int64_t id);
  * error with err filled. */
 int vf_catalog_play_json(vf_catalog_t *cat, const vf_catalog_video_t *v, const char *quality, const char **json,
                          size_t *len, vf_error_t *err);
+
+/* The body of GET /content/ in `coding` (identity: the body itself),
+ * encoded on first use and kept for the catalogue's life, so a catalogue is
+ * compressed once however many requests it answers; its ETag is the body's
+ * marked with the coding.  The bytes belong to the catalogue.  0, or a
+ * negative errno (logged). */
+int vf_catalog_body_coded(vf_catalog_t *cat, vf_coding_t coding, const char **data, size_t *len,
+                          const char **etag);
 
 /* Append len bytes at data, which the catalogue owns (its body, a play
  * URL), to buf without copying; the buffer holds its own reference until

@@ -488,6 +488,117 @@ START_TEST(list_etag_head_and_304)
 }
 END_TEST
 
+/* GET /content/ as each coding the client accepts: decoded, the same bytes
+ * as the plain list; an ETag of its own per coding; Vary on every answer;
+ * the same encoded bytes for every request of one catalogue. */
+static char *coded_list(const char *accept, const char *inm, long want_status, char **coding, char **etag,
+                        size_t *wire_len)
+{
+    char accept_h[128], inm_h[160];
+    const char *headers[4] = {alice_cookie, NULL, NULL, NULL};
+    int n = 1;
+    if (accept) {
+        snprintf(accept_h, sizeof accept_h, "Accept-Encoding: %s", accept);
+        headers[n++] = accept_h;
+    }
+    if (inm) {
+        snprintf(inm_h, sizeof inm_h, "If-None-Match: %s", inm);
+        headers[n++] = inm_h;
+    }
+    char url[512];
+    snprintf(url, sizeof url, "%s/content/", local_srv.base);
+    vft_response_t r;
+    ck_assert_int_eq(vft_http("GET", url, NULL, headers, &r), 0);
+    ck_assert_int_eq(r.status, want_status);
+    char *vary = vft_header(&r, "Vary", 0);
+    ck_assert_msg(vary && strstr(vary, "Accept-Encoding"), "Vary: %s", vary ? vary : "(none)");
+    free(vary);
+    *coding = vft_header(&r, "Content-Encoding", 0);
+    *etag = vft_header(&r, "ETag", 0);
+    ck_assert_ptr_nonnull(*etag);
+    *wire_len = r.body_len;
+    char *text = NULL;
+    size_t len = 0;
+    if (want_status == 200 && *coding) {
+        ck_assert_int_eq(vft_decode(*coding, r.body, r.body_len, &text, &len), 0);
+    } else {
+        text = r.body;
+        r.body = NULL;
+    }
+    vft_response_free(&r);
+    return text;
+}
+
+START_TEST(list_compressed_once_per_catalogue)
+{
+    empty_catalogue();
+    for (int i = 0; i < 40; i++) {
+        char title[64], at[32];
+        snprintf(title, sizeof title, "Compressed Film %d", i);
+        snprintf(at, sizeof at, "2025-02-%02dT00:00:00Z", 1 + i % 28);
+        add_video(title, at, NULL, NULL);
+    }
+    settle(&local_srv);
+    char *coding, *plain_etag, *etag;
+    size_t plain_len, wire;
+    char *plain = coded_list(NULL, NULL, 200, &coding, &plain_etag, &plain_len);
+    ck_assert_ptr_null(coding);
+    static const struct {
+        const char *accept, *coding;
+    } cases[] = {
+        {"gzip, deflate, br", "br"}, {"gzip", "gzip"}, {"br;q=0, gzip", "gzip"}, {"identity", NULL}, {"zstd", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = coded_list(cases[i].accept, NULL, 200, &coding, &etag, &wire);
+        ck_assert_str_eq(text, plain);
+        if (cases[i].coding) {
+            ck_assert_msg(coding && strcmp(coding, cases[i].coding) == 0, "%s gave %s", cases[i].accept,
+                          coding ? coding : "no coding");
+            ck_assert_str_ne(etag, plain_etag);
+            ck_assert_uint_lt(wire, plain_len / 5); /* the goal: at most 0.2 of the bytes */
+        } else {
+            ck_assert_ptr_null(coding);
+            ck_assert_str_eq(etag, plain_etag);
+        }
+        free(text);
+        free(coding);
+        free(etag);
+    }
+    /* Revalidation: the br ETag is current for a br request only. */
+    char *br_etag;
+    free(coded_list("br", NULL, 200, &coding, &br_etag, &wire));
+    free(coding);
+    free(coded_list("br", br_etag, 304, &coding, &etag, &wire));
+    ck_assert_str_eq(etag, br_etag);
+    free(coding);
+    free(etag);
+    char *text = coded_list(NULL, br_etag, 200, &coding, &etag, &wire);
+    ck_assert_str_eq(text, plain);
+    free(text);
+    free(coding);
+    free(etag);
+    /* A change makes new encoded bodies too. */
+    add_video("Compressed Film new", "2025-03-01T00:00:00Z", NULL, NULL);
+    settle(&local_srv);
+    char *fresh = NULL;
+    for (int i = 0; i < 50; i++) {
+        free(fresh);
+        fresh = coded_list("br", NULL, 200, &coding, &etag, &wire);
+        free(coding);
+        int changed = strcmp(etag, br_etag) != 0;
+        free(etag);
+        if (changed)
+            break;
+        usleep(20000);
+    }
+    ck_assert_ptr_nonnull(strstr(fresh, "Compressed Film new"));
+    free(fresh);
+    free(br_etag);
+    free(plain);
+    free(plain_etag);
+}
+END_TEST
+
 START_TEST(one_video)
 {
     empty_catalogue();
@@ -977,6 +1088,7 @@ static Suite *content_suite(void)
     tcase_add_test(tc, everything_needs_authentication);
     tcase_add_test(tc, list_newest_first_with_every_field);
     tcase_add_test(tc, list_etag_head_and_304);
+    tcase_add_test(tc, list_compressed_once_per_catalogue);
     tcase_add_test(tc, one_video);
     tcase_add_test(tc, favorites_toggle);
     tcase_add_test(tc, video_urls);
