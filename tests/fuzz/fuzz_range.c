@@ -1,20 +1,42 @@
 /*
  * fuzz_range.c - the conditional and range headers of GET /media/ and
- * /content/ (http/range.c) and the HTTP dates they carry
- * (util/timeutil.c).  Input: 8 bytes of object size, 8 bytes of mtime, then
+ * /content/ (http/range.c), the HTTP dates they carry (util/timeutil.c),
+ * and, each line taken as one, Accept-Encoding (http/accept_encoding.c).  Input: 8 bytes of object size, 8 bytes of mtime, then
  * the header values Range, If-Range, If-None-Match and If-Modified-Since,
  * one per line (a missing line is an absent header).  The ETag is made the
  * way media.c makes it.
  * Checks: a satisfiable range lies inside the object; a date that parses
- * prints and parses back to the same second.
+ * prints and parses back to the same second; a coding is chosen only when
+ * the header names it or "*".
  */
 #include "config.h"
 #include "fuzz.h"
 
 #include <inttypes.h>
+#include <string.h>
+#include <strings.h>
 
+#include "http/accept_encoding.h"
 #include "http/range.h"
 #include "util/timeutil.h"
+
+static int names(const char *header, const char *what)
+{
+    for (const char *p = header; *p; p++)
+        if (strncasecmp(p, what, strlen(what)) == 0)
+            return 1;
+    return 0;
+}
+
+static void check_coding(const char *header)
+{
+    vf_coding_t c = vf_accepted_coding(header);
+    FUZZ_CHECK(c == VF_CODING_IDENTITY || c == VF_CODING_GZIP || c == VF_CODING_BR);
+    if (c == VF_CODING_BR)
+        FUZZ_CHECK(names(header, "br") || strchr(header, '*'));
+    if (c == VF_CODING_GZIP)
+        FUZZ_CHECK(names(header, "gzip") || strchr(header, '*'));
+}
 
 static void check_date(const char *text)
 {
@@ -68,6 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (ims)
         check_date(ims);
+    for (int i = 0; i < 4; i++)
+        if (h[i])
+            check_coding(h[i]);
     free(text);
     return 0;
 }
