@@ -9,6 +9,7 @@
  *   - the frontend: a file as it is, any other path answered with
  *     index.html (SPA fallback); /protected-media/ is not reachable;
  *   - HTTP answered with a redirect to HTTPS; HSTS on HTTPS answers;
+ *     TLS 1.2 and 1.3 only, no RSA key exchange, CBC or SHA-1 suites;
  *   - login through the proxy (the cookies), the client's address in
  *     Nginx's access log and as the core saw it (the session's client_ip,
  *     its access log), a forged X-Forwarded-For ignored;
@@ -242,6 +243,42 @@ static void check_frontend(void)
     }
 }
 
+/* The TLS handshake's result with the client held to these versions and
+ * TLS 1.2 suites (SECLEVEL 0: the client itself would try anything). */
+static CURLcode handshake(long versions, const char *ciphers)
+{
+    CURL *c = curl_easy_init();
+    ck_assert_ptr_nonnull(c);
+    char url[256];
+    snprintf(url, sizeof url, "https://%s:%d/", FRONT_HOST, https_port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, versions);
+    if (ciphers)
+        curl_easy_setopt(c, CURLOPT_SSL_CIPHER_LIST, ciphers);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    return rc;
+}
+
+static void check_tls(void)
+{
+    ck_assert_int_eq(handshake(CURL_SSLVERSION_TLSv1_3, NULL), CURLE_OK);
+    ck_assert_int_eq(handshake(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2,
+                               "ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"),
+                     CURLE_OK);
+    /* No TLS 1.0/1.1; no RSA key exchange, CBC or SHA-1 suites. */
+    ck_assert_int_ne(handshake(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1, "DEFAULT:@SECLEVEL=0"),
+                     CURLE_OK);
+    ck_assert_int_ne(handshake(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2,
+                               "AES128-SHA:AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA384:"
+                               "DES-CBC3-SHA:@SECLEVEL=0"),
+                     CURLE_OK);
+}
+
 static void check_login_and_address(char *cookie, size_t len)
 {
     int64_t viewer = 0;
@@ -381,6 +418,13 @@ static void check_media(const char *cookie)
     ck_assert_msg(memcmp(r.body, want, MEDIA_SIZE) == 0, "the whole file differs");
     vft_response_free(&r);
     free(want);
+    /* A key with a space: the core percent-encodes it, Nginx decodes it. */
+    snprintf(path, sizeof path, "%s/videos/nginx/a b.bin", f.media_root);
+    ck_assert_int_eq(vft_write_pattern(path, 3000, 8), 0);
+    snprintf(url, sizeof url, "%s/media/videos/nginx/a%%20b.bin", f.base);
+    ck_assert_int_eq(get(url, cookie, "Range: bytes=-100", &r), 206);
+    ck_assert_uint_eq(r.body_len, 100);
+    vft_response_free(&r);
     /* The internal location is no URL of the site, with a cookie or not. */
     snprintf(url, sizeof url, "https://%s:%d/protected-media/" MEDIA_KEY, current->api_host, https_port);
     ck_assert_int_eq(get(url, cookie, NULL, &r), 404);
@@ -505,6 +549,7 @@ static void subdomains_up(void)
 START_TEST(layout_works_end_to_end)
 {
     check_frontend();
+    check_tls();
     char cookie[4096];
     check_login_and_address(cookie, sizeof cookie);
     check_catalogue(cookie);
