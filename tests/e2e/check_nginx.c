@@ -59,10 +59,10 @@ typedef struct layout {
 } layout_t;
 
 static const layout_t layouts[] = {
-    {"one-origin", "videoflix.example", "/api"},
-    {"subdomains", "api.videoflix.example", ""},
+    {"one-origin", "videoflix.example.com", "/api"},
+    {"subdomains", "api.videoflix.example.com", ""},
 };
-#define FRONT_HOST "videoflix.example"
+#define FRONT_HOST "videoflix.example.com"
 
 static const layout_t *current;
 static ufix_t f;

@@ -39,8 +39,8 @@ replace "$out/snippets/videoflix-tls.conf" "/etc/ssl/videoflix/fullchain.pem" "$
 replace "$out/snippets/videoflix-tls.conf" "/etc/ssl/videoflix/privkey.pem" "$out/key.pem"
 replace "$out/snippets/videoflix-media.conf" "alias /var/lib/videoflix/media/;" "alias $media/;"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=videoflix.example" \
-    -addext "subjectAltName=DNS:videoflix.example,DNS:api.videoflix.example,IP:127.0.0.1" \
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=videoflix.example.com" \
+    -addext "subjectAltName=DNS:videoflix.example.com,DNS:api.videoflix.example.com,IP:127.0.0.1" \
     -keyout "$out/key.pem" -out "$out/cert.pem" 2>"$out/openssl.log" || fail "openssl req failed: $(cat "$out/openssl.log")"
 
 # The main file Debian's /etc/nginx/nginx.conf would be, in OUT: as root,
