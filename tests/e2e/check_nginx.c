@@ -516,6 +516,13 @@ static void check_upload_and_events(void)
                   ngx_peak - ngx_before);
     ck_assert_msg(srv_peak - srv_before < SERVER_GOAL_MIB * 1024, "the server grew by %ld kB during the upload",
                   srv_peak - srv_before);
+    /* Streamed, not spooled: with request buffering Nginx would have
+     * written each chunk to a temporary file first, and said so. */
+    char log_path[4096];
+    snprintf(log_path, sizeof log_path, "%s/logs/error.log", ngx_dir);
+    char *errors = file_text(log_path);
+    ck_assert_msg(!strstr(errors, "buffered to a temporary file"), "nginx spooled a request body; see %s", log_path);
+    free(errors);
     int64_t offset = -1;
     ck_assert_int_eq(ufix_tus_head(&f, path, &offset), 200);
     ck_assert_int_eq(offset, (int64_t)UPLOAD_MIB << 20);
