@@ -6,7 +6,7 @@ VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libcurl4-openssl-dev libssl-dev libsodium-dev zlib1g-dev libbrotli-dev check
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
  postgresql redis-server ffmpeg python3 python3-botocore python3-django
- python3-aiosmtpd curl procps iproute2 clang nginx chromium
+ python3-aiosmtpd curl procps iproute2 clang nginx openssl chromium
  systemd groff-base man-db"
 
 vf_log() { printf '%s\n' "videoflix: $*" >&2; }

@@ -122,6 +122,16 @@ tests_e2e_check_memory_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_memory_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_memory_LDADD = $(TEST_LIBS) -lm
 
+# Both Nginx layouts of packaging/nginx (Debian's nginx, made up by
+# nginx_site.sh from the shipped files) in front of the server and a worker.
+check_PROGRAMS += tests/e2e/check_nginx
+TESTS += tests/e2e/check_nginx
+tests_e2e_check_nginx_SOURCES = tests/e2e/check_nginx.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_nginx_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_nginx_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_nginx_LDADD = $(TEST_LIBS) $(LIBCURL_LIBS) -lm
+EXTRA_DIST += tests/e2e/nginx_site.sh
+
 # The request-head grammar of the guard (pure functions).
 check_PROGRAMS += tests/core/check_head
 TESTS += tests/core/check_head

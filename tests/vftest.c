@@ -543,6 +543,8 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
     return ret;
 }
 
+void (*vft_http_options)(void *curl);
+
 int vft_http_on(void *handle, const char *method, const char *url, const void *body, size_t len,
                 const char *const *headers, const char *cookie, vft_response_t *resp)
 {
@@ -573,6 +575,8 @@ int vft_http_on(void *handle, const char *method, const char *url, const void *b
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (vft_http_options)
+        vft_http_options(c);
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -124,6 +124,10 @@ int vft_http_raw(const char *method, const char *url, const void *body, size_t l
  * successive requests share one keep-alive connection, as browsers do. */
 int vft_http_on(void *curl, const char *method, const char *url, const void *body, size_t len,
                 const char *const *headers, const char *cookie, vft_response_t *resp);
+/* When set, called on each libcurl handle of vft_http* just before the
+ * request is made, to add options: a test in front of a TLS proxy sets the
+ * CA it trusts, the names it resolves and its source address. */
+extern void (*vft_http_options)(void *curl);
 void vft_response_free(vft_response_t *resp);
 /* Decode a body of Content-Encoding `coding` ("gzip" or "br") into a new
  * malloc'd, NUL-terminated *out of *out_len bytes.  0, or -1 when the body

@@ -7,12 +7,19 @@
  * them), and streaming the file with sendfile() through a libevent file
  * segment, so a large file is never held in memory.
  *
+ * With media.accel_redirect set, the file is not sent from here: the
+ * viewer's access token is checked (a 401 otherwise) and the answer is an
+ * empty 200 with "X-Accel-Redirect: <prefix><key>", which Nginx turns into
+ * a read of its internal location (Range included).  Local media is then
+ * as private as presigned S3 URLs.
+ *
  * The path arrives percent-decoded (http/path.c refuses a decoded NUL), so
  * "%2e%2e" is "..", "%2f" is "/"; every such key is refused here before the
  * storage plugin or the disk is asked anything.
  */
 #include "config.h"
 #include "catalog/media.h"
+#include "accounts/auth.h"
 #include "http/http.h"
 #include "plugins/storage_calls.h"
 #include "plugins/storage_key.h"
@@ -95,7 +102,7 @@ static void not_found(vf_req_t *r) { reply_status(r, 404, "Not found."); }
 static char *local_path_of(vf_req_t *r, const char *key)
 {
     const vf_app_t *app = r->ctx->app;
-    if (!app->cfg->server.serve_media || !app->storage)
+    if ((!app->cfg->server.serve_media && !*app->cfg->media.accel_redirect) || !app->storage)
         return NULL;
     char *path = NULL;
     vf_error_t err = {0};
@@ -107,6 +114,15 @@ static char *local_path_of(vf_req_t *r, const char *key)
         return NULL;
     }
     return path;
+}
+
+/* The local path of the key of a /media/ request, NULL when it is not to
+ * be served (the caller answers 404). */
+static char *servable_path(vf_req_t *r, const char *key)
+{
+    if (!key || !key_is_servable(key) || raw_path_has_encoded_separator(r))
+        return NULL;
+    return local_path_of(r, key);
 }
 
 static void content_type_of(vf_req_t *r, const char *key, char *out, size_t len)
@@ -154,12 +170,81 @@ static void set_length(vf_req_t *r, uint64_t n)
     vf_reply_header(r, "Content-Length", len);
 }
 
+/* -------------------------------------------------- X-Accel-Redirect */
+
+static int uri_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '/';
+}
+
+/* prefix + key with every byte but the unreserved ones and '/' written
+ * %XX: a key may hold '?', '%' or spaces, which Nginx would otherwise take
+ * for the query or an escape.  malloc()ed, NULL when out of memory. */
+static char *accel_uri(const char *prefix, const char *key)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t plen = strlen(prefix);
+    char *out = malloc(plen + 3 * strlen(key) + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, prefix, plen);
+    char *w = out + plen;
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++) {
+        if (uri_unreserved(*c)) {
+            *w++ = (char)*c;
+        } else {
+            *w++ = '%';
+            *w++ = hex[*c >> 4];
+            *w++ = hex[*c & 15];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* The viewer must be logged in; Nginx then sends the file (and answers
+ * Range, If-None-Match and the rest) from its internal location. */
+static void media_accel_redirect(vf_req_t *r, const char *key, const char *prefix)
+{
+    if (vf_auth_require(r) < 0)
+        return;
+    char *path = NULL, *uri = NULL;
+    if (!(path = servable_path(r, key))) {
+        not_found(r);
+        goto out;
+    }
+    uri = accel_uri(prefix, key);
+    if (!uri) {
+        reply_status(r, 500, "Out of memory.");
+        goto out;
+    }
+    char ctype[128];
+    content_type_of(r, key, ctype, sizeof ctype);
+    vf_reply_header(r, "X-Accel-Redirect", uri);
+    vf_reply_header(r, "Content-Type", ctype);
+    /* Nginx keeps this on the file's answer: no shared cache may keep it. */
+    vf_reply_header(r, "Cache-Control", "private");
+    set_length(r, 0);
+    vf_reply_buffer(r, 200, NULL, NULL);
+out:
+    free(uri);
+    free(path);
+}
+
+/* ---------------------------------------------------------- GET, HEAD */
+
 static void media_get(vf_req_t *r)
 {
     const char *key = vf_req_param(r, 0);
+    const char *accel = r->ctx->app->cfg->media.accel_redirect;
+    if (*accel) {
+        media_accel_redirect(r, key, accel);
+        return;
+    }
     int fd = -1;
     char *path = NULL;
-    if (!key || !key_is_servable(key) || raw_path_has_encoded_separator(r) || !(path = local_path_of(r, key))) {
+    if (!(path = servable_path(r, key))) {
         not_found(r);
         goto out;
     }

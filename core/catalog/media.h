@@ -8,7 +8,8 @@
 #include "http/router.h"
 
 /* The route is always registered; it answers 404 unless server.serve_media
- * is on and the storage plugin keeps local files (the configuration is not
+ * (or media.accel_redirect, which also requires a login) is on and the
+ * storage plugin keeps local files (the configuration is not
  * known yet when routes are registered). */
 void vf_media_routes(vf_router_t *router);
 

@@ -166,6 +166,7 @@ static const conf_key_t media_keys[] = {
     STR("job_split", media.job_split, "per_rendition"),
     STR("work_dir", media.work_dir, "/tmp"),
     INT("url_expires", media.url_expires, 1, 604800, 3600),
+    STR("accel_redirect", media.accel_redirect, ""),
     END};
 static const conf_key_t upload_keys[] = {
     INT64("max_size", upload.max_size, 1, INT64_C(1) << 50, INT64_C(20) << 30),
@@ -564,6 +565,12 @@ static void check_values(vf_config_t *cfg, errs_t *e)
     if (strcmp(split, "per_rendition") && strcmp(split, "whole_ladder"))
         err_at(e, config_setting_lookup(root, "media.job_split"),
                "media.job_split must be \"per_rendition\" or \"whole_ladder\"");
+    const char *accel = cfg->media.accel_redirect;
+    size_t accel_len = strlen(accel);
+    if (accel_len && (accel[0] != '/' || accel[accel_len - 1] != '/' || strpbrk(accel, "?#% \\")))
+        err_at(e, config_setting_lookup(root, "media.accel_redirect"),
+               "media.accel_redirect must be \"\" or a path such as \"/protected-media/\" (starting and ending"
+               " with '/', without '?', '#', '%%', spaces or backslashes)");
     vf_log_level_t lvl;
     if (vf_log_parse_level(cfg->log.level, &lvl) != 0)
         err_at(e, config_setting_lookup(root, "log.level"),

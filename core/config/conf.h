@@ -141,6 +141,7 @@ typedef struct vf_config {
         char *job_split;
         char *work_dir;
         int url_expires;
+        char *accel_redirect; /* "" or the prefix of Nginx's internal location */
     } media;
     struct {
         int64_t max_size;

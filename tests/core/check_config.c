@@ -148,6 +148,30 @@ START_TEST(samesite_none_needs_secure)
 }
 END_TEST
 
+/* An X-Accel-Redirect prefix is a plain path Nginx can match a location on. */
+START_TEST(accel_redirect_is_a_path)
+{
+    const char *bad[] = {"protected-media/", "/protected-media", "/p?x/", "/p%2f/", "/p q/", "/p#/", "/p\\\\/"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[128], *errors = NULL;
+        snprintf(text, sizeof text, "media = { accel_redirect = \"%s\"; };", bad[i]);
+        vf_config_t *cfg = load(text, &errors);
+        ck_assert_msg(cfg == NULL, "accel_redirect '%s' was accepted", bad[i]);
+        ck_assert_msg(strstr(errors, "test.conf:1: media.accel_redirect must be \"\" or a path"), "%s", errors);
+        free(errors);
+    }
+    char *errors = NULL;
+    vf_config_t *cfg = load("media = { accel_redirect = \"/protected-media/\"; };", &errors);
+    ck_assert_msg(cfg != NULL, "%s", errors ? errors : "");
+    ck_assert_str_eq(cfg->media.accel_redirect, "/protected-media/");
+    vf_config_free(&cfg);
+    cfg = load("", &errors);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_str_eq(cfg->media.accel_redirect, "");
+    vf_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(secrets_from_env_and_file)
 {
     char *dir = vft_tmpdir("conf");
@@ -273,6 +297,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, wrong_type_strings_named);
     tcase_add_test(tc, syntax_error_with_line);
     tcase_add_test(tc, samesite_none_needs_secure);
+    tcase_add_test(tc, accel_redirect_is_a_path);
     tcase_add_test(tc, secrets_from_env_and_file);
     tcase_add_test(tc, bad_renditions);
     tcase_add_test(tc, shipped_configs_load);

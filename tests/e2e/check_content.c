@@ -14,6 +14,9 @@
  *     and a change made by another process (this test's own connection) is
  *     visible within one second, also after the server's listening
  *     connection was killed;
+ *   - with media.accel_redirect: /media/ needs the access cookie and then
+ *     answers only "X-Accel-Redirect: <prefix><key>" (percent-encoded),
+ *     for no key outside the storage root or hidden in it;
  *   - with storage_s3 against the S3 test server (VF_TEST_S3_ENDPOINT):
  *     presigned URLs that the signature-checking proxy accepts, inline
  *     disposition for video-url, and a cached list that is re-signed once
@@ -1078,6 +1081,98 @@ START_TEST(s3_cached_list_is_resigned_before_urls_expire)
 }
 END_TEST
 
+/* ------------------------------------------- media.accel_redirect */
+
+static server_t accel_srv;
+
+static void accel_setup(void)
+{
+    setup();
+    char group[1024];
+    int port = vft_free_port();
+    snprintf(group, sizeof group, LOCAL_STORAGE, dir, port);
+    start_server(&accel_srv, port, group, "media = { accel_redirect = \"/protected-media/\"; };\n", "server-accel");
+}
+
+static void accel_teardown(void)
+{
+    stop_server(&accel_srv);
+    teardown();
+}
+
+/* GET (or HEAD) of /media/<path> on the accel server. */
+static long media(const char *method, const char *path, const char *cookie, vft_response_t *r)
+{
+    char full[512];
+    snprintf(full, sizeof full, "/media/%s", path);
+    return call(&accel_srv, method, full, NULL, cookie, "Range: bytes=0-9", r);
+}
+
+START_TEST(accel_redirect_needs_the_cookie)
+{
+    put_local("videos/accel/720p.mp4", 5000, 3);
+    vft_response_t r;
+    ck_assert_int_eq(media("GET", "videos/accel/720p.mp4", NULL, &r), 401);
+    ck_assert_ptr_null(vft_header(&r, "X-Accel-Redirect", 0));
+    vft_response_free(&r);
+    ck_assert_int_eq(media("GET", "videos/accel/720p.mp4", "Cookie: vf_access=forged", &r), 401);
+    ck_assert_ptr_null(vft_header(&r, "X-Accel-Redirect", 0));
+    vft_response_free(&r);
+    /* A refused key is refused the same way without a login: nothing is
+     * said about keys to strangers. */
+    ck_assert_int_eq(media("GET", "..%2f..%2fetc/passwd", NULL, &r), 401);
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(accel_redirect_names_the_file_for_nginx)
+{
+    put_local("videos/accel/720p.mp4", 5000, 3);
+    put_local("videos/accel/odd name?%.mp4", 10, 4);
+    const char *methods[] = {"GET", "HEAD"};
+    for (size_t i = 0; i < 2; i++) {
+        vft_response_t r;
+        ck_assert_int_eq(media(methods[i], "videos/accel/720p.mp4", alice_cookie, &r), 200);
+        char *h = vft_header(&r, "X-Accel-Redirect", 0);
+        ck_assert_ptr_nonnull(h);
+        ck_assert_str_eq(h, "/protected-media/videos/accel/720p.mp4");
+        free(h);
+        /* Nginx sends the bytes (and answers the Range): none from here. */
+        ck_assert_uint_eq(r.body_len, 0);
+        ck_assert_ptr_null(vft_header(&r, "Content-Range", 0));
+        h = vft_header(&r, "Cache-Control", 0);
+        ck_assert_str_eq(h ? h : "", "private");
+        free(h);
+        vft_response_free(&r);
+    }
+    /* A key with characters Nginx would read as a query or an escape. */
+    vft_response_t r;
+    ck_assert_int_eq(media("GET", "videos/accel/odd%20name%3F%25.mp4", alice_cookie, &r), 200);
+    char *h = vft_header(&r, "X-Accel-Redirect", 0);
+    ck_assert_str_eq(h ? h : "", "/protected-media/videos/accel/odd%20name%3F%25.mp4");
+    free(h);
+    vft_response_free(&r);
+}
+END_TEST
+
+START_TEST(accel_redirect_refuses_paths_out_of_the_root)
+{
+    put_local("videos/accel/720p.mp4", 5000, 3);
+    put_local(".uploads/secret.bin", 10, 5);
+    const char *bad[] = {"..%2f..%2fetc/passwd", "%2e%2e/%2e%2e/etc/passwd", "videos/..%2f..%2f.uploads/secret.bin",
+                         "videos%2faccel%2f720p.mp4", "videos%5caccel%5c720p.mp4", ".uploads/secret.bin",
+                         "videos//accel/720p.mp4", "videos/%2e/accel/720p.mp4"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        vft_response_t r;
+        long status = media("GET", bad[i], alice_cookie, &r);
+        char *h = vft_header(&r, "X-Accel-Redirect", 0);
+        ck_assert_msg(status == 404 || status == 400, "/media/%s answered %ld", bad[i], status);
+        ck_assert_msg(!h, "/media/%s was sent to nginx as %s", bad[i], h);
+        vft_response_free(&r);
+    }
+}
+END_TEST
+
 static Suite *content_suite(void)
 {
     Suite *s = suite_create("content");
@@ -1096,6 +1191,14 @@ static Suite *content_suite(void)
     tcase_add_test(tc, changes_by_another_process_show_within_a_second);
     tcase_add_test(tc, changes_show_while_the_listener_is_down);
     suite_add_tcase(s, tc);
+
+    TCase *accel = tcase_create("accel_redirect");
+    tcase_add_unchecked_fixture(accel, accel_setup, accel_teardown);
+    tcase_set_timeout(accel, 60);
+    tcase_add_test(accel, accel_redirect_needs_the_cookie);
+    tcase_add_test(accel, accel_redirect_names_the_file_for_nginx);
+    tcase_add_test(accel, accel_redirect_refuses_paths_out_of_the_root);
+    suite_add_tcase(s, accel);
 
     TCase *restart = tcase_create("db_restart");
     tcase_add_unchecked_fixture(restart, private_pg_setup, private_pg_teardown);
