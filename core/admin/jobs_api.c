@@ -10,6 +10,9 @@
 #include "admin/paging.h"
 #include "http/http.h"
 #include "jobs/queue.h"
+#include "pipeline/pipeline.h"
+#include "runtime/db.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -115,13 +118,20 @@ static void reply_change(vf_req_t *r, const char *id, int ret, const char *actio
     json_decref(detail);
 }
 
-/* What an audit row keeps of a job: its type, before it may be gone. */
+/* What an audit row keeps of a job: its type and state. */
+static json_t *detail_of(const json_t *job)
+{
+    return job ? json_pack("{s:O, s:O}", "type", json_object_get(job, "type"), "state", json_object_get(job, "state"))
+               : NULL;
+}
+
+/* The detail of job `id`, read before it may be gone. */
 static json_t *job_detail(vf_req_t *r, const char *id)
 {
     json_t *job = NULL;
     if (vf_queue_show(r->ctx, id, &job) != 0)
         return NULL;
-    json_t *d = json_pack("{s:O, s:O}", "type", json_object_get(job, "type"), "state", json_object_get(job, "state"));
+    json_t *d = detail_of(job);
     json_decref(job);
     return d;
 }
@@ -149,13 +159,33 @@ static void jobs_requeue(vf_req_t *r)
     reply_change(r, id, vf_queue_requeue(r->ctx, id), "job.requeue", detail);
 }
 
+#define CANCELLED "Cancelled by staff."
+
+/* A pipeline job's video fails with its cancelled job: no handler will
+ * finish that task now, so it would stay in processing. */
+static void fail_video_of(vf_req_t *r, const char *id, const json_t *job)
+{
+    int ret = vf_pipeline_job_cancelled(r->ctx, json_string_value(json_object_get(job, "type")),
+                                        json_object_get(job, "payload"), CANCELLED);
+    if (ret < 0)
+        vf_error("admin: job %s was cancelled but its video could not be marked failed: %s", id,
+                 vf_db_last_error(r->ctx->db));
+}
+
 static void jobs_cancel(vf_req_t *r)
 {
     const char *id = staff_and_job(r);
     if (!id)
         return;
-    json_t *detail = job_detail(r, id);
-    reply_change(r, id, vf_queue_cancel(r->ctx, id, "Cancelled by staff."), "job.cancel", detail);
+    json_t *job = NULL;
+    if (vf_queue_show(r->ctx, id, &job) != 0)
+        job = NULL;
+    json_t *detail = detail_of(job);
+    int ret = vf_queue_cancel(r->ctx, id, CANCELLED);
+    if (ret == 0 && job)
+        fail_video_of(r, id, job);
+    json_decref(job);
+    reply_change(r, id, ret, "job.cancel", detail);
 }
 
 void vf_admin_jobs_routes(vf_router_t *router)
