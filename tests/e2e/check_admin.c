@@ -1152,7 +1152,7 @@ END_TEST
 /* Last: the server is stopped here, with a stream open. */
 /* A server whose access tokens live 10 s (the shortest allowed): a stream
  * ends, after an `expired` event, when the token it was opened with
- * expires; the renewed session opens a new one. */
+ * expires; the old cookie opens no new one, the renewed session does. */
 static ufix_t short_lived;
 
 START_TEST(events_end_when_the_access_token_expires)
@@ -1168,6 +1168,32 @@ START_TEST(events_end_when_the_access_token_expires)
     long x = sse_wait(e, (size_t)at, "event: expired\ndata: {}\n\n", 30000);
     ck_assert_msg(x > 0, "the stream outlived its token: %s", e->buf + at);
     ck_assert_int_gt(sse_wait(e, (size_t)x, "\r\n0\r\n\r\n", 10000), 0);
+    close(e->fd);
+
+    /* What the page does next: the old cookie is refused; renewed
+     * (POST /users/refresh/, new cookies), a new stream opens. */
+    sse_open_on(e, short_lived.port, short_lived.cookie);
+    ck_assert_msg(sse_wait(e, 0, "HTTP/1.1 401", 10000) > 0, "an expired token opened a stream: %s", e->buf);
+    close(e->fd);
+    char url[256];
+    snprintf(url, sizeof url, "%s/users/refresh/", short_lived.base);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    vft_response_t resp;
+    ck_assert_int_eq(vft_http_raw("POST", url, "{}", 2, headers, short_lived.cookie, &resp), 0);
+    ck_assert_int_eq(resp.status, 200);
+    char renewed[4096] = "";
+    for (int i = 0;; i++) {
+        char *set = vft_header(&resp, "Set-Cookie", i);
+        if (!set)
+            break;
+        size_t used = strlen(renewed);
+        snprintf(renewed + used, sizeof renewed - used, "%s%.*s", used ? "; " : "", (int)strcspn(set, ";"), set);
+        free(set);
+    }
+    vft_response_free(&resp);
+    ck_assert_msg(strstr(renewed, "vf_access="), "no new access cookie: %s", renewed);
+    sse_open_on(e, short_lived.port, renewed);
+    ck_assert_msg(sse_wait(e, 0, "event: hello\n", 10000) > 0, "the renewed session opened no stream: %s", e->buf);
     close(e->fd);
     free(e);
     ufix_teardown(&short_lived);
