@@ -98,23 +98,27 @@ static void video_jobs(vf_req_t *r)
 /* Retry, in one transaction: the job ids of the failed video's failed
  * tasks into `jobs`, then the tasks back to pending and the video to
  * processing (a job of a failed video does nothing).  -ENOENT: no such
- * video; -EALREADY: it is not failed; -ESRCH with the task's name in
- * `missing`: the queue has forgotten that task's job. */
-static int retry_tx(vf_req_t *r, const char *ids, json_t *jobs, char *missing, size_t len)
+ * video; -EALREADY: it is not failed (in `generation`, when not 0);
+ * -ESRCH with the task's name in `missing`: the queue has forgotten that
+ * task's job. */
+static int retry_tx(vf_req_t *r, const char *ids, int generation, json_t *jobs, char *missing, size_t len)
 {
     PGresult *res = NULL;
     const char *p[] = {ids};
+    char gens[16];
+    snprintf(gens, sizeof gens, "%d", generation);
     int ret = vf_db_begin(r->ctx->db);
     if (ret < 0)
         return ret;
     ret = vf_db_exec(r->ctx->db, &res,
-                     "SELECT v.processing_state, t.task, t.job_id FROM videos v "
+                     "SELECT v.processing_state, t.task, t.job_id, v.generation FROM videos v "
                      "LEFT JOIN video_tasks t ON t.video_id = v.id AND t.generation = v.generation "
                      "AND t.state = 'failed' WHERE v.id = $1::bigint FOR UPDATE OF v",
                      1, p);
     if (ret == 0 && PQntuples(res) == 0)
         ret = -ENOENT;
-    else if (ret == 0 && strcmp(PQgetvalue(res, 0, 0), "failed") != 0)
+    else if (ret == 0 && (strcmp(PQgetvalue(res, 0, 0), "failed") != 0 ||
+                          (generation && atoi(PQgetvalue(res, 0, 3)) != generation)))
         ret = -EALREADY;
     for (int i = 0; ret == 0 && i < PQntuples(res) && !PQgetisnull(res, i, 1); i++) {
         json_t *job = NULL;
@@ -145,19 +149,12 @@ static int retry_tx(vf_req_t *r, const char *ids, json_t *jobs, char *missing, s
     return ret;
 }
 
-/* POST /admin/api/videos/<id>/retry/: a failed video processes again:
- * retry_tx, then each failed task's job runs again from attempt 1
- * (vf_queue_requeue; one still queued or running is left as it is).  409
- * when the video is not failed, or when the queue has forgotten a job
- * (finished jobs leave its history): then only a new source starts over. */
-static void video_retry(vf_req_t *r)
+int vf_admin_video_retry(vf_req_t *r, int64_t id, int generation, json_t **requeued, char *missing, size_t len)
 {
-    int64_t id;
-    char ids[24], missing[64] = "";
-    if (staff_and_video(r, &id, ids) != 0)
-        return;
+    char ids[24];
+    snprintf(ids, sizeof ids, "%" PRId64, id);
     json_t *jobs = json_array();
-    int ret = jobs ? retry_tx(r, ids, jobs, missing, sizeof missing) : -ENOMEM;
+    int ret = jobs ? retry_tx(r, ids, generation, jobs, missing, len) : -ENOMEM;
     size_t i;
     json_t *job_id;
     json_array_foreach(jobs, i, job_id) {
@@ -168,9 +165,28 @@ static void video_retry(vf_req_t *r)
         if (ret == -EALREADY || ret == -EBUSY)
             ret = 0;
     }
-    if (ret == 0) {
+    if (ret == 0)
         vf_audit_record_id(r, "video.retry", "video", id, json_pack("{s:O}", "jobs", jobs));
-        json_t *body = json_pack("{s:I, s:O}", "video_id", (json_int_t)id, "requeued", jobs);
+    if (ret == 0 && requeued)
+        *requeued = jobs;
+    else
+        json_decref(jobs);
+    return ret;
+}
+
+/* POST /admin/api/videos/<id>/retry/: vf_admin_video_retry.  409 when the
+ * video is not failed, or when the queue has forgotten a job (finished
+ * jobs leave its history): then only a new source starts over. */
+static void video_retry(vf_req_t *r)
+{
+    int64_t id;
+    char ids[24], missing[64] = "";
+    if (staff_and_video(r, &id, ids) != 0)
+        return;
+    json_t *jobs = NULL;
+    int ret = vf_admin_video_retry(r, id, 0, &jobs, missing, sizeof missing);
+    if (ret == 0) {
+        json_t *body = json_pack("{s:I, s:o}", "video_id", (json_int_t)id, "requeued", jobs);
         vf_reply_json(r, body ? 200 : 500, body);
     } else if (ret == -ENOENT)
         vf_reply_msg(r, 404, "detail", "Not found.");
@@ -183,7 +199,6 @@ static void video_retry(vf_req_t *r)
         vf_reply_msg(r, 409, "detail", msg);
     } else
         vf_admin_reply_failure(r, ret, "retry the video");
-    json_decref(jobs);
 }
 
 void vf_admin_video_jobs_routes(vf_router_t *router)

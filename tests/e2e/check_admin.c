@@ -898,6 +898,42 @@ START_TEST(video_sizes_jobs_and_cancel)
     json_decref(page);
     ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/999999999/jobs/", NULL, NULL), 404);
     ck_assert_int_eq(ufix_json(&f, "POST", "/admin/api/videos/999999999/retry/", NULL, NULL), 404);
+
+    /* Requeue on the jobs dashboard of a failed video's job retries the
+     * video (alone, the job would find it failed and skip). */
+    char upload[33];
+    upload_bytes(upload);
+    int64_t junk = ufix_create_video(&f, "Junk clip", "Other", upload);
+    ck_assert_int_gt(junk, 0);
+    ck_assert_int_eq(ufix_wait_video(&f, junk, "failed", 120000, &v), 0);
+    json_decref(v);
+    char failed_job[64] = "";
+    int settled = 0;
+    for (int waited = 0; waited < 60000 && !settled; waited += 100) {
+        tasks = jobs_of_video(junk);
+        settled = json_array_size(tasks) == 3;
+        json_array_foreach(tasks, i, t) {
+            const char *st = json_string_value(json_object_get(json_object_get(t, "job"), "state"));
+            settled = settled && st && (!strcmp(st, "failed") || !strcmp(st, "done"));
+            if (st && !strcmp(st, "failed"))
+                snprintf(failed_job, sizeof failed_job, "%s", json_string_value(json_object_get(t, "job_id")));
+        }
+        json_decref(tasks);
+        if (!settled)
+            sleep_ms(100);
+    }
+    ck_assert_msg(settled && *failed_job, "the junk video's jobs did not finish");
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/requeue/", failed_job);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 200);
+    snprintf(q, sizeof q, "?object_type=video&object_id=%" PRId64 "&action=video.retry", junk);
+    page = audit_page(q);
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(json_array_get(json_object_get(page, "results"), 0),
+                                                                     "detail"), "jobs")), 3);
+    json_decref(page);
+    /* Processing again (the retry committed before the answer), it fails again. */
+    ck_assert_int_eq(ufix_wait_video(&f, junk, "failed", 120000, &v), 0);
+    json_decref(v);
     snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/retry/", done);
     ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 409);
     ufix_stop_worker(&f, w, SIGTERM);
