@@ -456,17 +456,33 @@ int vf_auth_require(vf_req_t *r)
     return 0;
 }
 
-int vf_auth_staff_token(const vf_config_t *cfg, const char *authorization, const char *cookie_header)
+/* The claims of a valid, unexpired access token in these headers: 0, or
+ * <0 (none, invalid, or no key configured).  Replies nothing. */
+static int token_claims(const vf_config_t *cfg, const char *authorization, const char *cookie_header,
+                        vf_token_claims_t *c)
 {
     const char *key = cfg->auth.secret_key;
     char *token = key && strlen(key) >= 32 ? access_token(cfg, authorization, cookie_header) : NULL;
     if (!token)
-        return 0;
-    vf_token_claims_t c;
-    int rc = verify_access(key, token, (int64_t)time(NULL), &c);
+        return -ENOENT;
+    int rc = verify_access(key, token, (int64_t)time(NULL), c);
     sodium_memzero(token, strlen(token));
     free(token);
-    return rc == 0 && c.is_staff;
+    return rc;
+}
+
+int vf_auth_staff_token(const vf_config_t *cfg, const char *authorization, const char *cookie_header)
+{
+    vf_token_claims_t c;
+    return token_claims(cfg, authorization, cookie_header, &c) == 0 && c.is_staff;
+}
+
+int64_t vf_auth_access_expires(vf_req_t *r)
+{
+    vf_token_claims_t c;
+    return token_claims(r->ctx->app->cfg, vf_req_header(r, "Authorization"), vf_req_header(r, "Cookie"), &c) == 0
+               ? c.exp
+               : 0;
 }
 
 int vf_auth_require_staff(vf_req_t *r)

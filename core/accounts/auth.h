@@ -32,6 +32,10 @@ int vf_auth_require_staff(vf_req_t *r);
  * a large upload body in before it is read (the handler still runs
  * vf_auth_require_staff, revocation included).  Replies nothing. */
 int vf_auth_staff_token(const vf_config_t *cfg, const char *authorization, const char *cookie_header);
+/* When the request's access token expires (seconds since the epoch), for
+ * what outlives the request (an event stream); 0 when it carries no valid
+ * one.  Replies nothing. */
+int64_t vf_auth_access_expires(vf_req_t *r);
 
 /* --------------------------------------------------------------- JWT */
 

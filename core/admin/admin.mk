@@ -7,10 +7,11 @@ core_libvfcore_la_SOURCES += \
 	core/admin/audit_api.c core/admin/audit_api.h \
 	core/admin/users_api.c core/admin/users_api.h \
 	core/admin/jobs_api.c core/admin/jobs_api.h \
+	core/admin/video_jobs_api.c core/admin/video_jobs_api.h \
 	core/admin/events.c core/admin/events_feed.c core/admin/events.h \
 	core/admin/pages.c core/admin/pages.h
 
-dist_sql_DATA += sql/006_admin.sql
+dist_sql_DATA += sql/006_admin.sql sql/007_admin_video_sizes.sql sql/008_admin_live.sql
 
 # The pages, installed where admin.static_dir points by default.  The
 # tus-js-client bundle comes from web/install.sh (npm, pinned by

@@ -16,7 +16,10 @@
  * most those two bounds.
  *
  * A client that goes away, or whose session is revoked, is noticed at its
- * next event or heartbeat and freed.
+ * next event or heartbeat and freed.  A stream ends when the access token
+ * it was opened with expires (after an `expired` event): the token is
+ * checked once, at the start, so a stream must not outlive it; the page
+ * renews its session and opens a new one.
  */
 #include "config.h"
 #include "admin/events.h"
@@ -33,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RETRY_FULL_MS 200     /* a client with a full output buffer is tried again after */
 #define RECONNECT_MS 3000     /* EventSource's wait before reconnecting */
@@ -47,7 +51,7 @@ typedef struct client {
     struct client *next, *prev; /* hub.clients, under hub.lock */
     /* The loop thread's. */
     vf_stream_t *stream;
-    struct event *wake, *beat;
+    struct event *wake, *beat, *expire;
     vf_thread_ctx_t *ctx;
     char session_id[40];
     /* Under hub.lock. */
@@ -149,6 +153,7 @@ static void client_close(client_t *c)
     }
     event_free(c->wake);
     event_free(c->beat);
+    event_free(c->expire);
     vf_stream_end(c->stream);
     free(c);
 }
@@ -224,11 +229,27 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
         evbuffer_free(out);
 }
 
+/* The access token the stream was opened with has expired: say so (the
+ * page renews its session first) and end the stream. */
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    client_t *c = arg;
+    struct evbuffer *out = vf_stream_room(c->stream) >= 32 ? evbuffer_new() : NULL;
+    if (out && evbuffer_add_printf(out, "event: expired\ndata: {}\n\n") > 0)
+        vf_stream_send(c->stream, out);
+    if (out)
+        evbuffer_free(out);
+    client_close(c);
+}
+
 /* GET /admin/api/events/ */
 static void events_stream(vf_req_t *r)
 {
     if (vf_auth_require_staff(r) != 0)
         return;
+    int64_t expires = vf_auth_access_expires(r);
     pthread_mutex_lock(&hub.lock);
     int started = hub.started, heartbeat = hub.heartbeat;
     pthread_mutex_unlock(&hub.lock);
@@ -252,9 +273,13 @@ static void events_stream(vf_req_t *r)
     struct event_base *base = vf_stream_base(c->stream);
     c->wake = event_new(base, -1, 0, on_wake, c);
     c->beat = event_new(base, -1, EV_PERSIST, on_beat, c);
+    c->expire = event_new(base, -1, 0, on_expire, c);
     struct timeval every = {heartbeat, 0};
+    int64_t left = expires - (int64_t)time(NULL);
+    struct timeval until = {left > 0 ? (time_t)left : 0, 0};
     struct evbuffer *hello = evbuffer_new();
-    if (!c->wake || !c->beat || !hello || event_add(c->beat, &every) != 0 ||
+    if (!c->wake || !c->beat || !c->expire || !hello || event_add(c->beat, &every) != 0 ||
+        event_add(c->expire, &until) != 0 ||
         evbuffer_add_printf(hello, "retry: %d\nevent: hello\ndata: {\"heartbeat\": %d}\n\n", RECONNECT_MS,
                             heartbeat) < 0) {
         vf_error("events: cannot set up a client (out of memory)");
@@ -264,6 +289,8 @@ static void events_stream(vf_req_t *r)
             event_free(c->wake);
         if (c->beat)
             event_free(c->beat);
+        if (c->expire)
+            event_free(c->expire);
         vf_stream_end(c->stream);
         free(c);
         return;

@@ -1,7 +1,7 @@
 /*
  * events_feed.c - the thread that feeds the event hub (events.h): it
- * SUBSCRIBEs to the queue's job events in Redis and LISTENs for the video
- * notifications of PostgreSQL, on connections of its own, and waits on both
+ * SUBSCRIBEs to the queue's job events in Redis and LISTENs for the video,
+ * user and audit notifications of PostgreSQL, on connections of its own, and waits on both
  * sockets at once.  When either connection is lost it says `resync` to the
  * clients (events may have been missed meanwhile) and tries again every
  * second.
@@ -18,12 +18,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
-#define VIDEO_CHANNEL "vf_admin_videos"
 #define RETRY_MS 1000
+
+/* PostgreSQL's channels (sql/006_admin.sql, 008_admin_live.sql) and the
+ * event each becomes. */
+static const struct {
+    const char *channel, *event;
+} pg_channels[] = {
+    {"vf_admin_videos", "video"},
+    {"vf_admin_users", "user"},
+    {"vf_admin_audit", "audit"},
+};
+#define N_PG_CHANNELS (sizeof pg_channels / sizeof pg_channels[0])
 
 static struct {
     vf_thread_ctx_t ctx;      /* the thread's own PostgreSQL and Redis */
@@ -66,9 +77,23 @@ static void drain_pg(PGconn *conn)
 {
     PGnotify *n;
     while ((n = PQnotifies(conn)) != NULL) {
-        vf_admin_events_publish("video", n->extra);
+        for (size_t i = 0; i < N_PG_CHANNELS; i++)
+            if (strcmp(n->relname, pg_channels[i].channel) == 0)
+                vf_admin_events_publish(pg_channels[i].event, n->extra);
         PQfreemem(n);
     }
+}
+
+/* LISTEN on every channel: 0, or -1 when PostgreSQL is not reachable. */
+static int listen_all(void)
+{
+    for (size_t i = 0; i < N_PG_CHANNELS; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "LISTEN %s", pg_channels[i].channel);
+        if (vf_db_run(feed.ctx.db, sql, 0, NULL) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static void *feed_main(void *arg)
@@ -82,15 +107,15 @@ static void *feed_main(void *arg)
             subscribed = subscribe() == 0;
         PGconn *conn = vf_db_conn(feed.ctx.db);
         if (!listening)
-            listening = conn && vf_db_run(feed.ctx.db, "LISTEN " VIDEO_CHANNEL, 0, NULL) == 0;
+            listening = conn && listen_all() == 0;
         if (subscribed && listening && !was) {
             if (complain.interval > 0)
-                vf_info("events: following job and video changes again");
+                vf_info("events: following job, video, user and audit changes again");
             vf_complain_reset(&complain);
             vf_admin_events_publish("resync", "{}");
         } else if (!(subscribed && listening) && vf_complain_should_log(&complain, 60)) {
             vf_warn("events: cannot follow %s; live views are behind until it is back",
-                    subscribed ? "video changes in PostgreSQL" : "job changes in Redis");
+                    subscribed ? "video, user and audit changes in PostgreSQL" : "job changes in Redis");
         }
         redisContext *rc = subscribed ? vf_redis_context(feed.ctx.redis) : NULL;
         if (subscribed && (!rc || drain_redis(rc) < 0)) {

@@ -8,10 +8,15 @@
 #include "accounts/auth.h"
 #include "admin/events.h"
 #include "admin/paging.h"
+#include "admin/video_jobs_api.h"
 #include "http/http.h"
 #include "jobs/queue.h"
+#include "pipeline/pipeline.h"
+#include "runtime/db.h"
+#include "util/log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,13 +120,20 @@ static void reply_change(vf_req_t *r, const char *id, int ret, const char *actio
     json_decref(detail);
 }
 
-/* What an audit row keeps of a job: its type, before it may be gone. */
+/* What an audit row keeps of a job: its type and state. */
+static json_t *detail_of(const json_t *job)
+{
+    return job ? json_pack("{s:O, s:O}", "type", json_object_get(job, "type"), "state", json_object_get(job, "state"))
+               : NULL;
+}
+
+/* The detail of job `id`, read before it may be gone. */
 static json_t *job_detail(vf_req_t *r, const char *id)
 {
     json_t *job = NULL;
     if (vf_queue_show(r->ctx, id, &job) != 0)
         return NULL;
-    json_t *d = json_pack("{s:O, s:O}", "type", json_object_get(job, "type"), "state", json_object_get(job, "state"));
+    json_t *d = detail_of(job);
     json_decref(job);
     return d;
 }
@@ -140,13 +152,60 @@ static void jobs_item(vf_req_t *r)
     reply_change(r, id, vf_queue_delete(r->ctx, id), "job.delete", detail);
 }
 
+/* A pipeline job of a video that failed in its generation: requeued
+ * alone it would find the video failed and skip, and its sibling tasks
+ * failed with it would keep the video from ready; so the video is retried
+ * (vf_admin_video_retry: every failed task's job, this one among them).
+ * 1 when retried, 0 when the job is not such a job (requeue it alone), or
+ * <0. */
+static int retry_video_of(vf_req_t *r, const json_t *job)
+{
+    const char *type = json_string_value(json_object_get(job, "type"));
+    json_int_t vid = 0, gen = 0;
+    if (!type || (strcmp(type, VF_JOB_TRANSCODE) != 0 && strcmp(type, VF_JOB_THUMBNAIL) != 0) ||
+        json_unpack((json_t *)json_object_get(job, "payload"), "{s:I, s:I}", "video_id", &vid, "generation",
+                    &gen) != 0 ||
+        vid <= 0 || gen <= 0 || gen > INT32_MAX)
+        return 0;
+    char missing[64];
+    int ret = vf_admin_video_retry(r, (int64_t)vid, (int)gen, NULL, missing, sizeof missing);
+    /* Gone, not failed, or a sibling's job forgotten: the job alone. */
+    if (ret == -ENOENT || ret == -EALREADY || ret == -ESRCH)
+        return 0;
+    return ret < 0 ? ret : 1;
+}
+
 static void jobs_requeue(vf_req_t *r)
 {
     const char *id = staff_and_job(r);
     if (!id)
         return;
-    json_t *detail = job_detail(r, id);
-    reply_change(r, id, vf_queue_requeue(r->ctx, id), "job.requeue", detail);
+    json_t *job = NULL;
+    if (vf_queue_show(r->ctx, id, &job) != 0)
+        job = NULL;
+    json_t *detail = detail_of(job);
+    /* Only a job that may be requeued retries its video. */
+    const char *state = json_string_value(json_object_get(job, "state"));
+    int ret = state && (!strcmp(state, "failed") || !strcmp(state, "done")) ? retry_video_of(r, job) : 0;
+    if (ret == 0)
+        ret = vf_queue_requeue(r->ctx, id);
+    else if (ret == 1)
+        ret = 0;
+    json_decref(job);
+    reply_change(r, id, ret, "job.requeue", detail);
+}
+
+#define CANCELLED "Cancelled by staff."
+
+/* A pipeline job's video fails with its cancelled job: no handler will
+ * finish that task now, so it would stay in processing. */
+static void fail_video_of(vf_req_t *r, const char *id, const json_t *job)
+{
+    int ret = vf_pipeline_job_cancelled(r->ctx, json_string_value(json_object_get(job, "type")),
+                                        json_object_get(job, "payload"), CANCELLED);
+    if (ret < 0)
+        vf_error("admin: job %s was cancelled but its video could not be marked failed: %s", id,
+                 vf_db_last_error(r->ctx->db));
 }
 
 static void jobs_cancel(vf_req_t *r)
@@ -154,8 +213,15 @@ static void jobs_cancel(vf_req_t *r)
     const char *id = staff_and_job(r);
     if (!id)
         return;
-    json_t *detail = job_detail(r, id);
-    reply_change(r, id, vf_queue_cancel(r->ctx, id, "Cancelled by staff."), "job.cancel", detail);
+    json_t *job = NULL;
+    if (vf_queue_show(r->ctx, id, &job) != 0)
+        job = NULL;
+    json_t *detail = detail_of(job);
+    int ret = vf_queue_cancel(r->ctx, id, CANCELLED);
+    if (ret == 0 && job)
+        fail_video_of(r, id, job);
+    json_decref(job);
+    reply_change(r, id, ret, "job.cancel", detail);
 }
 
 void vf_admin_jobs_routes(vf_router_t *router)

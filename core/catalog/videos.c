@@ -9,6 +9,7 @@
 #include "accounts/auth.h"
 #include "catalog/video_json.h"
 #include "catalog/video_lifecycle.h"
+#include "catalog/video_list.h"
 #include "http/http.h"
 #include "http/paging.h"
 #include "runtime/db.h"
@@ -47,10 +48,11 @@ static int load_json(vf_req_t *r, int64_t id, json_t **out)
     char ids[24];
     snprintf(ids, sizeof ids, "%" PRId64, id);
     const char *p[] = {ids};
-    int ret = id ? vf_db_exec(r->ctx->db, &res, "SELECT " VF_VIDEO_COLUMNS " FROM videos v WHERE v.id = $1::bigint",
+    int ret = id ? vf_db_exec(r->ctx->db, &res, "SELECT " VF_VIDEO_ADMIN_COLUMNS " FROM videos v WHERE v.id = $1::bigint",
                               1, p)
                  : vf_db_exec(r->ctx->db, &res,
-                              "SELECT " VF_VIDEO_COLUMNS " FROM videos v ORDER BY v.created_at DESC, v.id DESC", 0,
+                              "SELECT " VF_VIDEO_ADMIN_COLUMNS " FROM videos v ORDER BY v.created_at DESC, v.id DESC",
+                              0,
                               NULL);
     *out = NULL;
     if (ret < 0)
@@ -61,7 +63,7 @@ static int load_json(vf_req_t *r, int64_t id, json_t **out)
     }
     json_t *all = id ? NULL : json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        json_t *v = vf_video_json(app->storage, app->cfg->media.url_expires, res, i);
+        json_t *v = vf_video_admin_json(app->storage, app->cfg->media.url_expires, res, i);
         if (!v) {
             json_decref(all);
             ret = -ENOMEM;
@@ -114,19 +116,20 @@ static json_t *fields_detail(const vf_video_fields_t *f)
     return d;
 }
 
-/* GET /admin/api/videos/?limit=&cursor=&q=&state=&category=: newest first
- * (by id), narrowed by a part of the title, a processing state, a
- * category; the cursor is the last id shown.  The keyset walks the primary
- * key, so a page costs the same deep in 10,000 videos. */
+/* GET /admin/api/videos/?limit=&cursor=&q=&state=&category=&sort=: in the
+ * order `sort` names (video_list.h; newest first by default), narrowed by
+ * a part of the title, a processing state, a category.  The cursor holds
+ * the last row's sort key and id, and each order walks an index on
+ * (key, id): a page costs the same deep in 10,000 videos. */
 static void reply_page(vf_req_t *r)
 {
     int limit;
     const char *cursor;
     if (vf_page_params(r, &limit, &cursor) != 0)
         return;
-    int64_t before = INT64_MAX;
-    if (cursor && vf_parse_id(cursor, &before) != 0) {
-        vf_reply_field_error(r, 400, "cursor", "Not a cursor of this list.");
+    const vf_video_sort_t *sort = vf_video_sort_find(vf_req_query(r, "sort"));
+    if (!sort) {
+        vf_reply_field_error(r, 400, "sort", "One of: " VF_VIDEO_SORT_NAMES ".");
         return;
     }
     const char *q = vf_req_query(r, "q"), *state = vf_req_query(r, "state"),
@@ -143,37 +146,46 @@ static void reply_page(vf_req_t *r)
         vf_reply_field_error(r, 400, "category", "Not a category of the catalogue.");
         return;
     }
-    char before_s[24], limit_s[16];
-    snprintf(before_s, sizeof before_s, "%" PRId64, before);
-    snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
-    const char *params[] = {before_s, limit_s, q, state, category};
-    PGresult *res = NULL;
-    int ret = vf_db_exec(r->ctx->db, &res,
-                         "SELECT " VF_VIDEO_COLUMNS " FROM videos v WHERE v.id < $1::bigint"
-                         " AND ($3::text IS NULL OR strpos(lower(v.title), lower($3)) > 0)"
-                         " AND ($4::text IS NULL OR v.processing_state = $4)"
-                         " AND ($5::text IS NULL OR v.category = $5)"
-                         " ORDER BY v.id DESC LIMIT $2::int",
-                         5, params);
-    json_t *rows = ret == 0 ? json_array() : NULL;
-    int n = ret == 0 ? PQntuples(res) : 0;
-    for (int i = 0; rows && i < n && i < limit; i++) {
-        json_t *v = vf_video_json(r->ctx->app->storage, r->ctx->app->cfg->media.url_expires, res, i);
-        if (!v || json_array_append_new(rows, v) != 0) {
-            json_decref(rows);
-            rows = NULL;
-            ret = -ENOMEM;
-        }
+    char *after_key = NULL, *sql = NULL, *next = NULL;
+    int64_t after_id = 0;
+    int ret = cursor ? vf_video_cursor_parse(sort, cursor, &after_key, &after_id) : 0;
+    if (ret == -EINVAL) {
+        vf_reply_field_error(r, 400, "cursor", "Not a cursor of this list (in this order).");
+        return;
     }
-    char next[24] = "";
-    if (rows && n > limit)
-        snprintf(next, sizeof next, "%s", PQgetvalue(res, limit - 1, VF_VIDEO_COL_ID));
+    char after_s[24], limit_s[16];
+    snprintf(after_s, sizeof after_s, "%" PRId64, after_id);
+    snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
+    const char *params[] = {limit_s, q, state, category, after_key, after_s};
+    PGresult *res = NULL;
+    json_t *rows = NULL;
+    if (ret == 0 && !(sql = vf_video_page_sql(sort, cursor != NULL)))
+        ret = -ENOMEM;
+    if (ret == 0)
+        ret = vf_db_exec(r->ctx->db, &res, sql, cursor ? 6 : 4, params);
+    if (ret == 0 && !(rows = json_array()))
+        ret = -ENOMEM;
+    int n = ret == 0 ? PQntuples(res) : 0;
+    for (int i = 0; ret == 0 && i < n && i < limit; i++) {
+        json_t *v = vf_video_admin_json(r->ctx->app->storage, r->ctx->app->cfg->media.url_expires, res, i);
+        if (!v || json_array_append_new(rows, v) != 0)
+            ret = -ENOMEM;
+    }
+    if (ret == 0 && n > limit &&
+        !(next = vf_video_cursor(sort, PQgetvalue(res, limit - 1, VF_VIDEO_COL_SORT_KEY),
+                                 PQgetvalue(res, limit - 1, VF_VIDEO_COL_ID))))
+        ret = -ENOMEM;
     PQclear(res);
+    free(sql);
+    free(after_key);
     if (ret < 0) {
+        json_decref(rows);
+        free(next);
         reply_failure(r, ret);
         return;
     }
     vf_page_reply(r, rows, next);
+    free(next);
 }
 
 /* GET, POST /admin/api/videos/ */
@@ -183,7 +195,7 @@ static void videos_collection(vf_req_t *r)
         return;
     if (r->method != VF_POST) {
         /* Pages when asked for them; the whole array otherwise (as before). */
-        if (vf_req_query(r, "limit") || vf_req_query(r, "cursor"))
+        if (vf_req_query(r, "limit") || vf_req_query(r, "cursor") || vf_req_query(r, "sort"))
             reply_page(r);
         else
             reply_video(r, 200, 0);

@@ -9,6 +9,7 @@
 #include "admin/jobs_api.h"
 #include "admin/pages.h"
 #include "admin/users_api.h"
+#include "admin/video_jobs_api.h"
 #include "catalog/content.h"
 #include "catalog/media.h"
 #include "catalog/videos.h"
@@ -28,6 +29,7 @@ void vf_routes_register(vf_router_t *r)
     vf_admin_audit_routes(r);
     vf_admin_users_routes(r);
     vf_admin_jobs_routes(r);
+    vf_admin_video_jobs_routes(r);
     vf_admin_events_routes(r);
     vf_admin_pages_routes(r);
 }

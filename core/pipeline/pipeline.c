@@ -213,6 +213,10 @@ static int locate_source(task_run_t *t)
         snprintf(t->err, t->errlen, "storage: %s", verr.message);
         return fail_transient(t, ret);
     }
+    /* Known before anything can fail: a failed video shows its size too. */
+    if (vf_pipeline_db_source_size(t->ctx, t->video_id, t->generation, (int64_t)st.size) < 0)
+        vf_warn("pipeline: the source size of video %" PRId64 " was not recorded: %s", t->video_id,
+                vf_db_last_error(t->ctx->db));
     ret = -ENOTSUP;
     if (sources & VF_ENCODER_SOURCE_PATH)
         ret = vf_storage_local_path(storage, t->source_key, &t->source, &verr);
@@ -313,7 +317,7 @@ static int outputs_add(outputs_t *o, const task_run_t *t, const char *quality)
     o->paths[i] = quality ? work_file(t, quality, ".mp4") : work_file(t, "thumbnail", ".jpg");
     o->keys[i] = quality ? vf_pipeline_rendition_key(t->video_id, t->generation, quality)
                          : vf_pipeline_thumbnail_key(t->video_id, t->generation);
-    o->items[i] = (vf_output_t){quality, o->keys[i]};
+    o->items[i] = (vf_output_t){.quality = quality, .key = o->keys[i], .size = 0};
     o->n++;
     return o->paths[i] && o->keys[i] ? 0 : -ENOMEM;
 }
@@ -393,10 +397,12 @@ static void discard_outputs(task_run_t *t, const outputs_t *out)
 
 /* Each copy stops when the job is cancelled (storage with the 1.1
  * put_file_progress; a 1.0 plugin's copy runs to its end). */
-static int store_outputs(task_run_t *t, const outputs_t *out)
+static int store_outputs(task_run_t *t, outputs_t *out)
 {
     for (size_t i = 0; i < out->n; i++) {
         vf_error_t verr = {0};
+        struct stat st;
+        out->items[i].size = stat(out->paths[i], &st) == 0 ? (int64_t)st.st_size : 0;
         store_progress_t sp = {t, i, out->n};
         int ret = vf_storage_put(t->ctx->app->storage, out->keys[i], out->paths[i], on_store_progress, &sp, &verr);
         if (ret == -ECANCELED) {
@@ -514,6 +520,18 @@ static int parse_task(task_run_t *t, const json_t *payload)
         }
     }
     return 0;
+}
+
+int vf_pipeline_job_cancelled(vf_thread_ctx_t *ctx, const char *type, const json_t *payload, const char *message)
+{
+    if (!type || (strcmp(type, VF_JOB_TRANSCODE) != 0 && strcmp(type, VF_JOB_THUMBNAIL) != 0))
+        return 0;
+    char err[256];
+    task_run_t t = {.err = err, .errlen = sizeof err};
+    /* A malformed payload names no video: nothing to fail. */
+    if (parse_task(&t, payload) != 0)
+        return 0;
+    return vf_pipeline_db_fail(ctx, t.video_id, t.generation, t.task, message);
 }
 
 static int media_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen, int thumbnail_only)

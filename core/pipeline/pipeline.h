@@ -30,6 +30,13 @@
 char *vf_pipeline_rendition_key(int64_t video_id, int generation, const char *quality);
 char *vf_pipeline_thumbnail_key(int64_t video_id, int generation);
 
+/* A pipeline job (`type`, `payload`) was cancelled from outside (the
+ * admin's Cancel): its video fails with `message` rather than staying in
+ * processing, since no handler will finish the task.  0 when the job is no
+ * pipeline job or the video has moved on (another generation, finished);
+ * <0 when PostgreSQL failed. */
+int vf_pipeline_job_cancelled(vf_thread_ctx_t *ctx, const char *type, const json_t *payload, const char *message);
+
 /* Register the two handlers with the worker (vf_worker_register). */
 void vf_pipeline_register_jobs(void);
 

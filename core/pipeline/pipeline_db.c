@@ -158,12 +158,15 @@ int vf_pipeline_db_finish(vf_thread_ctx_t *ctx, int64_t video_id, int generation
     }
     for (size_t i = 0; i < noutputs; i++) {
         if (outputs[i].quality) {
-            const char *p[] = {ids.vid, outputs[i].quality, outputs[i].key, ids.gen};
+            char size[24];
+            snprintf(size, sizeof size, "%" PRId64, outputs[i].size);
+            const char *p[] = {ids.vid, outputs[i].quality, outputs[i].key, ids.gen, size};
             ret = vf_db_run(ctx->db,
-                            "INSERT INTO video_renditions (video_id, quality, storage_key, generation) "
-                            "VALUES ($1::bigint, $2, $3, $4::int) ON CONFLICT (video_id, quality) DO UPDATE "
-                            "SET storage_key = EXCLUDED.storage_key, generation = EXCLUDED.generation",
-                            4, p);
+                            "INSERT INTO video_renditions (video_id, quality, storage_key, generation, size) "
+                            "VALUES ($1::bigint, $2, $3, $4::int, $5::int8) ON CONFLICT (video_id, quality) DO UPDATE "
+                            "SET storage_key = EXCLUDED.storage_key, generation = EXCLUDED.generation, "
+                            "size = EXCLUDED.size",
+                            5, p);
         } else {
             const char *p[] = {ids.vid, ids.gen, outputs[i].key};
             ret = vf_db_run(ctx->db,
@@ -198,6 +201,20 @@ out:
     if (ret < 0)
         vf_db_rollback(ctx->db);
     return ret;
+}
+
+int vf_pipeline_db_source_size(vf_thread_ctx_t *ctx, int64_t video_id, int generation, int64_t size)
+{
+    ids_t ids;
+    fmt_ids(&ids, video_id, generation);
+    char sizes[24];
+    snprintf(sizes, sizeof sizes, "%" PRId64, size);
+    const char *p[] = {ids.vid, ids.gen, sizes};
+    /* Each task of the generation finds the same size: written once. */
+    return vf_db_run(ctx->db,
+                     "UPDATE videos SET source_size = $3::int8 WHERE id = $1::bigint AND generation = $2::int "
+                     "AND source_size <> $3::int8",
+                     3, p);
 }
 
 int vf_pipeline_db_fail(vf_thread_ctx_t *ctx, int64_t video_id, int generation, const char *task,

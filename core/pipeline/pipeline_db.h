@@ -32,6 +32,7 @@ int vf_pipeline_db_progress(vf_thread_ctx_t *ctx, int64_t video_id, int generati
 typedef struct vf_output {
     const char *quality;   /* rendition name, or NULL for the thumbnail */
     const char *key;
+    int64_t size;          /* bytes stored (the admin's size column) */
 } vf_output_t;
 
 /* Record the stored outputs and the task as done; the video becomes ready
@@ -40,6 +41,9 @@ typedef struct vf_output {
  * the caller removes the files). */
 int vf_pipeline_db_finish(vf_thread_ctx_t *ctx, int64_t video_id, int generation, const char *task,
                           const vf_output_t *outputs, size_t noutputs, int *stale);
+
+/* The source's size as the storage reports it (the admin's size column). */
+int vf_pipeline_db_source_size(vf_thread_ctx_t *ctx, int64_t video_id, int generation, int64_t size);
 
 /* The video fails with `message` (shown to staff and the frontend); the
  * task records it, and the generation's other unfinished tasks end failed

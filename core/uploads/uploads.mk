@@ -6,6 +6,7 @@ core_libvfcore_la_SOURCES += \
 	core/uploads/upload.c core/uploads/upload.h \
 	core/uploads/upload_store.c core/uploads/upload_store.h \
 	core/catalog/videos.c core/catalog/videos.h \
+	core/catalog/video_list.c core/catalog/video_list.h \
 	core/catalog/video_lifecycle.c core/catalog/video_lifecycle.h \
 	core/pipeline/pipeline.c core/pipeline/pipeline.h \
 	core/pipeline/pipeline_db.c core/pipeline/pipeline_db.h \

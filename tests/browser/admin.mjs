@@ -2,7 +2,8 @@
 // playwright-core, as a staff member would: signs in on the sign-in page,
 // uploads a clip through the videos page (tus-js-client), watches its row go
 // to ready through the event stream alone (the page does not poll), shows a
-// title with markup as text, and opens the jobs dashboard.  Run by
+// title with markup as text, shows sizes and the video's own jobs, sorts by
+// clicking a header, and opens the jobs dashboard.  Run by
 // tests/e2e/check_admin_browser, which starts the server and workers and
 // passes, in the environment:
 //   VF_ADMIN_BASE      http://127.0.0.1:PORT
@@ -127,8 +128,13 @@ try {
   if (lists > 6) throw new Error(`the page re-read the list ${lists} times: polling?`);
   await page.screenshot({ path: join(shots, '3-videos-ready.png'), fullPage: true });
 
-  // 3. The video's dialog: play the 240p rendition past 2 s, then rename it
-  // and see the new title in the public catalogue.
+  // Its size: the source's and the renditions' bytes.
+  const size = await row.locator('[data-role=size]').innerText();
+  if (!/\d (B|KiB|MiB)/.test(size) || !size.includes('renditions')) throw new Error(`the size column shows: ${size}`);
+  step(`the row shows its size: ${size.replace(/\n/g, ' ')}`);
+
+  // 3. The video's dialog: its jobs (all done), play the 240p rendition
+  // past 2 s, then rename it and see the new title in the public catalogue.
   const id = await row.getAttribute('data-id');
   await row.locator('.title button').click();
   const preview = page.locator('#video-dialog video[data-quality="240p"]');
@@ -149,6 +155,11 @@ try {
   await page.waitForFunction(
     () => document.querySelector('#video-dialog video[data-quality="240p"]').currentTime > 2, null,
     { timeout: 60000 });
+  await page.locator('#video-jobs tbody tr').first().waitFor({ timeout: 30000 });
+  const jobStates = await page.locator('#video-jobs tbody tr td:nth-child(2)').allInnerTexts();
+  if (jobStates.length !== 3 || jobStates.some((st) => st !== 'done')) {
+    throw new Error(`the dialog's jobs: ${jobStates.join(', ')} (want three done)`);
+  }
   await page.screenshot({ path: join(shots, '4-video-dialog.png'), fullPage: true });
   const dialogText = await page.locator('#video-dialog-body').innerText();
   if (dialogText.includes('null') || dialogText.includes('undefined')) throw new Error(`the dialog shows: ${dialogText}`);
@@ -191,6 +202,15 @@ try {
   const shownError = await page.locator('#videos tbody tr', { hasText: corrupt }).locator('.error').innerText();
   if (!shownError.trim()) throw new Error('the failed row shows no error');
   step(`a corrupt upload went ${corruptStates.join(' → ')}, showing: ${shownError.slice(0, 80).replace(/\n/g, ' ')}`);
+  // Its dialog lists its own jobs, the failed one with the error, and Retry.
+  await page.locator('#videos tbody tr', { hasText: corrupt }).locator('.title button').click();
+  const failedTask = page.locator('#video-jobs tbody tr', { hasText: 'failed' }).first();
+  await failedTask.waitFor({ timeout: 30000 });
+  if (!(await failedTask.locator('td.error').innerText()).trim()) throw new Error('the failed task shows no error');
+  if (!(await page.locator('#retry').count())) throw new Error('no Retry for the failed video');
+  await page.screenshot({ path: join(shots, '4b-failed-dialog.png'), fullPage: true });
+  await page.locator('#video-dialog form[method=dialog] button').click();
+  step('the failed video\'s dialog lists its jobs with the error, and offers Retry');
 
   // 6. The jobs dashboard: its failed job, requeued from there; the clip's
   // jobs are done, a worker is listed.
@@ -250,6 +270,42 @@ try {
   if (creations !== 3) throw new Error(`${creations} uploads created in all (want 3: clip, corrupt, large once)`);
   step('reloaded mid-upload; the same file went on from the server\'s offset and the video was created');
 
+  // 7b. Sorting by a header: the server's order (?sort=), both ways.  The
+  // header says how it sorts; the two rows of this run come in that order.
+  const order = async () => (await page.locator('#videos tbody tr .title button').allInnerTexts())
+    .filter((t) => t === corrupt || t === large);
+  const sortClick = async (column, want, titles) => {
+    const answered = page.waitForResponse((r) => r.url().includes(`sort=${want}&`) || r.url().endsWith(`sort=${want}`));
+    await page.click(`#videos button.sort[data-sort="${column}"]`);
+    await answered;
+    const how = want.startsWith('-') ? 'descending' : 'ascending';
+    if ((await page.locator(`#videos th:has(button[data-sort="${column}"])`).getAttribute('aria-sort')) !== how) {
+      throw new Error(`the ${column} header does not say ${how}`);
+    }
+    await page.waitForFunction((w) => {
+      const shown = [...document.querySelectorAll('#videos tbody tr .title button')].map((b) => b.textContent)
+        .filter((t) => w.includes(t));
+      return shown.join('|') === w.join('|');
+    }, titles, { timeout: 30000 }).catch(async () => {
+      throw new Error(`sorted by ${want}: ${(await order()).join(', ')} (want ${titles.join(', ')})`);
+    });
+  };
+  await sortClick('title', 'title', [corrupt, large]);
+  await sortClick('title', '-title', [large, corrupt]);
+  // Largest first: the 12 MiB file before the small corrupt one, once the
+  // pipeline has looked at both sources.
+  await page.waitForFunction(async (titles) => {
+    const r = await fetch('/admin/api/videos/?limit=200&sort=-size', { credentials: 'same-origin' });
+    const rows = (await r.json()).results.filter((v) => titles.includes(v.title));
+    return rows.length === 2 && rows.every((v) => v.source_size > 0);
+  }, [corrupt, large], { timeout: 60000, polling: 500 });
+  await sortClick('size', '-size', [large, corrupt]);
+  const largeSize = await page.locator('#videos tbody tr', { hasText: large }).locator('[data-role=size]').innerText();
+  if (!largeSize.startsWith('12.0 MiB')) throw new Error(`the large file's size shows: ${largeSize}`);
+  await page.screenshot({ path: join(shots, '7b-sorted-by-size.png'), fullPage: true });
+  await sortClick('created', '-created', [large, corrupt]);
+  step('sorted by title both ways and by size (largest first) by clicking the headers');
+
   // 8. Delete the first video (after asking); the C side checks its files go.
   confirmDelete = true;
   await page.locator(`#videos tr[data-id="${id}"] button.danger`).click();
@@ -279,7 +335,29 @@ try {
   const viewerRow = page.locator('#users tbody tr', { hasText: env('VF_ADMIN_VIEWER') });
   await viewerRow.waitFor({ timeout: 30000 });
   if ((await page.locator('#users tbody tr').count()) !== 1) throw new Error('the search matched more than the viewer');
+  // Two more pages, left alone: the users page and the audit page follow
+  // the change through the event stream, with no reload and no polling.
+  const watcherUsers = await context.newPage();
+  await watcherUsers.goto(`${base}/admin/users.html`);
+  await watcherUsers.waitForSelector('#live.up', { timeout: 30000 });
+  const watchedViewer = watcherUsers.locator('#users tbody tr', { hasText: env('VF_ADMIN_VIEWER') });
+  await watchedViewer.waitFor({ timeout: 30000 });
+  const watcherAudit = await context.newPage();
+  await watcherAudit.goto(`${base}/admin/audit.html`);
+  await watcherAudit.waitForSelector('#live.up', { timeout: 30000 });
+  await watcherAudit.waitForSelector('#audit tbody tr', { timeout: 30000 });
+  const viewerId = await viewerRow.getAttribute('data-id');
+  let watcherNavigations = 0;
+  for (const p of [watcherUsers, watcherAudit]) p.on('framenavigated', () => watcherNavigations++);
   await viewerRow.locator('button', { hasText: 'Deactivate' }).click();
+  await watchedViewer.locator('td:nth-child(3)', { hasText: 'no' }).waitFor({ timeout: 30000 });
+  await watcherAudit.locator('#audit tbody tr').first()
+    .filter({ hasText: 'user.update' }).filter({ hasText: `user ${viewerId}` }).waitFor({ timeout: 30000 });
+  if (watcherNavigations) throw new Error('the users or audit page reloaded itself');
+  await watcherAudit.screenshot({ path: join(shots, '9-audit-live.png'), fullPage: true });
+  await watcherUsers.close();
+  await watcherAudit.close();
+  step('the users and audit pages open elsewhere showed the deactivation live');
   await page.locator('#users tbody tr', { hasText: env('VF_ADMIN_VIEWER') })
     .locator('button', { hasText: 'Activate' }).waitFor({ timeout: 30000 });
   await page.screenshot({ path: join(shots, '8-users.png'), fullPage: true });

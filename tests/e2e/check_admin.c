@@ -5,7 +5,10 @@
  *   access   every /admin/api/ route answers 401 without a session and 403
  *            to a user who is not staff, and does nothing for them
  *   videos   the list in keyset pages, narrowed by a part of the title,
- *            state and category; bad parameters refused
+ *            state and category; bad parameters refused; 10,000 videos
+ *            in each order (date, title, size, both ways) come in pages
+ *            that are complete, unique and ordered, and the page query
+ *            walks an index (EXPLAIN) rather than sorting
  *   audit    creating, editing and deleting a video writes audit rows
  *            (who, what, which object, from where), read back newest first
  *            in keyset pages and narrowed by object
@@ -17,18 +20,24 @@
  *            and a worker sends them
  *   jobs     the summary (counts per type and state, stream, workers), a
  *            state's jobs in keyset pages narrowed by type, a job's detail,
- *            cancel, requeue and delete (audited), bad parameters refused
+ *            cancel, requeue and delete (audited), bad parameters refused;
+ *            a worker's processed video has its sizes and its jobs (GET
+ *            /admin/api/videos/<id>/jobs/); cancelling a running pipeline
+ *            job leaves its video failed, "Cancelled by staff."
  *   pages    /admin/ serves the pages of admin.static_dir with a strict
  *            Content-Security-Policy and no inline script; a visitor who
  *            is not staff gets the sign-in page; nothing outside the
  *            folder can be named
- *   events   /admin/api/events/ streams job and video changes as they
- *            happen (Server-Sent Events) with heartbeat comments; a client
+ *   events   /admin/api/events/ streams job, video, user and audit
+ *            changes as they happen (Server-Sent Events) with heartbeat
+ *            comments; a client
  *            that goes away is dropped, and so is one whose session is
  *            revoked; the server stops promptly with streams open
  */
 #include "config.h"
 #include "uploads_fixture.h"
+
+#include "catalog/video_list.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -37,8 +46,10 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
+#include <strings.h>
 
 #define VIEWER_EMAIL "viewer@example.com"
 #define VIEWER_PASSWORD "viewer-password-1"
@@ -116,6 +127,8 @@ static const struct {
     {"GET", "/admin/api/videos/?limit=1", NULL},
     {"POST", "/admin/api/videos/", "{\"title\": \"x\"}"},
     {"GET", "/admin/api/videos/1/", NULL},
+    {"GET", "/admin/api/videos/1/jobs/", NULL},
+    {"POST", "/admin/api/videos/1/retry/", NULL},
     {"PATCH", "/admin/api/videos/1/", "{\"title\": \"x\"}"},
     {"DELETE", "/admin/api/videos/1/", NULL},
     {"GET", "/admin/api/users/", NULL},
@@ -201,6 +214,123 @@ START_TEST(videos_listed_in_keyset_pages)
     ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/?limit=2&state=gone", NULL, NULL), 400);
     ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/?limit=2&category=Nope", NULL, NULL), 400);
     ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/?cursor=x", NULL, NULL), 400);
+}
+END_TEST
+
+/* Whether row b may follow row a in order `sort` (video_list.h): its key
+ * after a's (or equal with a larger id; reversed for "-" orders). */
+static int follows(const char *sort, const json_t *a, const json_t *b)
+{
+    int desc = sort[0] == '-';
+    const char *name = desc ? sort + 1 : sort;
+    int cmp;
+    if (strcmp(name, "created") == 0) /* fixed-width ISO 8601: text order is time order */
+        cmp = strcmp(json_string_value(json_object_get(a, "created_at")),
+                     json_string_value(json_object_get(b, "created_at")));
+    else if (strcmp(name, "title") == 0) /* the generated titles are ASCII */
+        cmp = strcasecmp(json_string_value(json_object_get(a, "title")),
+                         json_string_value(json_object_get(b, "title")));
+    else {
+        json_int_t x = json_integer_value(json_object_get(a, "source_size")),
+                   y = json_integer_value(json_object_get(b, "source_size"));
+        cmp = x < y ? -1 : x > y;
+    }
+    if (cmp == 0) {
+        json_int_t x = json_integer_value(json_object_get(a, "id")), y = json_integer_value(json_object_get(b, "id"));
+        cmp = x < y ? -1 : x > y;
+    }
+    return desc ? cmp > 0 : cmp < 0;
+}
+
+/* The plan of the list's own query (vf_video_page_sql) for order `sort`,
+ * after a cursor: which index it walks, and that it sorts nothing. */
+static void assert_walks_index(const char *sort, const char *key, const char *index)
+{
+    char *page_sql = vf_video_page_sql(vf_video_sort_find(sort), 1);
+    ck_assert_ptr_nonnull(page_sql);
+    size_t cap = strlen(page_sql) + 512;
+    char *sql = malloc(cap);
+    ck_assert_ptr_nonnull(sql);
+    snprintf(sql, cap, "PREPARE page AS %s; EXPLAIN (FORMAT JSON) EXECUTE page(201, NULL, NULL, NULL, '%s', 5000)",
+             page_sql, key);
+    char *plan = ufix_sql(&f, sql);
+    ck_assert_ptr_nonnull(plan);
+    char want[128];
+    snprintf(want, sizeof want, "\"Index Name\": \"%s\"", index);
+    ck_assert_msg(strstr(plan, want) != NULL, "%s does not walk %s: %s", sort, index, plan);
+    ck_assert_msg(strstr(plan, "\"Node Type\": \"Sort\"") == NULL, "%s sorts: %s", sort, plan);
+    free(plan);
+    free(sql);
+    free(page_sql);
+}
+
+START_TEST(videos_sorted_in_keyset_pages_at_10000)
+{
+    /* 10,000 videos straight into the table: titles in no id order (7919
+     * is prime to 10007, so they are distinct), dates and sizes with ties,
+     * mixed case. */
+    char *n = ufix_sql(&f, "INSERT INTO videos (title, category, created_at, source_size) "
+                           "SELECT CASE WHEN i % 2 = 0 THEN 'Bulk ' ELSE 'bULK ' END "
+                           "|| lpad(((i * 7919) % 10007)::text, 5, '0'), 'Documentary', "
+                           "now() - (i % 997) * interval '1 second', (i * 31) % 5000 "
+                           "FROM generate_series(1, 10000) AS i");
+    ck_assert_str_eq(n, "10000");
+    free(n);
+    free(ufix_sql(&f, "ANALYZE videos"));
+    static const char *const sorts[] = {"-created", "created", "title", "-title", "size", "-size"};
+    for (size_t s = 0; s < sizeof sorts / sizeof sorts[0]; s++) {
+        json_t *seen = json_object(), *prev = NULL;
+        char cursor[1024] = "";
+        int pages = 0;
+        do {
+            char path[1400];
+            snprintf(path, sizeof path, "/admin/api/videos/?q=bulk&limit=200&sort=%s%s%s", sorts[s],
+                     *cursor ? "&cursor=" : "", cursor);
+            json_t *page = NULL;
+            ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &page), 200);
+            pages++;
+            json_t *row;
+            size_t i;
+            json_array_foreach(json_object_get(page, "results"), i, row) {
+                char id[24];
+                snprintf(id, sizeof id, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(row, "id")));
+                ck_assert_msg(!json_object_get(seen, id), "%s: video %s twice", sorts[s], id);
+                json_object_set_new(seen, id, json_true());
+                ck_assert_msg(!prev || follows(sorts[s], prev, row), "%s: video %s out of order", sorts[s], id);
+                json_decref(prev);
+                prev = json_incref(row);
+                ck_assert(json_is_integer(json_object_get(row, "source_size")));
+                ck_assert(json_is_integer(json_object_get(row, "renditions_size")));
+            }
+            const char *next = json_string_value(json_object_get(page, "next"));
+            ck_assert(!next || strlen(next) < sizeof cursor);
+            snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+            json_decref(page);
+        } while (*cursor);
+        ck_assert_int_eq(json_object_size(seen), 10000);
+        ck_assert_int_eq(pages, 50);
+        json_decref(seen);
+        json_decref(prev);
+    }
+    assert_walks_index("-created", "2026-01-01 00:00:00+00", "videos_created_at_idx");
+    assert_walks_index("created", "2026-01-01 00:00:00+00", "videos_created_at_idx");
+    assert_walks_index("title", "bulk 05000", "videos_title_sort_idx");
+    assert_walks_index("-title", "bulk 05000", "videos_title_sort_idx");
+    assert_walks_index("size", "2500", "videos_source_size_idx");
+    assert_walks_index("-size", "2500", "videos_source_size_idx");
+
+    /* A cursor belongs to its order; unknown orders are refused. */
+    json_t *page = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/?q=bulk&limit=5&sort=title", NULL, &page), 200);
+    char path[512];
+    snprintf(path, sizeof path, "/admin/api/videos/?q=bulk&limit=5&sort=size&cursor=%s",
+             json_string_value(json_object_get(page, "next")));
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/?limit=5&sort=colour", NULL, NULL), 400);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/?limit=5&sort=title&cursor=title.1.zz", NULL, NULL), 400);
+    /* Out of the way of the other tests' lists. */
+    free(ufix_sql(&f, "DELETE FROM videos WHERE title ILIKE 'bulk %'"));
 }
 END_TEST
 
@@ -625,6 +755,193 @@ START_TEST(jobs_dashboard)
 }
 END_TEST
 
+/* GET /admin/api/videos/<id>/jobs/ (its "results"). */
+static json_t *jobs_of_video(int64_t vid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/jobs/", vid);
+    json_t *body = NULL;
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &body), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(body, "video_id")), vid);
+    json_t *tasks = json_incref(json_object_get(body, "results"));
+    json_decref(body);
+    ck_assert(json_is_array(tasks));
+    return tasks;
+}
+
+/* The id of the video's job that a worker runs now (its task running and
+ * the queue saying so), into id; waits up to two minutes. */
+static void wait_running_job(int64_t vid, char *id, size_t len)
+{
+    *id = '\0';
+    for (int waited = 0; waited < 120000 && !*id; waited += 50) {
+        json_t *tasks = jobs_of_video(vid), *t;
+        size_t i;
+        json_array_foreach(tasks, i, t) {
+            const char *state = json_string_value(json_object_get(json_object_get(t, "job"), "state"));
+            if (strcmp(json_string_value(json_object_get(t, "state")), "running") == 0 && state &&
+                strcmp(state, "running") == 0) {
+                snprintf(id, len, "%s", json_string_value(json_object_get(t, "job_id")));
+                break;
+            }
+        }
+        json_decref(tasks);
+        if (!*id)
+            sleep_ms(50);
+    }
+    ck_assert_msg(*id, "no job of video %" PRId64 " ran within two minutes", vid);
+}
+
+START_TEST(video_sizes_jobs_and_cancel)
+{
+    char *dir = vft_tmpdir("vf-admin-clips");
+    char shortclip[4096], longclip[4096];
+    snprintf(shortclip, sizeof shortclip, "%s/short.mp4", dir);
+    snprintf(longclip, sizeof longclip, "%s/long.mp4", dir);
+    ck_assert_int_eq(ufix_make_clip(shortclip, 320, 240, 2.0), 0);
+    ck_assert_int_eq(ufix_make_clip(longclip, 640, 360, 30.0), 0);
+    int w = ufix_start_worker(&f, 1);
+    ck_assert_int_ge(w, 0);
+
+    /* Sizes: the source's bytes, and the renditions' once stored. */
+    int64_t done = ufix_add_video(&f, shortclip, "Sized clip");
+    ck_assert_int_gt(done, 0);
+    json_t *v = NULL;
+    ck_assert_int_eq(ufix_wait_video(&f, done, "ready", 120000, &v), 0);
+    json_decref(v);
+    char path[256];
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", done);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &v), 200);
+    struct stat st;
+    ck_assert_int_eq(stat(shortclip, &st), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "source_size")), st.st_size);
+    ck_assert_int_gt(json_integer_value(json_object_get(v, "renditions_size")), 0);
+    json_decref(v);
+    /* Its jobs: one per rendition and the thumbnail, all done (the queue
+     * records a job done just after its task's commit made the video
+     * ready: waited for). */
+    json_t *tasks = NULL, *t;
+    size_t i;
+    int all_done = 0;
+    for (int waited = 0; waited < 30000 && !all_done; waited += 100) {
+        json_decref(tasks);
+        tasks = jobs_of_video(done);
+        all_done = json_array_size(tasks) == 3;
+        json_array_foreach(tasks, i, t) {
+            ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "done");
+            const char *queued = json_string_value(json_object_get(json_object_get(t, "job"), "state"));
+            all_done = all_done && queued && strcmp(queued, "done") == 0;
+        }
+        if (!all_done)
+            sleep_ms(100);
+    }
+    ck_assert_msg(all_done, "the jobs of a ready video: %s", json_dumps(tasks, 0));
+    json_decref(tasks);
+
+    /* Cancelled while it runs: the video fails at once, saying why, and
+     * its other tasks with it. */
+    int64_t vid = ufix_add_video(&f, longclip, "Cancelled clip");
+    ck_assert_int_gt(vid, 0);
+    char job[64];
+    wait_running_job(vid, job, sizeof job);
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/cancel/", job);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 200);
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", vid);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &v), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "processing_state")), "failed");
+    ck_assert_str_eq(json_string_value(json_object_get(v, "processing_error")), "Cancelled by staff.");
+    json_decref(v);
+    tasks = jobs_of_video(vid);
+    json_array_foreach(tasks, i, t) {
+        ck_assert_str_eq(json_string_value(json_object_get(t, "state")), "failed");
+        if (strcmp(json_string_value(json_object_get(t, "job_id")), job) == 0) {
+            ck_assert_str_eq(json_string_value(json_object_get(t, "error")), "Cancelled by staff.");
+            ck_assert_str_eq(json_string_value(json_object_get(json_object_get(t, "job"), "state")), "failed");
+        } else
+            ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(t, "error")), "Cancelled by staff."));
+    }
+    json_decref(tasks);
+    /* The worker stops the handler at its next keep-alive, and the video
+     * stays failed. */
+    char needle[128];
+    snprintf(needle, sizeof needle, "job %s (", job);
+    char *log = NULL;
+    const char *line = NULL;
+    for (int waited = 0; waited < 60000; waited += 100) {
+        free(log);
+        log = ufix_worker_log(&f, w);
+        line = strstr(log, needle);
+        if (line && strstr(line, "stopped"))
+            break;
+        sleep_ms(100);
+    }
+    ck_assert_msg(line && strstr(line, "stopped"), "the worker went on with job %s: %s", job, log);
+    free(log);
+    ck_assert_int_eq(ufix_json(&f, "GET", path, NULL, &v), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "processing_state")), "failed");
+    json_decref(v);
+
+    /* Retry: the failed tasks' jobs run again and the video gets ready;
+     * only a failed video can be retried. */
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/retry/", vid);
+    json_t *answer = NULL;
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, &answer), 200);
+    ck_assert_int_ge(json_array_size(json_object_get(answer, "requeued")), 1);
+    json_decref(answer);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 409);
+    ck_assert_int_eq(ufix_wait_video(&f, vid, "ready", 240000, &v), 0);
+    json_decref(v);
+    char q[128];
+    snprintf(q, sizeof q, "?object_type=video&object_id=%" PRId64 "&action=video.retry", vid);
+    json_t *page = audit_page(q);
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 1);
+    json_decref(page);
+    ck_assert_int_eq(ufix_json(&f, "GET", "/admin/api/videos/999999999/jobs/", NULL, NULL), 404);
+    ck_assert_int_eq(ufix_json(&f, "POST", "/admin/api/videos/999999999/retry/", NULL, NULL), 404);
+
+    /* Requeue on the jobs dashboard of a failed video's job retries the
+     * video (alone, the job would find it failed and skip). */
+    char upload[33];
+    upload_bytes(upload);
+    int64_t junk = ufix_create_video(&f, "Junk clip", "Other", upload);
+    ck_assert_int_gt(junk, 0);
+    ck_assert_int_eq(ufix_wait_video(&f, junk, "failed", 120000, &v), 0);
+    json_decref(v);
+    char failed_job[64] = "";
+    int settled = 0;
+    for (int waited = 0; waited < 60000 && !settled; waited += 100) {
+        tasks = jobs_of_video(junk);
+        settled = json_array_size(tasks) == 3;
+        json_array_foreach(tasks, i, t) {
+            const char *st = json_string_value(json_object_get(json_object_get(t, "job"), "state"));
+            settled = settled && st && (!strcmp(st, "failed") || !strcmp(st, "done"));
+            if (st && !strcmp(st, "failed"))
+                snprintf(failed_job, sizeof failed_job, "%s", json_string_value(json_object_get(t, "job_id")));
+        }
+        json_decref(tasks);
+        if (!settled)
+            sleep_ms(100);
+    }
+    ck_assert_msg(settled && *failed_job, "the junk video's jobs did not finish");
+    snprintf(path, sizeof path, "/admin/api/jobs/%s/requeue/", failed_job);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 200);
+    snprintf(q, sizeof q, "?object_type=video&object_id=%" PRId64 "&action=video.retry", junk);
+    page = audit_page(q);
+    ck_assert_int_eq(json_array_size(json_object_get(page, "results")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(json_array_get(json_object_get(page, "results"), 0),
+                                                                     "detail"), "jobs")), 3);
+    json_decref(page);
+    /* Processing again (the retry committed before the answer), it fails again. */
+    ck_assert_int_eq(ufix_wait_video(&f, junk, "failed", 120000, &v), 0);
+    json_decref(v);
+    snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/retry/", done);
+    ck_assert_int_eq(ufix_json(&f, "POST", path, NULL, NULL), 409);
+    ufix_stop_worker(&f, w, SIGTERM);
+    vft_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* -------------------------------------------------------------- pages */
 
 static void get_page(const char *cookie, const char *path, vft_response_t *resp)
@@ -716,19 +1033,22 @@ typedef struct sse {
     size_t len;
 } sse_t;
 
-/* Open the event stream with the staff cookie. */
-static void sse_open(sse_t *e)
+/* Open the event stream of the server on `port` with `cookie`. */
+static void sse_open_on(sse_t *e, int port, const char *cookie)
 {
     e->len = 0;
-    e->fd = vft_connect(f.port, 2000);
+    e->fd = vft_connect(port, 2000);
     ck_assert_int_ge(e->fd, 0);
     char req[8192];
     int n = snprintf(req, sizeof req,
                      "GET /admin/api/events/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
                      "Cookie: %s\r\n\r\n",
-                     f.cookie);
+                     cookie);
     ck_assert_int_eq(write(e->fd, req, (size_t)n), n);
 }
+
+/* Open the event stream with the staff cookie. */
+static void sse_open(sse_t *e) { sse_open_on(e, f.port, f.cookie); }
 
 /* Read until `needle` appears after byte `from` (or timeout_ms passes);
  * the offset just past it, or -1.  Reads give up after 2 s each (vft_connect). */
@@ -804,6 +1124,28 @@ START_TEST(events_stream_live_changes)
     ck_assert_msg(c > 0, "no event for job %s in: %s", job, e->buf + mark);
     ck_assert_ptr_nonnull(strstr(e->buf + mark, "\"state\":\"failed\""));
 
+    /* The users and audit pages follow too: a new account, a change of it
+     * and the audit row of that change arrive as `user` and `audit`. */
+    char cookie[4096];
+    int64_t uid;
+    mark = e->len;
+    ck_assert_int_eq(ufix_user(&f, "frank@example.com", "frank-password-1", 0, cookie, sizeof cookie, &uid), 0);
+    snprintf(want, sizeof want, "event: user\ndata: {\"id\" : %" PRId64 ", \"op\" : \"insert\"", uid);
+    ck_assert_msg(sse_wait(e, mark, want, 30000) > 0, "no %s in: %s", want, e->buf + mark);
+    snprintf(path, sizeof path, "/admin/api/users/%" PRId64 "/", uid);
+    mark = e->len;
+    ck_assert_int_eq(ufix_json(&f, "PATCH", path, "{\"is_staff\": true}", NULL), 200);
+    snprintf(want, sizeof want,
+             "event: user\ndata: {\"id\" : %" PRId64 ", \"op\" : \"update\", \"is_active\" : true, "
+             "\"is_staff\" : true}", uid);
+    ck_assert_msg(sse_wait(e, mark, want, 30000) > 0, "no %s in: %s", want, e->buf + mark);
+    snprintf(want, sizeof want, "\"action\" : \"user.update\", \"object_type\" : \"user\", \"object_id\" : \"%" PRId64 "\"}",
+             uid);
+    long a = sse_wait(e, mark, want, 30000);
+    ck_assert_msg(a > 0, "no audit event %s in: %s", want, e->buf + mark);
+    ck_assert_ptr_nonnull(strstr(e->buf + mark, "event: audit\ndata: {\"id\" : "));
+    ck_assert_ptr_null(strstr(e->buf + mark, "password"));
+
     /* Heartbeats keep an idle stream alive. */
     mark = e->len;
     ck_assert_int_gt(sse_wait(e, mark, ": keep-alive\n\n", 30000), 0);
@@ -844,6 +1186,56 @@ START_TEST(events_end_when_the_session_is_revoked)
 END_TEST
 
 /* Last: the server is stopped here, with a stream open. */
+/* A server whose access tokens live 10 s (the shortest allowed): a stream
+ * ends, after an `expired` event, when the token it was opened with
+ * expires; the old cookie opens no new one, the renewed session does. */
+static ufix_t short_lived;
+
+START_TEST(events_end_when_the_access_token_expires)
+{
+    ufix_opts_t opts = {.auth = "access_ttl = 10;"};
+    ck_assert_int_eq(ufix_setup(&short_lived, &opts), 0);
+    sse_t *e = calloc(1, sizeof *e);
+    sse_open_on(e, short_lived.port, short_lived.cookie);
+    long at = sse_wait(e, 0, "event: hello\n", 10000);
+    ck_assert_msg(at > 0, "no hello: %s", e->buf);
+    /* Within the token's life and a little more: `expired`, then the end
+     * of the chunked body. */
+    long x = sse_wait(e, (size_t)at, "event: expired\ndata: {}\n\n", 30000);
+    ck_assert_msg(x > 0, "the stream outlived its token: %s", e->buf + at);
+    ck_assert_int_gt(sse_wait(e, (size_t)x, "\r\n0\r\n\r\n", 10000), 0);
+    close(e->fd);
+
+    /* What the page does next: the old cookie is refused; renewed
+     * (POST /users/refresh/, new cookies), a new stream opens. */
+    sse_open_on(e, short_lived.port, short_lived.cookie);
+    ck_assert_msg(sse_wait(e, 0, "HTTP/1.1 401", 10000) > 0, "an expired token opened a stream: %s", e->buf);
+    close(e->fd);
+    char url[256];
+    snprintf(url, sizeof url, "%s/users/refresh/", short_lived.base);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    vft_response_t resp;
+    ck_assert_int_eq(vft_http_raw("POST", url, "{}", 2, headers, short_lived.cookie, &resp), 0);
+    ck_assert_int_eq(resp.status, 200);
+    char renewed[4096] = "";
+    for (int i = 0;; i++) {
+        char *set = vft_header(&resp, "Set-Cookie", i);
+        if (!set)
+            break;
+        size_t used = strlen(renewed);
+        snprintf(renewed + used, sizeof renewed - used, "%s%.*s", used ? "; " : "", (int)strcspn(set, ";"), set);
+        free(set);
+    }
+    vft_response_free(&resp);
+    ck_assert_msg(strstr(renewed, "vf_access="), "no new access cookie: %s", renewed);
+    sse_open_on(e, short_lived.port, renewed);
+    ck_assert_msg(sse_wait(e, 0, "event: hello\n", 10000) > 0, "the renewed session opened no stream: %s", e->buf);
+    close(e->fd);
+    free(e);
+    ufix_teardown(&short_lived);
+}
+END_TEST
+
 START_TEST(server_stops_with_streams_open)
 {
     sse_t *e = calloc(1, sizeof *e);
@@ -877,20 +1269,27 @@ static Suite *admin_suite(void)
     Suite *s = suite_create("admin");
     TCase *tc = tcase_create("api");
     tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, 600);
     tcase_add_test(tc, every_route_refuses_anonymous_and_viewers);
     tcase_add_test(tc, video_actions_are_audited);
     tcase_add_test(tc, videos_listed_in_keyset_pages);
+    tcase_add_test(tc, videos_sorted_in_keyset_pages_at_10000);
     tcase_add_test(tc, users_listed_and_searched);
     tcase_add_test(tc, staff_cannot_demote_or_delete_themselves);
     tcase_add_test(tc, rights_changes_revoke_sessions_at_once);
     tcase_add_test(tc, deleting_a_user_takes_favourites_with_it);
     tcase_add_test(tc, account_emails_are_queued_and_sent);
     tcase_add_test(tc, jobs_dashboard);
+    tcase_add_test(tc, video_sizes_jobs_and_cancel);
     tcase_add_test(tc, pages_served_with_a_strict_policy);
     tcase_add_test(tc, events_stream_live_changes);
     tcase_add_test(tc, events_end_when_the_session_is_revoked);
     tcase_add_test(tc, server_stops_with_streams_open);
+    suite_add_tcase(s, tc);
+    /* Its own server: short-lived access tokens. */
+    tc = tcase_create("expiry");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, events_end_when_the_access_token_expires);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -29,6 +29,8 @@ typedef struct ufix_opts {
      * ("storage_threads = 1; "). */
     int threads;
     const char *server;
+    /* More settings of the auth section ("access_ttl = 10; "). */
+    const char *auth;
 } ufix_opts_t;
 
 typedef struct ufix {

@@ -63,17 +63,36 @@ export function newestOnly() {
   };
 }
 
-// Live events: handlers by event name (job, video, resync, hello).
-// EventSource reconnects by itself after a server restart; `status` is told
-// whether the stream is up.
+// Live events: handlers by event name (job, video, user, audit, resync,
+// hello).  EventSource reconnects by itself after a server restart;
+// `status` is told whether the stream is up.  A stream ends when the access
+// token it was opened with expires (`expired`): the session is renewed
+// (new cookies) before EventSource reconnects.  A stream refused outright
+// (its token expired while the computer slept) is not retried by
+// EventSource: renew, then open a new one; a session that cannot be renewed
+// goes to the sign-in page.
+function renewSession() {
+  return fetch('/users/refresh/', { method: 'POST', credentials: 'same-origin' }).then((r) => r.ok, () => false);
+}
+
 export function liveEvents(handlers, status) {
-  const source = new EventSource('/admin/api/events/');
-  for (const [name, handle] of Object.entries(handlers)) {
-    source.addEventListener(name, (e) => handle(JSON.parse(e.data)));
-  }
-  source.onopen = () => status && status(true);
-  source.onerror = () => status && status(false);
-  return source;
+  const open = () => {
+    const source = new EventSource('/admin/api/events/');
+    for (const [name, handle] of Object.entries(handlers)) {
+      source.addEventListener(name, (e) => handle(JSON.parse(e.data)));
+    }
+    source.addEventListener('expired', () => { renewSession(); });
+    source.onopen = () => status && status(true);
+    source.onerror = () => {
+      if (status) status(false);
+      if (source.readyState !== EventSource.CLOSED) return;
+      renewSession().then((renewed) => {
+        if (renewed) setTimeout(open, 3000);
+        else toSignIn();
+      });
+    };
+  };
+  open();
 }
 
 // el('td', {class: 'x', title: 't'}, 'text', childNode, ...): children that

@@ -1,7 +1,7 @@
 // audit.js - the audit page: every staff action, newest first, narrowed
-// by action and object.
+// by action and object; a new row appears as it is written (`audit` events).
 import { el, when } from './api.js';
-import { pager } from './pager.js';
+import { followLive, pager } from './pager.js';
 
 const value = (id) => document.getElementById(id).value.trim();
 
@@ -19,3 +19,4 @@ const reload = pager({
 });
 for (const id of ['action', 'object_type', 'object_id']) document.getElementById(id).addEventListener('change', reload);
 reload();
+followLive(reload, ['audit']);

@@ -1,6 +1,7 @@
 // pager.js - a table filled from a keyset-paged /admin/api/ list: the first
-// page when the filters change, the next one on "More".
-import { api, newestOnly, say } from './api.js';
+// page when the filters change, the next one on "More"; and, live, again
+// when the event stream says the listed rows changed.
+import { api, liveEvents, newestOnly, say, showLive } from './api.js';
 
 // path: the list's path; filters(): {name: value} of the query; row(item):
 // a <tr>.
@@ -24,4 +25,26 @@ export function pager({ path, filters, row }) {
   const reload = () => load().catch((err) => say(err.message, true));
   more.addEventListener('click', () => load(true).catch((err) => say(err.message, true)));
   return reload;
+}
+
+// Re-read the first page when one of `events` arrives on the event stream
+// (at most twice a second: one action can change several rows), after a
+// `resync`, and after a reconnect (what changed meanwhile was not streamed).
+export function followLive(reload, events) {
+  let due = null;
+  const soon = () => {
+    if (due) return;
+    due = setTimeout(() => {
+      due = null;
+      reload();
+    }, 500);
+  };
+  const handlers = { resync: soon };
+  for (const name of events) handlers[name] = soon;
+  let opened = false;
+  liveEvents(handlers, (up) => {
+    showLive(up);
+    if (up && opened) soon();
+    if (up) opened = true;
+  });
 }

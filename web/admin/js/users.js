@@ -1,9 +1,9 @@
 // users.js - the users page: search, activate/deactivate, staff on/off
 // (either revokes the user's sessions at once), delete, resend the
-// confirmation, send a password reset.  The server refuses changes to
+// confirmation, send a password reset; live (`user` events).  The server refuses changes to
 // one's own staff flag, activity or account, and says so.
 import { api, el, say, when } from './api.js';
-import { pager } from './pager.js';
+import { followLive, pager } from './pager.js';
 
 const value = (id) => document.getElementById(id).value.trim();
 
@@ -42,3 +42,4 @@ const reload = pager({
 });
 for (const id of ['q', 'is_staff', 'is_active']) document.getElementById(id).addEventListener('change', reload);
 reload();
+followLive(reload, ['user']);

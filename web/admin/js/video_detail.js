@@ -1,8 +1,9 @@
 // video_detail.js - one video in a dialog of the videos page: its metadata
 // to edit, a new source to upload (the generation changes and processing
 // starts again), every rendition with a <video> preview (the URLs the
-// public API hands out, /content/video-url/), the processing error of a failed video, and
-// "Retry", which requeues the video's failed jobs.
+// public API hands out, /content/video-url/), the processing error of a failed video,
+// its jobs (GET /admin/api/videos/<id>/jobs/) and "Retry"
+// (POST /admin/api/videos/<id>/retry/: its failed tasks' jobs run again).
 import { api, el, say } from './api.js';
 
 let current = null; // the video shown
@@ -11,27 +12,57 @@ function field(label, input) {
   return el('label', {}, label, input);
 }
 
-async function failedJobsOf(id) {
-  const jobs = [];
-  let cursor = null;
-  do {
-    const q = new URLSearchParams({ state: 'failed', limit: '200' });
-    if (cursor) q.set('cursor', cursor);
-    const page = await api('GET', `/admin/api/jobs/?${q}`);
-    jobs.push(...page.results.filter((j) => j.payload && j.payload.video_id === id));
-    cursor = page.next;
-  } while (cursor);
-  return jobs;
+// The video's jobs as the server knows them (its tasks of the current
+// generation, each with its job in the queue): a table with Requeue on
+// each finished job, and Retry for a failed video.
+async function jobsSection(v) {
+  const section = el('section', { id: 'video-jobs' }, el('h3', {}, 'Jobs'));
+  let answer;
+  try {
+    answer = await api('GET', `/admin/api/videos/${v.id}/jobs/`);
+  } catch (err) {
+    section.append(el('p', { class: 'error' }, err.message));
+    return section;
+  }
+  if (!answer.results.length) {
+    section.append(el('p', {}, 'No job: nothing to process yet.'));
+    return section;
+  }
+  const requeue = async (t) => {
+    await api('POST', `/admin/api/jobs/${t.job_id}/requeue/`);
+    say(`Requeued the ${t.task} job of “${v.title}”.`);
+    refreshJobs(v);
+  };
+  section.append(el('table', { class: 'jobs' },
+    el('thead', {}, el('tr', {}, ...['Task', 'State', 'Progress', 'Job', 'Attempts', 'Error', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...answer.results.map((t) => {
+      const job = t.job || {};
+      const canRequeue = job.state === 'failed' || job.state === 'done' || job.state === 'retrying';
+      return el('tr', { 'data-job': t.job_id || '', 'data-task': t.task },
+        el('td', {}, t.task),
+        el('td', {}, el('span', { class: `badge ${t.state}` }, t.state)),
+        el('td', {}, `${t.progress}%`),
+        el('td', {}, t.job ? job.state : 'gone from the queue'),
+        el('td', {}, job.attempts === undefined ? '' : String(job.attempts)),
+        el('td', { class: 'error' }, t.error || job.error || ''),
+        el('td', {}, canRequeue && v.processing_state !== 'failed'
+          ? el('button', { type: 'button', onclick: () => requeue(t).catch((err) => say(err.message, true)) }, 'Requeue')
+          : null));
+    }))));
+  return section;
 }
 
+function refreshJobs(v) {
+  const old = document.getElementById('video-jobs');
+  if (!old) return;
+  jobsSection(v).then((fresh) => old.replaceWith(fresh));
+}
+
+// The server resets the failed tasks and requeues exactly their jobs.
 async function retry(v) {
-  const jobs = await failedJobsOf(v.id);
-  if (!jobs.length) {
-    say('No failed job of this video is left to requeue (it may have been removed from the history).', true);
-    return;
-  }
-  for (const j of jobs) await api('POST', `/admin/api/jobs/${j.id}/requeue/`);
-  say(`Requeued ${jobs.length} job(s) of “${v.title}”.`);
+  const answer = await api('POST', `/admin/api/videos/${v.id}/retry/`);
+  say(`Requeued ${answer.requeued.length} job(s) of “${v.title}”.`);
+  document.getElementById('video-dialog').close();
 }
 
 // categories: the list to choose from; upload(file, done): the page's tus
@@ -105,7 +136,9 @@ export function showVideo(v, { categories, upload, changed }) {
     el('div', { class: 'replace' }, file, replace),
     el('h3', {}, 'Renditions'),
     previews,
+    el('section', { id: 'video-jobs' }, el('h3', {}, 'Jobs'), el('p', {}, 'Reading…')),
   ].filter(Boolean));
+  refreshJobs(v);
   dialog.showModal();
 }
 

@@ -13,11 +13,31 @@ const CHUNK = 5 * 1024 * 1024;
 
 let videos = [];
 let cursor = null;
+// The server's order (GET /admin/api/videos/?sort=): a column name, "-" for
+// descending.  A header's button sorts by its column; again, the other way.
+let sort = '-created';
 const rows = new Map(); // id -> tr
 
 function progressCell(v) {
   return el('td', {}, el('progress', { max: 100, value: v.processing_progress, 'data-role': 'progress' }),
     el('span', { 'data-role': 'percent' }, ` ${v.processing_progress}%`));
+}
+
+// Bytes as people read them; 0 is "not known yet" (no task finished).
+function bytes(n) {
+  if (!n) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+function sizeCell(v) {
+  return el('td', { 'data-role': 'size', title: 'source · renditions' }, bytes(v.source_size),
+    v.renditions_size ? el('div', { class: 'muted' }, `+ ${bytes(v.renditions_size)} renditions`) : null);
 }
 
 function row(v) {
@@ -30,6 +50,7 @@ function row(v) {
     el('td', {}, v.category),
     el('td', { 'data-role': 'state' }, el('span', { class: `badge ${v.processing_state}` }, v.processing_state)),
     progressCell(v),
+    sizeCell(v),
     el('td', {}, when(v.created_at)),
     el('td', {}, el('button', { type: 'button', class: 'danger', onclick: () => remove(v) }, 'Delete')));
   return tr;
@@ -54,7 +75,7 @@ const newestList = newestOnly();
 
 // The first page (or, with more, the next one), filtered by the server.
 async function load(more = false) {
-  const q = new URLSearchParams({ limit: '50' });
+  const q = new URLSearchParams({ limit: '50', sort });
   const filters = { q: 'search', state: 'state-filter', category: 'category-filter' };
   for (const [name, id] of Object.entries(filters)) {
     const v = document.getElementById(id).value.trim();
@@ -255,6 +276,22 @@ function togglePause() {
 }
 
 // ------------------------------------------------------------------ start
+
+// A header's button: sort by its column (titles A→Z, newest and largest
+// first), or the other way when it sorts already.
+function sortBy(column) {
+  const first = column === 'title' ? column : `-${column}`;
+  const flipped = first.startsWith('-') ? column : `-${column}`;
+  sort = sort === first ? flipped : first;
+  for (const button of document.querySelectorAll('#videos button.sort')) {
+    const mine = sort.replace(/^-/, '') === button.dataset.sort;
+    button.parentElement.setAttribute('aria-sort', !mine ? 'none' : sort.startsWith('-') ? 'descending' : 'ascending');
+  }
+  load().catch((err) => say(err.message, true));
+}
+for (const button of document.querySelectorAll('#videos button.sort')) {
+  button.addEventListener('click', () => sortBy(button.dataset.sort));
+}
 
 const select = document.getElementById('category');
 select.replaceChildren(...CATEGORIES.map((c) => el('option', {}, c)));
