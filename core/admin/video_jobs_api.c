@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "jobs/queue.h"
 #include "runtime/db.h"
+#include "util/log.h"
 #include "util/text.h"
 
 #include <errno.h>
@@ -149,6 +150,25 @@ static int retry_tx(vf_req_t *r, const char *ids, int generation, json_t *jobs, 
     return ret;
 }
 
+/* A new job of the type and payload of job `id`. */
+static int enqueue_again(vf_req_t *r, const char *id)
+{
+    json_t *job = NULL;
+    int ret = vf_queue_show(r->ctx, id, &job);
+    const char *type = json_string_value(json_object_get(job, "type"));
+    json_t *payload = json_object_get(job, "payload");
+    if (ret == 0 && (!type || !json_is_object(payload)))
+        ret = -EINVAL;
+    char fresh[VF_JOB_ID_SIZE];
+    if (ret == 0)
+        ret = vf_queue_enqueue(r->ctx, type, payload, fresh);
+    if (ret == 0)
+        vf_info("admin: job %s of a retried video was running; job %s runs its task again if it skipped", id,
+                fresh);
+    json_decref(job);
+    return ret;
+}
+
 int vf_admin_video_retry(vf_req_t *r, int64_t id, int generation, json_t **requeued, char *missing, size_t len)
 {
     char ids[24];
@@ -161,9 +181,16 @@ int vf_admin_video_retry(vf_req_t *r, int64_t id, int generation, json_t **reque
         if (ret < 0)
             break;
         ret = vf_queue_requeue(r->ctx, json_string_value(job_id));
-        /* Queued or running already: it will find the video processing. */
-        if (ret == -EALREADY || ret == -EBUSY)
+        /* Queued: it will find the video processing when it starts. */
+        if (ret == -EALREADY)
             ret = 0;
+        /* Running: it may have looked before this retry and be ending as
+         * skipped (the video was failed then), leaving its task pending
+         * with no job.  A fresh job with the same payload runs the task in
+         * that case; otherwise it waits for the running one (the task's
+         * directory lock) and finds the task done. */
+        if (ret == -EBUSY)
+            ret = enqueue_again(r, json_string_value(job_id));
     }
     if (ret == 0)
         vf_audit_record_id(r, "video.retry", "video", id, json_pack("{s:O}", "jobs", jobs));
