@@ -27,9 +27,12 @@ vf_install_packages() {
     command -v npm >/dev/null 2>&1 || missing="$missing npm"
     [ -z "$missing" ] && return 0
     vf_log "installing Debian packages:$missing"
-    vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || vf_die "apt-get update failed"
-    vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
-        >/dev/null || vf_die "apt-get install failed"
+    # Another apt run (the package test installs and purges our .debs) is
+    # waited for rather than taken for a failure.
+    vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq ||
+        vf_die "apt-get update failed"
+    vf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends $missing >/dev/null || vf_die "apt-get install failed"
 }
 
 # Node packages of the test services: s3rver (behind the signature-checking
