@@ -3,9 +3,10 @@
 # Debian packages (packaging/debian/, docs/operations.md "Debian packages")
 # from a copy of this source tree, so that the checkout and its build
 # folders stay untouched, and puts the .deb, .buildinfo and .changes files
-# in OUTDIR.  The copy holds the files git knows (tracked, or new and not
-# ignored) plus the admin pages' tus-js-client bundle from web/install.sh;
-# from an unpacked release tarball, all of it.  Options default to -b.
+# (and with -S the .dsc and tarball) in OUTDIR.  The copy holds the files
+# git knows (tracked, or new and not ignored) plus the admin pages'
+# tus-js-client bundle from web/install.sh; from an unpacked release
+# tarball, all of it.  Options default to -b.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 OUTDIR [dpkg-buildpackage options]" >&2; exit 2; }
@@ -42,7 +43,7 @@ rm -rf "$tree/debian"
 cp -R "$tree/packaging/debian" "$tree/debian"
 
 (cd "$tree" && dpkg-buildpackage -us -uc "$@")
-for f in "$tmp"/*.deb "$tmp"/*.buildinfo "$tmp"/*.changes; do
+for f in "$tmp"/*.deb "$tmp"/*.buildinfo "$tmp"/*.changes "$tmp"/*.dsc "$tmp"/*.tar.*; do
     [ -e "$f" ] && cp "$f" "$out/"
 done
 echo "packages in $out:"
