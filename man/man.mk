@@ -4,6 +4,8 @@
 
 man1_MANS = man/videoflix.1
 man5_MANS = man/videoflix.conf.5
+# Written as is: the contract suite's program (tests/plugins/contract.mk).
+dist_man1_MANS = man/videoflix-plugin-check.1
 CLEANFILES += $(man1_MANS) $(man5_MANS)
 EXTRA_DIST += man/videoflix.1.in man/videoflix.conf.5.in man/conf_settings.awk
 

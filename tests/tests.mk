@@ -162,6 +162,10 @@ EXTRA_DIST += tests/browser/admin.mjs tests/browser/package.json tests/browser/p
 # make uninstall (docs/operations.md).
 TESTS += tests/install/install.sh
 EXTRA_DIST += tests/install/install.sh
+# The Debian packages: built, lintian, contents and dependencies, then
+# installed, checked, removed and purged on this machine (as root).
+TESTS += tests/install/deb.sh
+EXTRA_DIST += tests/install/deb.sh
 # videoflix(1) and videoflix.conf(5) against --help and conf/videoflix.conf.
 TESTS += tests/install/man_pages.sh
 EXTRA_DIST += tests/install/man_pages.sh

@@ -48,6 +48,9 @@ for f in "$bin" "$conf" "$etc/videoflix/videoflix-production.conf" "$prefix/lib/
     [ -e "$f" ] || fail "make install did not install $f"
 done
 for d in media mail work; do [ -d "$state/$d" ] || fail "make install did not create $state/$d"; done
+# Plugins are opened as .so by name; libtool's .la files are not installed.
+la=$(find "$prefix" -name '*.la')
+[ -z "$la" ] || fail "make install left libtool files: $la"
 grep -q "^\.I $etc/videoflix/videoflix.conf\$" "$prefix/share/man/man1/videoflix.1" ||
     fail "videoflix(1) does not name the installed $etc/videoflix/videoflix.conf"
 # The installed default names absolute state paths under $(localstatedir).
