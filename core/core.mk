@@ -21,6 +21,7 @@ core_libvfcore_la_SOURCES = \
 	core/util/json_escape.c core/util/json_escape.h core/util/sd_notify.c core/util/sd_notify.h \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/util/text.c core/util/text.h \
+	core/util/metrics.c core/util/metrics.h core/util/metrics_series.c core/util/metrics_series.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
 	core/plugins/host_settings.c core/plugins/host_settings.h \
@@ -39,7 +40,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h core/http/supervise.c core/http/supervise.h \
 	core/http/offload.c core/http/offload.h core/http/stream.c \
-	core/http/paging.c core/http/paging.h \
+	core/http/paging.c core/http/paging.h core/http/metrics_server.c core/http/metrics_server.h \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/storage/remove_files.c core/storage/remove_files.h \

@@ -176,3 +176,12 @@ tests_e2e_check_systemd_LDADD = $(TEST_LIBS)
 # The systemd units: systemd-analyze verify and security.
 TESTS += tests/install/systemd_units.sh
 EXTRA_DIST += tests/install/systemd_units.sh
+
+# The metrics module: buckets, escaping, rendering, bounds, threads, and
+# the page through `promtool check metrics` (docs/operations.md).
+check_PROGRAMS += tests/core/check_metrics
+TESTS += tests/core/check_metrics
+tests_core_check_metrics_SOURCES = tests/core/check_metrics.c
+tests_core_check_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_metrics_LDADD = $(TEST_LIBS)
