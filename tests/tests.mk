@@ -185,3 +185,11 @@ tests_core_check_metrics_SOURCES = tests/core/check_metrics.c
 tests_core_check_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_metrics_LDADD = $(TEST_LIBS)
+# GET /metrics of a real server and worker: promtool, the public listener
+# without it, counters moved by requests, an upload and a transcode.
+check_PROGRAMS += tests/e2e/check_metrics
+TESTS += tests/e2e/check_metrics
+tests_e2e_check_metrics_SOURCES = tests/e2e/check_metrics.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_metrics_LDADD = $(TEST_LIBS) -lm
