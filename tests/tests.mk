@@ -195,5 +195,4 @@ tests_e2e_check_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_metrics_LDADD = $(TEST_LIBS) -lm
 # packaging/prometheus: promtool check rules / check config / test rules.
 TESTS += tests/install/prometheus_rules.sh
-EXTRA_DIST += tests/install/prometheus_rules.sh tests/install/prometheus_rules_test.yml \
-	packaging/prometheus/videoflix.rules.yml packaging/prometheus/prometheus.yml
+EXTRA_DIST += tests/install/prometheus_rules.sh tests/install/prometheus_rules_test.yml

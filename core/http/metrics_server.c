@@ -16,6 +16,7 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,7 +137,14 @@ int vf_metrics_server_start(vf_app_t *app, const char *listen, const char *role,
         server_free(s);
         return -EADDRNOTAVAIL;
     }
+    /* The thread takes no process signals: the worker waits for SIGTERM
+     * with sigtimedwait after blocking it, and a thread started earlier
+     * with it unblocked would get the default action (death). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&s->thread, NULL, run, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         vf_error("metrics: cannot start the thread: %s", strerror(rc));
         server_free(s);

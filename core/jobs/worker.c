@@ -357,7 +357,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: videoflix worker [--concurrency N] [--name NAME]\n"
                "Runs jobs from the queue until SIGTERM or SIGINT (see docs/queue.md).\n"
                "  --concurrency N  jobs run at once (default: worker.concurrency)\n"
-               "  --name NAME      name shown by `videoflix workers` (default: worker.name or the host name)\n");
+               "  --name NAME      name shown by `videoflix workers` (default: worker.name or the host name)\n"
+               "  --metrics-listen HOST:PORT  where GET /metrics answers (default: metrics.worker_listen)\n");
 }
 
 static int parse_args(int argc, char **argv, int *concurrency, const char **name)

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define VF_METRIC_MAX_LABELS 3
-#define VF_METRIC_MAX_SERIES 256
+#define VF_METRIC_MAX_SERIES 1024
 #define VF_METRIC_MAX_BUCKETS 16
 /* Fractional values (seconds) are kept as whole millionths in a 64-bit
  * integer, which atomics add exactly; 2^63 millionths are 292 000 years. */

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "vftest.h"
+#include "core/config/conf.h"
 #include "core/util/metrics.h"
 #include "core/util/metrics_series.h"
 
@@ -193,6 +194,32 @@ START_TEST(listen_setting)
 }
 END_TEST
 
+/* The settings: off by default, checked with their line when set. */
+START_TEST(settings)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = vf_config_load_string("", "test.conf", &errors);
+    ck_assert_msg(cfg != NULL, "errors: %s", errors);
+    ck_assert_str_eq(cfg->metrics.listen, "");
+    ck_assert_str_eq(cfg->metrics.worker_listen, "");
+    vf_config_free(&cfg);
+    cfg = vf_config_load_string("metrics = { listen = \"127.0.0.1:9464\"; worker_listen = \"[::1]:9465\"; };\n",
+                                "test.conf", &errors);
+    ck_assert_msg(cfg != NULL, "errors: %s", errors);
+    ck_assert_str_eq(cfg->metrics.listen, "127.0.0.1:9464");
+    ck_assert_str_eq(cfg->metrics.worker_listen, "[::1]:9465");
+    vf_config_free(&cfg);
+    cfg = vf_config_load_string("metrics = {\n  listen = \"9464\";\n  worker_listen = \"::1:9465\";\n  port = 1;\n};\n",
+                                "test.conf", &errors);
+    ck_assert_ptr_null(cfg);
+    ck_assert_ptr_nonnull(errors);
+    ck_assert_msg(strstr(errors, "test.conf:2: metrics.listen must be \"host:port\""), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:3: metrics.worker_listen must be \"host:port\""), "%s", errors);
+    ck_assert_msg(strstr(errors, "test.conf:4:") && strstr(errors, "port"), "%s", errors);
+    free(errors);
+}
+END_TEST
+
 static void collector(vf_metrics_text_t *t, void *ctx)
 {
     ck_assert_ptr_eq(ctx, (void *)&shared);
@@ -263,6 +290,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, label_sets_are_bounded);
     tcase_add_test(tc, threads_count_exactly);
     tcase_add_test(tc, listen_setting);
+    tcase_add_test(tc, settings);
     tcase_add_test(tc, page_passes_promtool);
     suite_add_tcase(s, tc);
     return s;

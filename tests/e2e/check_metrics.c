@@ -12,6 +12,7 @@
 #include "uploads_fixture.h"
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,8 @@ START_TEST(pages_and_counters)
     free(server_page);
     free(wbefore);
     free(wafter);
+    /* The metrics thread takes no signals: SIGTERM still drains. */
+    ck_assert_int_eq(ufix_stop_worker(&f, 0, SIGTERM), 0);
     ufix_teardown(&f);
 }
 END_TEST
@@ -267,6 +270,25 @@ START_TEST(reconnects)
     ck_assert_double_eq(VALUE(after, "videoflix_queue_up"), 1);
     free(before);
     free(after);
+
+    /* A second worker on a host takes its own port from the command line
+     * (this configuration sets no worker_listen). */
+    int worker_port = vft_free_port();
+    char opt[64], log[4096];
+    snprintf(opt, sizeof opt, "--metrics-listen=127.0.0.1:%d", worker_port);
+    snprintf(log, sizeof log, "%s/worker-option.log", f.dir);
+    char *argv[] = {getenv("VF_BINARY"), "--config", f.config, "worker", opt, "--name", "second", NULL};
+    int pid = vft_spawn(argv, log);
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(wait_port_up(worker_port), 0);
+    char *page = scrape(worker_port);
+    ck_assert_double_eq(VALUE(page, "videoflix_build_info{", "role=\"worker\""), 1);
+    free(page);
+    ck_assert_int_eq(vft_stop(pid, SIGTERM, 20000), 0);
+    char *missing[] = {getenv("VF_BINARY"), "--config", f.config, "worker", "--metrics-listen", NULL};
+    char *out = NULL;
+    ck_assert_int_eq(vft_run(missing, &out), 2); /* VF_EXIT_USAGE */
+    free(out);
     ufix_teardown(&f);
 }
 END_TEST
