@@ -11,7 +11,9 @@
 #include "config.h"
 #include "uploads_fixture.h"
 
+#include <ftw.h>
 #include <hiredis/hiredis.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +90,24 @@ static long file_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Bytes of the files under a directory (nftw has no user pointer). */
+static long long tree_bytes;
+static int add_file_bytes(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (type == FTW_F)
+        tree_bytes += st->st_size;
+    return 0;
+}
+
+static long long bytes_under(const char *dir)
+{
+    tree_bytes = 0;
+    ck_assert_int_eq(nftw(dir, add_file_bytes, 16, FTW_PHYS), 0);
+    return tree_bytes;
 }
 
 static int wait_port_up(int port)
@@ -222,7 +242,12 @@ START_TEST(pages_and_counters)
     double runs = VALUE(wafter, "videoflix_transcodes_total{");
     ck_assert_double_eq(runs, VALUE(wafter, "videoflix_jobs_total{", "type=\"transcode\"") +
                                   VALUE(wafter, "videoflix_jobs_total{", "type=\"thumbnail\""));
-    ck_assert_double_gt(VALUE(wafter, "videoflix_transcode_output_bytes_total{"), 0);
+    /* What the encoders wrote is what storage keeps of the video. */
+    char outputs[4096];
+    snprintf(outputs, sizeof outputs, "%s/videos/%" PRId64, f.media_root, vid);
+    long long stored = bytes_under(outputs);
+    ck_assert_int_gt(stored, 0);
+    ck_assert_double_eq(VALUE(wafter, "videoflix_transcode_output_bytes_total{"), (double)stored);
     ck_assert_double_gt(VALUE(wafter, "videoflix_transcode_cpu_seconds_total{"), 0);
     /* The worker answers no HTTP API: its page has no request series. */
     ck_assert_msg(!strstr(wafter, "videoflix_http_requests_total{"), "%s", wafter);
