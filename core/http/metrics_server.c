@@ -52,10 +52,17 @@ static void serve_metrics(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 500, "Out of memory");
         return;
     }
-    vf_metrics_text_free(&text);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
+    /* evhttp would write the body for HEAD too: announce it, send none. */
+    if (cmd == EVHTTP_REQ_HEAD) {
+        char len[32];
+        snprintf(len, sizeof len, "%zu", text.len);
+        evhttp_add_header(h, "Content-Length", len);
+        evbuffer_drain(body, evbuffer_get_length(body));
+    }
+    vf_metrics_text_free(&text);
     evhttp_send_reply(req, 200, "OK", body);
     evbuffer_free(body);
 }

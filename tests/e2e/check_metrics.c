@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------ the pages */
 
@@ -260,6 +261,28 @@ START_TEST(pages_and_counters)
 }
 END_TEST
 
+/* HEAD /metrics: the headers of GET, with the length, and no body (read
+ * from the socket: libcurl would not read one). */
+static void assert_head_has_no_body(int port)
+{
+    int fd = vft_connect(port, 5000);
+    ck_assert_int_ge(fd, 0);
+    const char req[] = "HEAD /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ck_assert_int_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    char buf[8192];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    buf[len] = '\0';
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    const char *end = strstr(buf, "\r\n\r\n");
+    ck_assert_msg(end && end[4] == '\0', "a body after the head:\n%s", buf);
+    const char *cl = strcasestr(buf, "Content-Length: ");
+    ck_assert_msg(cl && atol(cl + 16) > 100, "%s", buf);
+}
+
 /* A broken connection is counted once it is opened again. */
 START_TEST(reconnects)
 {
@@ -270,6 +293,7 @@ START_TEST(reconnects)
     ufix_opts_t opts = {.extra = extra, .threads = 1};
     ck_assert_int_eq(ufix_setup(&f, &opts), 0);
     ck_assert_int_eq(wait_port_up(server_port), 0);
+    assert_head_has_no_body(server_port);
     char *before = scrape(server_port);
 
     /* PostgreSQL ends every session of the server; Redis every client. */
