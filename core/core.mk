@@ -25,6 +25,7 @@ core_libvfcore_la_SOURCES = \
 	core/util/text.c core/util/text.h \
 	core/util/block_pool.c core/util/block_pool.h \
 	core/util/compress.c core/util/compress.h \
+	core/util/metrics.c core/util/metrics.h core/util/metrics_series.c core/util/metrics_series.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
 	core/plugins/host_settings.c core/plugins/host_settings.h \
@@ -43,7 +44,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/origin_check.c core/http/origin_check.h \
 	core/http/health.c core/http/health.h core/http/supervise.c core/http/supervise.h \
 	core/http/offload.c core/http/offload.h core/http/stream.c \
-	core/http/paging.c core/http/paging.h \
+	core/http/paging.c core/http/paging.h core/http/metrics_server.c core/http/metrics_server.h \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/http/accept_encoding.c core/http/accept_encoding.h \

@@ -7,7 +7,7 @@ VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
  postgresql redis-server ffmpeg python3 python3-botocore python3-django
  python3-aiosmtpd curl procps iproute2 clang nginx openssl chromium
- systemd groff-base man-db
+ systemd groff-base man-db prometheus
  debhelper dpkg-dev fakeroot lintian adduser"
 
 vf_log() { printf '%s\n' "videoflix: $*" >&2; }

@@ -204,3 +204,23 @@ tests_e2e_check_systemd_LDADD = $(TEST_LIBS)
 # The systemd units: systemd-analyze verify and security.
 TESTS += tests/install/systemd_units.sh
 EXTRA_DIST += tests/install/systemd_units.sh
+
+# The metrics module: buckets, escaping, rendering, bounds, threads, and
+# the page through `promtool check metrics` (docs/operations.md).
+check_PROGRAMS += tests/core/check_metrics
+TESTS += tests/core/check_metrics
+tests_core_check_metrics_SOURCES = tests/core/check_metrics.c
+tests_core_check_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_metrics_LDADD = $(TEST_LIBS)
+# GET /metrics of a real server and worker: promtool, the public listener
+# without it, counters moved by requests, an upload and a transcode.
+check_PROGRAMS += tests/e2e/check_metrics
+TESTS += tests/e2e/check_metrics
+tests_e2e_check_metrics_SOURCES = tests/e2e/check_metrics.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_metrics_LDADD = $(TEST_LIBS) -lm
+# packaging/prometheus: promtool check rules / check config / test rules.
+TESTS += tests/install/prometheus_rules.sh
+EXTRA_DIST += tests/install/prometheus_rules.sh tests/install/prometheus_rules_test.yml

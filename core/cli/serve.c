@@ -13,10 +13,12 @@
 #include "admin/events.h"
 #include "catalog/content_cache.h"
 #include "cli/cli.h"
+#include "http/metrics_server.h"
 #include "http/offload.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "jobs/queue.h"
+#include "jobs/queue_metrics.h"
 #include "util/log.h"
 
 #include <signal.h>
@@ -29,6 +31,7 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     vf_router_t *router = NULL;
     vf_http_server_t *server = NULL;
     vf_outbox_relay_t *relay = NULL;
+    vf_metrics_server_t *metrics = NULL;
     int sessions = 0, catalog = 0, events = 0;
 
     if (argc > 1) {
@@ -69,6 +72,9 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
         vf_error("serve: cannot start the outbox relay");
         goto out;
     }
+    if (vf_queue_metrics_register() < 0 ||
+        vf_metrics_server_start(app, cfg->metrics.listen, "server", &metrics) < 0)
+        goto out;
     router = vf_router_new();
     if (!router) {
         vf_error("serve: out of memory");
@@ -87,6 +93,7 @@ out:
     vf_offload_stop_all();
     vf_http_server_free(&server);
     vf_router_free(&router);
+    vf_metrics_server_stop(&metrics);
     if (events)
         vf_admin_events_stop();
     vf_outbox_relay_stop(&relay);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "config/conf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/text.h"
 
 #include <errno.h>
@@ -178,6 +179,10 @@ static const conf_key_t admin_keys[] = {
     INT("events_heartbeat", admin.events_heartbeat, 1, 3600, 15),
     INT("events_backlog", admin.events_backlog, 8, 100000, 256),
     END};
+static const conf_key_t metrics_keys[] = {
+    STR("listen", metrics.listen, ""),
+    STR("worker_listen", metrics.worker_listen, ""),
+    END};
 
 typedef struct section {
     const char *name;
@@ -190,7 +195,7 @@ static const section_t sections[] = {
     {"encoder", encoder_keys},   {"auth", auth_keys},     {"ratelimit", ratelimit_keys},
     {"mail", mail_keys},         {"queue", queue_keys},   {"worker", worker_keys},
     {"media", media_keys},       {"upload", upload_keys}, {"admin", admin_keys},
-    {NULL, NULL},
+    {"metrics", metrics_keys},   {NULL, NULL},
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -571,6 +576,16 @@ static void check_values(vf_config_t *cfg, errs_t *e)
         err_at(e, config_setting_lookup(root, "media.accel_redirect"),
                "media.accel_redirect must be \"\" or a path such as \"/protected-media/\" (starting and ending"
                " with '/', without '?', '#', '%%', spaces or backslashes)");
+    const char *const metrics_keys_checked[] = {"metrics.listen", "metrics.worker_listen"};
+    const char *const metrics_values[] = {cfg->metrics.listen, cfg->metrics.worker_listen};
+    for (size_t i = 0; i < 2; i++) {
+        char host[256];
+        int port;
+        if (*metrics_values[i] && vf_metrics_listen_parse(metrics_values[i], host, sizeof host, &port) < 0)
+            err_at(e, config_setting_lookup(root, metrics_keys_checked[i]),
+                   "%s must be \"host:port\" (\"[::1]:port\" for IPv6) or \"\" for no listener",
+                   metrics_keys_checked[i]);
+    }
     vf_log_level_t lvl;
     if (vf_log_parse_level(cfg->log.level, &lvl) != 0)
         err_at(e, config_setting_lookup(root, "log.level"),

@@ -153,6 +153,10 @@ typedef struct vf_config {
         int events_heartbeat;    /* seconds between comments on an idle event stream */
         int events_backlog;      /* events kept for a slow event-stream client */
     } admin;
+    struct {
+        char *listen;            /* host:port of serve's /metrics; "" = none */
+        char *worker_listen;     /* the same for `videoflix worker` */
+    } metrics;
 } vf_config_t;
 
 /* Which file to read: the --config argument, else $VIDEOFLIX_CONFIG, else

@@ -9,6 +9,7 @@
 #include "http/conn.h"
 #include "http/server_internal.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/timeutil.h"
 
 #include <event2/buffer.h>
@@ -51,6 +52,12 @@ void vf_req_release(vf_req_t *r)
     vf_route_match_free(&r->match);
     free(r->path);
     free(r);
+}
+
+void vf_req_count(const vf_req_t *r, int status)
+{
+    vf_metric_http_done(vf_http_method_name(r->method), r->match.route ? r->match.route->pattern : NULL, status,
+                        r->start_us);
 }
 
 const char *vf_http_method_name(int m)
@@ -120,6 +127,7 @@ void vf_reply_buffer(vf_req_t *r, int status, const char *content_type, struct e
 
     vf_http_thread_t *t = r->thread;
     vf_http_conn_t *conn = vf_http_conn_reply_begins(t, r->ev);
+    vf_req_count(r, status);
     if (t->srv->app->cfg->server.access_log) {
         char client[64];
         vf_access_entry_t entry = {vf_http_method_name(r->method), r->path, status, bytes,

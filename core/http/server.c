@@ -25,6 +25,7 @@
 #include "http/server_internal.h"
 #include "http/supervise.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -99,6 +100,7 @@ static void dispatch(struct evhttp_request *ev, void *arg)
         return;
     }
     t->inflight++;
+    vf_metric_http_begin();
     r->ev = ev;
     r->ctx = &t->ctx;
     r->thread = t;

@@ -55,5 +55,7 @@ void vf_http_streams_stop(vf_http_thread_t *t);
 
 /* "GET", "POST", ... for the access log and 405 messages. */
 const char *vf_http_method_name(int method);
+/* Count r in the metrics as answered with status (reply.c). */
+void vf_req_count(const vf_req_t *r, int status);
 
 #endif

@@ -64,6 +64,7 @@ vf_stream_t *vf_reply_stream_start(vf_req_t *r, const char *content_type, void (
         evhttp_connection_set_timeout(evcon, STREAM_TIMEOUT_S);
     vf_http_thread_t *t = r->thread;
     vf_http_conn_reply_begins(t, r->ev);
+    vf_req_count(r, 200);
     if (t->srv->app->cfg->server.access_log)
         vf_info("%s %s 200 stream %lldus id=%s", vf_http_method_name(r->method), r->path ? r->path : "-",
                 (long long)(vf_mono_us() - r->start_us), r->request_id);

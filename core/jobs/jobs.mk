@@ -6,6 +6,7 @@ core_libvfcore_la_SOURCES += \
 	core/jobs/queue_scripts.c core/jobs/queue_admin.c \
 	core/jobs/worker.c core/jobs/worker.h core/jobs/worker_internal.h \
 	core/jobs/worker_job.c core/jobs/worker_supervisor.c \
+	core/jobs/queue_metrics.c core/jobs/queue_metrics.h \
 	core/cli/jobs_cli.c
 
 dist_sql_DATA += sql/002_jobs.sql

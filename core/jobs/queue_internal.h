@@ -81,6 +81,7 @@ struct vf_job {
     atomic_int progress;
     int progress_written;   /* by the supervisor, under the slot's lock */
     int64_t deadline_mono_us;
+    int64_t started_us;     /* when its handler was called; 0: it was not */
 };
 
 /* Fill a job from a TAKE/START reply {"ok", id, entry, type, payload,

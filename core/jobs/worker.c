@@ -18,6 +18,7 @@
 #include "runtime/reload.h"
 #include "util/exit.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/sd_notify.h"
 #include "util/timeutil.h"
 
@@ -43,6 +44,8 @@ typedef enum { OUTCOME_DONE, OUTCOME_RETRY, OUTCOME_FAIL, OUTCOME_RELEASE, OUTCO
 
 static const char *const outcome_name[] = {"done", "retry", "failed", "returned to the queue",
                                            "deferred (not counted as an attempt)"};
+/* The state each outcome leaves the job in, as the metrics label it. */
+static const char *const outcome_metric[] = {"done", "retrying", "failed", "returned", "deferred"};
 
 /* Run the outcome's script, waiting out a Redis outage (the claim is kept
  * alive meanwhile by the supervisor) unless the worker must exit. */
@@ -95,6 +98,9 @@ static void settle(vf_worker_t *w, slot_t *s, vf_job_t *job, outcome_t outcome, 
         vf_sleep_us(REDIS_RETRY_US);
     }
     if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+        vf_metric_job_settled(job->type, outcome_metric[outcome],
+                              job->started_us ? vf_mono_us() - job->started_us : 0);
+    if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
         vf_log(outcome == OUTCOME_DONE ? VF_LOG_DEBUG : VF_LOG_INFO, NULL, "worker: job %s (%s) attempt %d: %s%s%s",
                job->id, job->type, job->attempt, outcome_name[outcome], error ? ": " : "", error ? error : "");
     else if (rep->type == REDIS_REPLY_INTEGER)
@@ -135,7 +141,7 @@ static void run_job(vf_worker_t *w, slot_t *s, vf_job_t *job)
         goto out;
     }
     vf_job_handler_fn fn = vf_worker_handler(job->type);
-    int64_t started = vf_mono_us();
+    int64_t started = job->started_us = vf_mono_us();
     job->deadline_mono_us = started + (int64_t)job->timeout_s * 1000000;
     vf_debug("worker: job %s (%s) attempt %d/%d started", job->id, job->type, job->attempt, job->max_attempts);
     if (fn) {
@@ -351,7 +357,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: videoflix worker [--concurrency N] [--name NAME]\n"
                "Runs jobs from the queue until SIGTERM or SIGINT (see docs/queue.md).\n"
                "  --concurrency N  jobs run at once (default: worker.concurrency)\n"
-               "  --name NAME      name shown by `videoflix workers` (default: worker.name or the host name)\n");
+               "  --name NAME      name shown by `videoflix workers` (default: worker.name or the host name)\n"
+               "  --metrics-listen HOST:PORT  where GET /metrics answers (default: metrics.worker_listen)\n");
 }
 
 static int parse_args(int argc, char **argv, int *concurrency, const char **name)

@@ -14,6 +14,7 @@
 #include "jobs/worker.h"
 #include "jobs/worker_internal.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -172,6 +173,8 @@ static void heartbeat(vf_worker_t *w, vf_thread_ctx_t *ctx)
         redisReply *rep = vf_redis_get_reply(ctx->redis);
         if (rep && rep->type == REDIS_REPLY_ERROR)
             vf_error("worker: heartbeat: %s", rep->str);
+        else if (rep && i == 0)
+            vf_metric_worker_heartbeat();
         if (rep)
             freeReplyObject(rep);
     }

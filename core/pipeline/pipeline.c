@@ -23,6 +23,7 @@
 #include "storage/remove_files.h"
 #include "uploads/upload_store.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -347,6 +348,7 @@ static int encode(task_run_t *t, outputs_t *out)
     /* media.preset and media.crf are libx264 words: only for encoders that
      * take them as defaults (encoder.h). */
     int x264 = (t->ctx->app->encoder->encoder_caps.flags & VF_ENCODER_X264_DEFAULTS) != 0;
+    int64_t cpu_before_us = vf_metric_cpu_us();
     if (t->nrenditions > 0) {
         vf_transcode_params_t params = {
             .size = sizeof params,
@@ -368,6 +370,8 @@ static int encode(task_run_t *t, outputs_t *out)
     }
     t->pct_from = 0;
     t->pct_span = 100;
+    vf_metric_transcode(t->ctx->app->encoder->desc->name, cpu_before_us, (const char *const *)out->paths,
+                        ret == 0 ? out->n : 0);
     if (ret == 0)
         return 0;
     scrub(verr.message, sizeof verr.message, t->source);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "runtime/db.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/timeutil.h"
 
 #include <dirent.h>
@@ -107,6 +108,7 @@ PGconn *vf_db_conn(vf_db_t *db)
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         return db->conn;
     if (db->conn) {
+        vf_metric_db_reconnect();
         PQfinish(db->conn);
         db->conn = NULL;
     }

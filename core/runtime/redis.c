@@ -5,6 +5,7 @@
 #include "config.h"
 #include "runtime/redis.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -94,8 +95,10 @@ redisContext *vf_redis_context(vf_redis_t *r)
 {
     if (r->ctx && r->ctx->err == 0)
         return r->ctx;
-    if (r->ctx)
+    if (r->ctx) {
+        vf_metric_redis_reconnect();
         drop(r, r->ctx->errstr);
+    }
     if (vf_mono_us() < r->retry_after_us)
         return NULL;
     struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
@@ -129,6 +132,7 @@ static redisReply *checked(vf_redis_t *r, redisReply *rep)
     if (!rep) {
         const char *why = r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "connection lost";
         vf_warn("redis: %s", why);
+        vf_metric_redis_reconnect();
         drop(r, why);
     }
     return rep;

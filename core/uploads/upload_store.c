@@ -21,6 +21,7 @@
 #include "runtime/db.h"
 #include "storage/remove_files.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -688,6 +689,7 @@ commit:
     if ((ret = vf_db_commit(ctx->db)) < 0)
         goto out;
     in_tx = 0;
+    vf_metric_upload_bytes((int64_t)len);
 answer:
     ret = reload_info(ctx, id, out);
 out:
