@@ -41,7 +41,7 @@ def fill(media_root, bulk):
 
     def user(email, hasher, **extra):
         u = UserProfile(username=email, email=email, **extra)
-        u.password = make_password("Old-Passw0rd-" + email.split("@")[0], hasher=hasher)
+        u.password = make_password("Old-Passw0rd-" + email.split("@")[0].lower(), hasher=hasher)
         u.save()
         return u
 
