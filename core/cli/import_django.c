@@ -19,6 +19,7 @@
 #include "runtime/db.h"
 
 #include <ctype.h>
+#include <libconfig.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -41,10 +42,13 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: videoflix import-django --dsn DSN --media-root DIR [--dry-run]\n"
-                 "  --dsn DSN          libpq connection string of the Django database (read only)\n"
-                 "  --media-root DIR   the Django MEDIA_ROOT holding videos/ and images/\n"
-                 "  --dry-run          print what would be imported and change nothing\n");
+    fprintf(out, "Usage: videoflix import-django --dsn DSN (--media-root DIR | --source-storage FILE) [--dry-run]\n"
+                 "  --dsn DSN              libpq connection string of the Django database (read only)\n"
+                 "  --media-root DIR       the Django MEDIA_ROOT holding videos/ and images/\n"
+                 "  --source-storage FILE  Django's files are in the storage described by FILE, a\n"
+                 "                         storage = { plugin = ...; settings = { ... }; }; group as in\n"
+                 "                         videoflix.conf (e.g. storage_s3 on Django's bucket)\n"
+                 "  --dry-run              print what would be imported and change nothing\n");
 }
 
 /* -------------------------------------------------------------- helpers */
@@ -364,35 +368,68 @@ static void report(const idj_t *im, int complete)
 
 /* -------------------------------------------------------------- command */
 
+/* The storage plugin of --source-storage FILE; 0, or -1 after saying why. */
+static int load_source_storage(idj_t *im, const char *file, config_t *cfg)
+{
+    char err[1024];
+    const char *plugin = NULL;
+    if (config_read_file(cfg, file) != CONFIG_TRUE) {
+        fprintf(stderr, "videoflix import-django: %s:%d: %s\n", file, config_error_line(cfg), config_error_text(cfg));
+        return -1;
+    }
+    config_setting_t *storage = config_lookup(cfg, "storage");
+    if (!storage || !config_setting_lookup_string(storage, "plugin", &plugin)) {
+        fprintf(stderr, "videoflix import-django: %s: needs storage = { plugin = \"...\"; settings = { ... }; };\n",
+                file);
+        return -1;
+    }
+    if (vf_plugin_load(im->app->cfg->plugins.dir, plugin, VF_PLUGIN_STORAGE,
+                       config_setting_lookup(storage, "settings"), &im->source, err, sizeof err) < 0) {
+        fprintf(stderr, "videoflix import-django: %s: %s\n", file, err);
+        return -1;
+    }
+    return 0;
+}
+
 int vf_cmd_import_django(vf_app_t *app, int argc, char **argv)
 {
     static const struct option opts[] = {{"dsn", required_argument, NULL, 'd'},
                                          {"media-root", required_argument, NULL, 'm'},
+                                         {"source-storage", required_argument, NULL, 's'},
                                          {"dry-run", no_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *dsn = NULL;
+    const char *dsn = NULL, *source_storage = NULL;
     idj_t im = {.app = app};
+    config_t source_cfg;
     int opt;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'd': dsn = optarg; break;
         case 'm': im.media_root = optarg; break;
+        case 's': source_storage = optarg; break;
         case 'n': im.dry_run = 1; break;
         case 'h': usage(stdout); return VF_EXIT_OK;
         default: usage(stderr); return VF_EXIT_USAGE;
         }
     }
-    if (optind != argc || !dsn || !im.media_root) {
+    if (optind != argc || !dsn || !im.media_root == !source_storage) {
         usage(stderr);
         return VF_EXIT_USAGE;
+    }
+    config_init(&source_cfg);
+    if (source_storage && load_source_storage(&im, source_storage, &source_cfg) < 0) {
+        config_destroy(&source_cfg);
+        return VF_EXIT_FAILURE;
     }
     im.src = PQconnectdb(dsn);
     if (PQstatus(im.src) != CONNECTION_OK) {
         fprintf(stderr, "videoflix import-django: cannot connect to the Django database: %s",
                 PQerrorMessage(im.src));
         PQfinish(im.src);
+        vf_plugin_free(&im.source);
+        config_destroy(&source_cfg);
         return VF_EXIT_FAILURE;
     }
     int status = VF_EXIT_FAILURE;
@@ -428,5 +465,7 @@ out:
     if (have_ctx)
         vf_thread_ctx_fini(&ctx);
     PQfinish(im.src);
+    vf_plugin_free(&im.source);
+    config_destroy(&source_cfg);
     return status;
 }

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "plugins/loader.h"
 #include "runtime/app.h"
 
 typedef struct idj_count {
@@ -23,7 +24,8 @@ typedef struct idj {
     vf_app_t *app;
     vf_thread_ctx_t *ctx;    /* the Videoflix database */
     PGconn *src;             /* the Django database */
-    const char *media_root;  /* the Django MEDIA_ROOT */
+    const char *media_root;  /* the Django MEDIA_ROOT, or NULL: */
+    vf_plugin_t *source;     /* the storage Django's files are in (--source-storage) */
     int dry_run;
     idj_count_t users, videos, favorites;
     int files_copied;

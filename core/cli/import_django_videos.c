@@ -1,7 +1,8 @@
 /*
  * import_django_videos.c - the videos of `videoflix import-django`: each
  * row of content_app_video with its source, thumbnail and converted files
- * copied from the Django MEDIA_ROOT into the configured storage plugin.
+ * copied from the Django MEDIA_ROOT, or from the storage of --source-storage
+ * (through a file in media.work_dir), into the configured storage plugin.
  * Owns: the storage keys of imported files ("django/<Django file name>"),
  * deciding whether a video is ready as it is or needs processing.
  * Must not: encode anything (a video missing renditions gets the jobs of
@@ -28,13 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define KEY_PREFIX "django/"
 
 enum { V_ID, V_TITLE, V_DESCRIPTION, V_CATEGORY, V_CREATED, V_SOURCE, V_IMAGE, V_CONVERTED };
 
-/* One file of a video: its Django name, local path and storage key. */
+/* One file of a video: its Django name, local path (with a source storage:
+ * where it is fetched to) and storage key. */
 typedef struct vfile {
+    char *name;
     char *path;
     char *key;
     int present;
@@ -42,6 +46,7 @@ typedef struct vfile {
 
 static void vfile_free(vfile_t *f)
 {
+    free(f->name);
     free(f->path);
     free(f->key);
     memset(f, 0, sizeof *f);
@@ -54,14 +59,31 @@ static int vfile_init(idj_t *im, const char *name, vfile_t *f, const char **why)
     if (!name || !*name)
         return 0;
     vf_error_t kerr = {0};
-    if (asprintf(&f->path, "%s/%s", im->media_root, name) < 0 || asprintf(&f->key, KEY_PREFIX "%s", name) < 0) {
-        f->path = f->key = NULL;
+    int n = im->source ? asprintf(&f->path, "%s/django-import-%ld.tmp", im->app->cfg->media.work_dir, (long)getpid())
+                       : asprintf(&f->path, "%s/%s", im->media_root, name);
+    if (n < 0)
+        f->path = NULL;
+    if (n < 0 || asprintf(&f->key, KEY_PREFIX "%s", name) < 0 || !(f->name = strdup(name))) {
+        if (!f->name)
+            f->key = NULL; /* asprintf failed: undefined */
         *why = "out of memory";
         return -1;
     }
-    if (strstr(name, "..") || vf_storage_key_check(f->key, &kerr) < 0) {
+    if (strstr(name, "..") || vf_storage_key_check(f->key, &kerr) < 0 || vf_storage_key_check(name, &kerr) < 0) {
         *why = "a file name that is not a valid storage key";
         return -1;
+    }
+    if (im->source) {
+        vf_storage_stat_t st;
+        vf_error_t err = {0};
+        int ret = vf_storage_ops(im->source)->stat(im->source->state, name, &st, &err);
+        if (ret < 0 && ret != -ENOENT) {
+            fprintf(stderr, "videoflix import-django: %s in the source storage: %s\n", name, err.message);
+            *why = "the source storage cannot tell whether it exists";
+            return -1;
+        }
+        f->present = ret == 0;
+        return 0;
     }
     struct stat sb;
     f->present = stat(f->path, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -76,8 +98,16 @@ static int copy_file(idj_t *im, const vfile_t *f)
     }
     const vf_storage_ops_t *ops = vf_storage_ops(im->app->storage);
     vf_error_t err = {0};
-    if (ops->put_file(im->app->storage->state, f->key, f->path, &err) < 0) {
-        fprintf(stderr, "videoflix import-django: cannot store %s as %s: %s\n", f->path, f->key, err.message);
+    if (im->source && vf_storage_ops(im->source)->get_file(im->source->state, f->name, f->path, &err) < 0) {
+        fprintf(stderr, "videoflix import-django: cannot fetch %s from the source storage: %s\n", f->name,
+                err.message);
+        return -1;
+    }
+    int ret = ops->put_file(im->app->storage->state, f->key, f->path, &err);
+    if (im->source)
+        unlink(f->path);
+    if (ret < 0) {
+        fprintf(stderr, "videoflix import-django: cannot store %s as %s: %s\n", f->name, f->key, err.message);
         return -1;
     }
     im->files_copied++;
@@ -209,7 +239,7 @@ static int import_video(idj_t *im, PGresult *src, int row)
     }
     if (!source.present) {
         char msg[1200];
-        snprintf(msg, sizeof msg, "its source file %s is missing", source.path ? source.path : "(none recorded)");
+        snprintf(msg, sizeof msg, "its source file %s is missing", source.name ? source.name : "(none recorded)");
         idj_skip(&im->videos, "video", id, title, msg);
         goto out;
     }

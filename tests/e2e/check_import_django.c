@@ -12,6 +12,8 @@
  *               same bytes behind its URLs, one without renditions queued,
  *               one without its source reported as skipped; favourites
  *               kept; a second run changes nothing
+ *   into_s3     the same into storage_s3: the files behind the URLs
+ *   from_s3_source  the Django files in a bucket (--source-storage)
  *   not_django  a database without the Django tables: exit 1, the message
  *               names the missing table
  *   killed      SIGKILL in the middle of a run (thousands of users), then
@@ -31,6 +33,9 @@ typedef struct django {
     char *conninfo;
     char *dir;
     char media_root[4096];
+    /* Where import-django reads the files: "--media-root '<media_root>'",
+     * or --source-storage. */
+    char source[4200];
 } django_t;
 
 static ufix_t f;
@@ -47,6 +52,7 @@ static void build_django(int bulk_users)
     ck_assert_ptr_nonnull(dj.conninfo);
     ck_assert_ptr_nonnull(dj.dir);
     snprintf(dj.media_root, sizeof dj.media_root, "%s/media", dj.dir);
+    snprintf(dj.source, sizeof dj.source, "--media-root '%s'", dj.media_root);
     char *out = NULL;
     /* Debian's Python and its Django packages, never another interpreter
      * on PATH; a missing package fails here. */
@@ -66,6 +72,14 @@ static void setup(void)
     memset(&dj, 0, sizeof dj);
 }
 
+/* The same with storage_s3 on the test bucket as Videoflix's storage. */
+static void setup_s3(void)
+{
+    ufix_opts_t opts = {.media = media_ladder, .s3 = 1, .extra = "ratelimit = { login_limit = 0; };"};
+    ck_assert_int_eq(ufix_setup(&f, &opts), 0);
+    memset(&dj, 0, sizeof dj);
+}
+
 static void teardown(void)
 {
     ufix_teardown(&f);
@@ -81,8 +95,8 @@ static void teardown(void)
  * and stderr into *out. */
 static int import(const char *dsn, const char *extra, char **out)
 {
-    return vft_sh(out, "'%s' --config '%s' import-django --dsn '%s' --media-root '%s' %s 2>&1",
-                  getenv("VF_BINARY"), f.config, dsn, dj.media_root, extra);
+    return vft_sh(out, "'%s' --config '%s' import-django --dsn '%s' %s %s 2>&1", getenv("VF_BINARY"), f.config, dsn,
+                  dj.source, extra);
 }
 
 static long sql_long(const char *sql)
@@ -297,11 +311,82 @@ START_TEST(imports)
 }
 END_TEST
 
+/* Import into an empty Videoflix, log in as `email`, and see the complete
+ * video's source and `quality` served with the Django files' bytes. */
+static void import_and_play(const char *email, const char *quality)
+{
+    char *out = NULL;
+    int rc = import(dj.conninfo, "", &out);
+    ck_assert_msg(rc == 0, "import: %d: %s", rc, out);
+    ck_assert_msg(report_has(out, "users", 6, 0, 0, 0) && report_has(out, "videos", 2, 0, 1, 1) &&
+                      strstr(out, "files copied: 7\n"),
+                  "%s", out);
+    free(out);
+    char cookie[4096], password[128];
+    snprintf(password, sizeof password, "Old-Passw0rd-%.*s", (int)strcspn(email, "@"), email);
+    ck_assert_int_eq(ufix_login(&f, email, password, cookie, sizeof cookie), 200);
+    long status = 0;
+    json_t *list = get_as(cookie, "/content/", &status);
+    ck_assert_int_eq(status, 200);
+    json_t *complete = video_titled(list, "Complete Film");
+    ck_assert_ptr_nonnull(complete);
+    json_int_t id = json_integer_value(json_object_get(complete, "id"));
+    assert_url_serves(cookie, id, NULL, "videos/complete.mp4");
+    char name[64];
+    snprintf(name, sizeof name, "videos/complete_%s.mp4", quality);
+    assert_url_serves(cookie, id, quality, name);
+    json_decref(list);
+}
+
+START_TEST(into_s3)
+{
+    build_django(0);
+    import_and_play("carol@example.com", "720p");
+}
+END_TEST
+
+/* Django's files in a bucket (django-storages): --source-storage names
+ * storage_s3 on it; the MEDIA_ROOT copy is not given to the import. */
+START_TEST(from_s3_source)
+{
+    build_django(0);
+    char err[512];
+    vf_plugin_t *bucket = ufix_s3_plugin(err, sizeof err);
+    ck_assert_msg(bucket != NULL, "%s", err);
+    char *list = NULL;
+    ck_assert_int_eq(vft_sh(&list, "cd '%s' && find . -type f | sed 's|^\\./||'", dj.media_root), 0);
+    int uploaded = 0;
+    for (char *name = strtok(list, "\n"); name; name = strtok(NULL, "\n")) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dj.media_root, name);
+        vf_error_t verr = {0};
+        ck_assert_msg(vf_storage_ops(bucket)->put_file(bucket->state, name, path, &verr) == 0, "%s: %s", name,
+                      verr.message);
+        uploaded++;
+    }
+    free(list);
+    vft_plugin_free(bucket);
+    ck_assert_int_eq(uploaded, 14);
+    char conf[4096];
+    snprintf(conf, sizeof conf, "%s/source.conf", dj.dir);
+    FILE *fp = fopen(conf, "w");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp,
+            "storage = { plugin = \"storage_s3\"; settings = { bucket = \"%s\"; endpoint = \"%s\"; "
+            "access_key_id_env = \"VF_TEST_S3_ACCESS_KEY\"; secret_access_key_env = \"VF_TEST_S3_SECRET_KEY\"; }; };\n",
+            getenv("VF_TEST_S3_BUCKET"), getenv("VF_TEST_S3_ENDPOINT"));
+    ck_assert_int_eq(fclose(fp), 0);
+    snprintf(dj.source, sizeof dj.source, "--source-storage '%s'", conf);
+    import_and_play("dave@example.com", "360p");
+}
+END_TEST
+
 START_TEST(not_django)
 {
     char *out = NULL;
     memset(&dj, 0, sizeof dj);
     snprintf(dj.media_root, sizeof dj.media_root, "%s", f.media_root);
+    snprintf(dj.source, sizeof dj.source, "--media-root '%s'", dj.media_root);
     /* The Videoflix database itself has none of Django's tables. */
     int rc = import(f.conninfo, "", &out);
     ck_assert_int_eq(rc, 1);
@@ -358,8 +443,14 @@ static Suite *import_django_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, imports);
     tcase_add_test(tc, not_django);
+    tcase_add_test(tc, from_s3_source);
     tcase_add_test(tc, killed);
     suite_add_tcase(s, tc);
+    TCase *s3 = tcase_create("import_django_s3");
+    tcase_add_checked_fixture(s3, setup_s3, teardown);
+    tcase_set_timeout(s3, 240);
+    tcase_add_test(s3, into_s3);
+    suite_add_tcase(s, s3);
     return s;
 }
 
