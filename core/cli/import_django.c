@@ -112,6 +112,31 @@ int idj_map_tx(idj_t *im, const char *kind, const char *django_id, int64_t local
     return 0;
 }
 
+static int would_key(const char *kind, const char *django_id, char *key, size_t len)
+{
+    return snprintf(key, len, "%s:%s", kind, django_id) < (int)len ? 0 : -1;
+}
+
+int idj_would(idj_t *im, const char *kind, const char *django_id)
+{
+    char key[64];
+    if (would_key(kind, django_id, key, sizeof key) < 0 || json_object_set_new(im->would, key, json_true()) < 0) {
+        fprintf(stderr, "videoflix import-django: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Mapped, or (--dry-run) would be: 1, 0, or -1. */
+static int will_exist(idj_t *im, const char *kind, const char *django_id, int64_t *local_id)
+{
+    int mapped = idj_mapped(im, kind, django_id, local_id);
+    char key[64];
+    if (mapped == 0 && im->dry_run && would_key(kind, django_id, key, sizeof key) == 0)
+        mapped = json_object_get(im->would, key) != NULL;
+    return mapped;
+}
+
 void idj_skip(idj_count_t *count, const char *what, const char *django_id, const char *label, const char *why)
 {
     count->skipped++;
@@ -242,6 +267,7 @@ static int import_user(idj_t *im, PGresult *src, int row)
         } else {
             im->users.imported++;
             printf("would import user %s (%s)%s\n", id, email, is_active[0] == 't' ? "" : ", inactive");
+            status = idj_would(im, "user", id);
         }
         PQclear(res);
         goto out;
@@ -311,16 +337,18 @@ static int import_favorite(idj_t *im, PGresult *src, int row)
     }
     char label[64];
     snprintf(label, sizeof label, "user %s, video %s", django_user, django_video);
-    int have_user = idj_mapped(im, "user", django_user, &user);
-    int have_video = have_user > 0 ? idj_mapped(im, "video", django_video, &video) : 0;
+    int have_user = will_exist(im, "user", django_user, &user);
+    int have_video = have_user > 0 ? will_exist(im, "video", django_video, &video) : 0;
     if (have_user < 0 || have_video < 0)
         return -1;
     if (!have_user || !have_video) {
-        /* With --dry-run nothing is mapped yet: say what it depends on. */
         idj_skip(&im->favorites, "favourite", id, label,
-                 im->dry_run ? "depends on the user and video being imported first (run without --dry-run)"
-                 : !have_user ? "its user was not imported"
-                              : "its video was not imported");
+                 !have_user ? "its user was not imported" : "its video was not imported");
+        return 0;
+    }
+    if (im->dry_run) {
+        im->favorites.imported++;
+        printf("would import favourite %s (%s)\n", id, label);
         return 0;
     }
     char us[24], vs[24];
@@ -402,6 +430,11 @@ int vf_cmd_import_django(vf_app_t *app, int argc, char **argv)
     const char *dsn = NULL, *source_storage = NULL;
     idj_t im = {.app = app};
     config_t source_cfg;
+    im.would = json_object();
+    if (!im.would) {
+        fprintf(stderr, "videoflix import-django: out of memory\n");
+        return VF_EXIT_FAILURE;
+    }
     int opt;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -410,17 +443,19 @@ int vf_cmd_import_django(vf_app_t *app, int argc, char **argv)
         case 'm': im.media_root = optarg; break;
         case 's': source_storage = optarg; break;
         case 'n': im.dry_run = 1; break;
-        case 'h': usage(stdout); return VF_EXIT_OK;
-        default: usage(stderr); return VF_EXIT_USAGE;
+        case 'h': usage(stdout); json_decref(im.would); return VF_EXIT_OK;
+        default: usage(stderr); json_decref(im.would); return VF_EXIT_USAGE;
         }
     }
     if (optind != argc || !dsn || !im.media_root == !source_storage) {
         usage(stderr);
+        json_decref(im.would);
         return VF_EXIT_USAGE;
     }
     config_init(&source_cfg);
     if (source_storage && load_source_storage(&im, source_storage, &source_cfg) < 0) {
         config_destroy(&source_cfg);
+        json_decref(im.would);
         return VF_EXIT_FAILURE;
     }
     im.src = PQconnectdb(dsn);
@@ -430,6 +465,7 @@ int vf_cmd_import_django(vf_app_t *app, int argc, char **argv)
         PQfinish(im.src);
         vf_plugin_free(&im.source);
         config_destroy(&source_cfg);
+        json_decref(im.would);
         return VF_EXIT_FAILURE;
     }
     int status = VF_EXIT_FAILURE;
@@ -467,5 +503,6 @@ out:
     PQfinish(im.src);
     vf_plugin_free(&im.source);
     config_destroy(&source_cfg);
+    json_decref(im.would);
     return status;
 }

@@ -7,6 +7,7 @@
 #ifndef VF_IMPORT_DJANGO_H
 #define VF_IMPORT_DJANGO_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ typedef struct idj {
     const char *media_root;  /* the Django MEDIA_ROOT, or NULL: */
     vf_plugin_t *source;     /* the storage Django's files are in (--source-storage) */
     int dry_run;
+    json_t *would;           /* --dry-run: "user:ID", "video:ID" it would import */
     idj_count_t users, videos, favorites;
     int files_copied;
 } idj_t;
@@ -43,6 +45,9 @@ int idj_each_row(idj_t *im, const char *sql, int (*import_row)(idj_t *im, PGresu
 int idj_mapped(idj_t *im, const char *kind, const char *django_id, int64_t *local_id);
 /* Record the mapping inside the caller's transaction; 0 or -1. */
 int idj_map_tx(idj_t *im, const char *kind, const char *django_id, int64_t local_id);
+/* --dry-run: remember that the Django row would be imported (favourites
+ * then count as importable); 0 or -1. */
+int idj_would(idj_t *im, const char *kind, const char *django_id);
 /* A row left out: counted, and one line on stdout saying why. */
 void idj_skip(idj_count_t *count, const char *what, const char *django_id, const char *label, const char *why);
 

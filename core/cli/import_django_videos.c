@@ -293,9 +293,13 @@ static int import_video(idj_t *im, PGresult *src, int row)
                 goto out;
             }
     }
-    if (im->dry_run)
+    if (im->dry_run) {
         printf("would import video %s (%s)%s\n", id, title, complete ? "" : " and queue its processing");
-    else if ((complete ? insert_ready(im, src, row, category, &source, &thumb, renditions)
+        if (idj_would(im, "video", id) < 0) {
+            status = -1;
+            goto out;
+        }
+    } else if ((complete ? insert_ready(im, src, row, category, &source, &thumb, renditions)
                        : create_queued(im, src, row, category, &source)) < 0) {
         status = -1;
         goto out;

@@ -189,7 +189,8 @@ START_TEST(imports)
     int rc = import(dj.conninfo, "--dry-run", &out);
     ck_assert_msg(rc == 0, "dry run: %d: %s", rc, out);
     ck_assert_msg(strstr(out, "would import user 1 (alice@example.com)") && strstr(out, "would import video") &&
-                      strstr(out, "dry run: nothing was changed"),
+                      strstr(out, "dry run: nothing was changed") && report_has(out, "users", 6, 0, 0, 0) &&
+                      report_has(out, "videos", 2, 0, 1, 1) && report_has(out, "favourites", 3, 0, 0, 0),
                   "%s", out);
     free(out);
     ck_assert_int_eq(sql_long("SELECT count(*) FROM users"), users_before);
