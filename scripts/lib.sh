@@ -6,6 +6,7 @@ VF_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libcurl4-openssl-dev libssl-dev libsodium-dev zlib1g-dev libbrotli-dev check
  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
  postgresql redis-server ffmpeg python3 python3-botocore python3-django
+ python3-djangorestframework python3-argon2 python3-bcrypt python3-psycopg2
  python3-aiosmtpd curl procps iproute2 clang nginx openssl chromium
  systemd groff-base man-db prometheus
  debhelper dpkg-dev fakeroot lintian adduser"

@@ -11,6 +11,8 @@ core_libvfcore_la_SOURCES += \
 	core/accounts/ratelimit.c core/accounts/ratelimit.h \
 	core/accounts/mail.c core/accounts/mail.h \
 	core/accounts/audit.c core/accounts/audit.h
+# Django bcrypt hashes are verified with libxcrypt.
+core_libvfcore_la_LIBADD += -lcrypt
 
 dist_sql_DATA += sql/001_users.sql
 

@@ -11,10 +11,12 @@
 #include "accounts/password.h"
 #include "util/log.h"
 
+#include <crypt.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -30,6 +32,16 @@
 /* An imported hash asking for more would let a row in the database cost
  * minutes of CPU per login attempt. */
 #define DJANGO_MAX_ITERATIONS 10000000L
+
+/* The other Django hashers the old service may have used (docs/accounts.md). */
+#define DJANGO_ARGON2_PREFIX "argon2$"
+#define DJANGO_BCRYPT_SHA256_PREFIX "bcrypt_sha256$"
+#define DJANGO_BCRYPT_PREFIX "bcrypt$"
+#define DJANGO_MD5_PREFIX "md5$"
+/* Bounds on imported parameters, for the same reason as the iterations:
+ * argon2 memory in KiB (1 GiB) and bcrypt's log2 cost. */
+#define DJANGO_ARGON2_MAX_KIB 1048576L
+#define DJANGO_BCRYPT_MAX_COST 16
 
 #define POOL_MAX_PENDING 1024
 
@@ -86,13 +98,108 @@ int vf_password_verify_django(const char *password, const char *stored)
     return CRYPTO_memcmp(encoded, expected, expected_len) == 0;
 }
 
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "argon2$argon2id$v=19$m=...,t=...,p=...$salt$hash" (or argon2i): the part
+ * after "argon2" is the PHC string libsodium reads; p > 1 is verified too. */
+static int verify_django_argon2(const char *password, const char *stored)
+{
+    const char *phc = stored + strlen(DJANGO_ARGON2_PREFIX) - 1;
+    const char *m = strstr(phc, "$m=");
+    if (!m || vf_sodium_init() < 0)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long kib = strtol(m + 3, &end, 10);
+    if (errno || end == m + 3 || kib < 1 || kib > DJANGO_ARGON2_MAX_KIB)
+        return 0;
+    if (has_prefix(phc, "$argon2id$"))
+        return crypto_pwhash_argon2id_str_verify(phc, password, strlen(password)) == 0;
+    if (has_prefix(phc, "$argon2i$"))
+        return crypto_pwhash_argon2i_str_verify(phc, password, strlen(password)) == 0;
+    return 0;
+}
+
+/* bcrypt through libxcrypt's crypt_rn; bcrypt_sha256 first turns the
+ * password into the hex SHA-256 digest (so that bcrypt's 72-byte limit does
+ * not cut long passwords). */
+static int verify_django_bcrypt(const char *password, const char *stored, int sha256)
+{
+    const char *setting = stored + strlen(sha256 ? DJANGO_BCRYPT_SHA256_PREFIX : DJANGO_BCRYPT_PREFIX);
+    /* setting: "$2b$12$<salt and hash>" */
+    if (!has_prefix(setting, "$2") || strlen(setting) < 7)
+        return 0;
+    int cost = atoi(setting + 4);
+    if (cost < 4 || cost > DJANGO_BCRYPT_MAX_COST)
+        return 0;
+    char hex[2 * 32 + 1];
+    if (sha256) {
+        unsigned char digest[32];
+        unsigned int n = 0;
+        if (EVP_Digest(password, strlen(password), digest, &n, EVP_sha256(), NULL) != 1 || n != sizeof digest)
+            return 0;
+        for (size_t i = 0; i < sizeof digest; i++)
+            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        OPENSSL_cleanse(digest, sizeof digest);
+        password = hex;
+    }
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (!data)
+        return 0;
+    const char *out = crypt_rn(password, setting, data, (int)sizeof *data);
+    int ok = out && out[0] != '*' && strlen(out) == strlen(setting) &&
+             CRYPTO_memcmp(out, setting, strlen(setting)) == 0;
+    OPENSSL_cleanse(data, sizeof *data);
+    free(data);
+    if (sha256)
+        OPENSSL_cleanse(hex, sizeof hex);
+    return ok;
+}
+
+/* "md5$<salt>$<hex md5(salt + password)>". */
+static int verify_django_md5(const char *password, const char *stored)
+{
+    const char *salt = stored + strlen(DJANGO_MD5_PREFIX);
+    const char *dollar = strchr(salt, '$');
+    if (!dollar || strlen(dollar + 1) != 32)
+        return 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[16];
+    unsigned int n = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_md5(), NULL) == 1 &&
+             EVP_DigestUpdate(md, salt, (size_t)(dollar - salt)) == 1 &&
+             EVP_DigestUpdate(md, password, strlen(password)) == 1 && EVP_DigestFinal_ex(md, digest, &n) == 1 &&
+             n == sizeof digest;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return 0;
+    char hex[2 * sizeof digest + 1];
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return CRYPTO_memcmp(hex, dollar + 1, 32) == 0;
+}
+
+int vf_password_is_django(const char *stored)
+{
+    return stored && (has_prefix(stored, DJANGO_PREFIX) || has_prefix(stored, DJANGO_ARGON2_PREFIX) ||
+                      has_prefix(stored, DJANGO_BCRYPT_SHA256_PREFIX) || has_prefix(stored, DJANGO_BCRYPT_PREFIX) ||
+                      has_prefix(stored, DJANGO_MD5_PREFIX));
+}
+
 int vf_password_verify(const char *password, const char *stored, int *needs_upgrade)
 {
     *needs_upgrade = 0;
     if (!stored || !password)
         return 0;
-    if (strncmp(stored, DJANGO_PREFIX, strlen(DJANGO_PREFIX)) == 0) {
-        int ok = vf_password_verify_django(password, stored);
+    if (vf_password_is_django(stored)) {
+        int ok = has_prefix(stored, DJANGO_PREFIX)                ? vf_password_verify_django(password, stored)
+                 : has_prefix(stored, DJANGO_ARGON2_PREFIX)        ? verify_django_argon2(password, stored)
+                 : has_prefix(stored, DJANGO_BCRYPT_SHA256_PREFIX) ? verify_django_bcrypt(password, stored, 1)
+                 : has_prefix(stored, DJANGO_BCRYPT_PREFIX)        ? verify_django_bcrypt(password, stored, 0)
+                                                                   : verify_django_md5(password, stored);
         *needs_upgrade = ok;
         return ok;
     }
@@ -194,8 +301,7 @@ static void run_job(vf_pw_job_t *job)
     int upgrade = 0;
     /* No account, or one without a usable hash ("!"): the same work as a
      * real check, so that the answer's timing tells nothing. */
-    if (!job->stored || (strncmp(job->stored, "$argon2id$", 10) != 0 &&
-                         strncmp(job->stored, DJANGO_PREFIX, strlen(DJANGO_PREFIX)) != 0)) {
+    if (!job->stored || (strncmp(job->stored, "$argon2id$", 10) != 0 && !vf_password_is_django(job->stored))) {
         vf_password_verify(job->password, dummy_hash, &upgrade);
         job->matched = 0;
         return;

@@ -1,7 +1,8 @@
 /*
  * password.h - password hashes and rules.
  * Owns: Argon2id hashing and verification (libsodium), verification of
- * Django's pbkdf2_sha256 hashes imported from the old service, deciding when
+ * Django's hashes imported from the old service (pbkdf2_sha256, argon2,
+ * bcrypt_sha256, bcrypt, md5), deciding when
  * a stored hash must be upgraded, the password rules and their messages, and
  * the hashing jobs of its offload pool (offload.h), which runs all of this
  * off the event-loop threads.
@@ -36,6 +37,10 @@ int vf_password_verify(const char *password, const char *stored, int *needs_upgr
 /* Django's "pbkdf2_sha256$<iterations>$<salt>$<base64 hash>": 1 match,
  * 0 mismatch or malformed. */
 int vf_password_verify_django(const char *password, const char *stored);
+
+/* 1 when stored is in one of the Django formats vf_password_verify reads
+ * (and upgrades to Argon2id at the next login). */
+int vf_password_is_django(const char *stored);
 
 /* The rules of registration and reset.  NULL when the password is fine,
  * else a new JSON array of every message that applies (DRF/Django wording). */

@@ -20,6 +20,7 @@ int vf_cmd_migrate(vf_app_t *app, int argc, char **argv);        /* main.c */
 int vf_cmd_createsuperuser(vf_app_t *app, int argc, char **argv);/* users_cli.c */
 int vf_cmd_check_config(vf_app_t *app, int argc, char **argv);   /* main.c */
 int vf_cmd_video(vf_app_t *app, int argc, char **argv);          /* video_cli.c */
+int vf_cmd_import_django(vf_app_t *app, int argc, char **argv);  /* import_django.c */
 
 /* The HTTP routes of every module (routes.c) and the job types of every
  * subsystem (job_types.c): the two tables a new feature adds a line to. */

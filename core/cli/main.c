@@ -32,6 +32,8 @@ static const command_t commands[] = {
     {"check-config", vf_cmd_check_config,
      "check-config                validate the configuration and load its plugins"},
     {"video", vf_cmd_video, "video add|list|delete       manage videos (add FILE --title T --category C)"},
+    {"import-django", vf_cmd_import_django,
+     "import-django               bring users, videos and favourites over from a Django Videoflix database"},
     {NULL, NULL, NULL},
 };
 

@@ -124,6 +124,40 @@ static void assert_rules(const char *password, const char *email, int min, const
     json_decref(want);
 }
 
+/* Django's other hashers: hashes of "correct horse" made by Django 3.2's
+ * make_password (argon2 with Django's parameters, bcrypt_sha256, md5) and by
+ * argon2-cffi (argon2i, p=2), each verified, upgraded, and refused for
+ * another password or a changed digest. */
+START_TEST(django_other_hashers)
+{
+    static const char *const hashes[] = {
+        "argon2$argon2id$v=19$m=102400,t=2,p=8$UGZDYjlkM0QzbUpVa2NTdWk4dXA4Sg$6tZwNI1xA9HbVtvNQDDlYw",
+        "argon2$argon2i$v=19$m=1024,t=1,p=2$+wfq4wLY6TYEBte7Ol1Ixw$jl8U2BGobU4Fyrwgip+COA",
+        "bcrypt_sha256$$2b$12$MH6YgvrZjcs44uaJL0NLyudQdpsekzSrdUfpIipgwdfyCb6GTbVuC",
+        "md5$0sGR0cFco9dmeVsSKuBQds$532671ab1d7ebebcb0097847e971287c",
+    };
+    for (size_t i = 0; i < sizeof hashes / sizeof *hashes; i++) {
+        int upgrade = 0;
+        ck_assert_int_eq(vf_password_is_django(hashes[i]), 1);
+        ck_assert_msg(vf_password_verify("correct horse", hashes[i], &upgrade) == 1, "not verified: %s", hashes[i]);
+        ck_assert_int_eq(upgrade, 1);
+        ck_assert_int_eq(vf_password_verify("correct horsE", hashes[i], &upgrade), 0);
+        ck_assert_int_eq(upgrade, 0);
+        char *t = strdup(hashes[i]);
+        char *last = t + strlen(t) - 3;
+        *last = *last == 'a' ? 'b' : 'a';
+        ck_assert_msg(vf_password_verify("correct horse", t, &upgrade) == 0, "tampered accepted: %s", t);
+        free(t);
+    }
+    int upgrade = 0;
+    /* Parameters beyond the bounds are refused before any work. */
+    ck_assert_int_eq(vf_password_verify("x", "argon2$argon2id$v=19$m=99999999,t=2,p=8$c2FsdHNhbHQ$AAAA", &upgrade), 0);
+    ck_assert_int_eq(vf_password_verify("x", "bcrypt_sha256$$2b$31$MH6YgvrZjcs44uaJL0NLyudQdpsekzSrdUfpIipgwdfyCb6", &upgrade), 0);
+    ck_assert_int_eq(vf_password_verify("x", "md5$salt$short", &upgrade), 0);
+    ck_assert_int_eq(vf_password_is_django("!unusable"), 0);
+}
+END_TEST
+
 START_TEST(rules)
 {
     assert_rules("abc", "a@b.de", 8,
@@ -344,6 +378,7 @@ static Suite *password_suite(void)
     tcase_add_test(tc, argon2id_round_trip);
     tcase_add_test(tc, weaker_argon2id_is_upgraded);
     tcase_add_test(tc, django_pbkdf2_sha256);
+    tcase_add_test(tc, django_other_hashers);
     tcase_add_test(tc, rules);
     suite_add_tcase(s, tc);
     TCase *pool = tcase_create("pool");
