@@ -33,33 +33,42 @@ const READY_MS = 240000;
 mkdirSync(shots, { recursive: true });
 
 // Every state the row of `title` shows, as it changes, until ready or
-// failed (a promise, started before the row exists).  A MutationObserver
-// sees each change of the table, however briefly a state was shown.
-function watchRow(page, rowTitle) {
+// failed, and every value its progress bar showed (a promise, started
+// before the row exists).  A MutationObserver sees each change of the
+// table, however briefly it was shown.  With `leaving`, a row that is in
+// that state when watching starts is watched until it has left it.
+function watchRow(page, rowTitle, leaving = null) {
   return page.evaluate(
-    ({ t, ms }) => new Promise((resolve, reject) => {
-      const seen = [];
+    ({ t, ms, leaving }) => new Promise((resolve, reject) => {
+      const states = [];
+      const progress = [];
+      let left = !leaving;
       const table = document.querySelector('#videos tbody');
       const watcher = new MutationObserver(() => look());
       const timer = setTimeout(() => {
         watcher.disconnect();
-        reject(new Error(`still ${seen.join(' → ') || 'no row'} after ${ms} ms`));
+        reject(new Error(`still ${states.join(' → ') || 'no row'} after ${ms} ms`));
       }, ms);
       function look() {
         const tr = [...table.querySelectorAll('tr')]
           .find((r) => r.querySelector('.title')?.firstChild?.textContent === t);
         const st = tr?.dataset.state;
-        if (st && seen[seen.length - 1] !== st) seen.push(st);
+        if (st && st !== leaving) left = true;
+        if (!left) return;
+        if (st && states[states.length - 1] !== st) states.push(st);
+        const bar = tr?.querySelector('[data-role=progress]');
+        const value = bar ? Number(bar.getAttribute('value')) : NaN;
+        if (st === 'processing' && !Number.isNaN(value) && progress[progress.length - 1] !== value) progress.push(value);
         if (st === 'ready' || st === 'failed') {
           watcher.disconnect();
           clearTimeout(timer);
-          resolve(seen);
+          resolve({ states, progress });
         }
       }
-      watcher.observe(table, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-state'] });
+      watcher.observe(table, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-state', 'value'] });
       look();
     }),
-    { t: rowTitle, ms: READY_MS },
+    { t: rowTitle, ms: READY_MS, leaving },
   );
 }
 const step = (msg) => console.log(`admin.mjs: ${msg}`);
@@ -118,10 +127,11 @@ try {
   await row.waitFor({ timeout: 60000 });
   step('uploaded with tus-js-client; the video was created');
   await page.screenshot({ path: join(shots, '2-videos-processing.png'), fullPage: true });
-  const states = await watching;
-  step(`the row went ${states.join(' → ')}`);
+  const { states, progress } = await watching;
+  step(`the row went ${states.join(' → ')}, its progress bar showing ${progress.join(', ')} %`);
   if (states[states.length - 1] !== 'ready') throw new Error(`the video ended ${states.join(' → ')}`);
   if (states.length < 2) throw new Error('the row never showed a state before ready');
+  if (!progress.some((p) => p > 0 && p < 100)) throw new Error(`the progress bar did not move: ${progress.join(', ')}`);
   // Live means pushed: the page asked for the list only when it loaded and
   // after the upload, and read single videos only when events said so.
   const lists = requests.filter((r) => r === 'GET /admin/api/videos/').length;
@@ -133,13 +143,13 @@ try {
   if (!/\d (B|KiB|MiB)/.test(size) || !size.includes('renditions')) throw new Error(`the size column shows: ${size}`);
   step(`the row shows its size: ${size.replace(/\n/g, ' ')}`);
 
-  // 3. The video's dialog: its jobs (all done), play the 240p rendition
+  // 3. The video's dialog: its jobs (all done), play the 720p rendition
   // past 2 s, then rename it and see the new title in the public catalogue.
   const id = await row.getAttribute('data-id');
   await row.locator('.title button').click();
-  const preview = page.locator('#video-dialog video[data-quality="240p"]');
+  const preview = page.locator('#video-dialog video[data-quality="720p"]');
   await preview.waitFor({ timeout: 30000 });
-  await page.waitForFunction(() => document.querySelector('#video-dialog video[data-quality="240p"]').src, null,
+  await page.waitForFunction(() => document.querySelector('#video-dialog video[data-quality="720p"]').src, null,
     { timeout: 30000 });
   const played = await preview.evaluate(async (v) => {
     v.muted = true;
@@ -151,9 +161,9 @@ try {
       return `${err.message} (${v.src}: ${r.status} ${r.headers.get('content-type')}, error ${v.error && v.error.code})`;
     }
   });
-  if (played !== 'ok') throw new Error(`the 240p rendition does not play: ${played}`);
+  if (played !== 'ok') throw new Error(`the 720p rendition does not play: ${played}`);
   await page.waitForFunction(
-    () => document.querySelector('#video-dialog video[data-quality="240p"]').currentTime > 2, null,
+    () => document.querySelector('#video-dialog video[data-quality="720p"]').currentTime > 2, null,
     { timeout: 60000 });
   await page.locator('#video-jobs tbody tr').first().waitFor({ timeout: 30000 });
   const jobStates = await page.locator('#video-jobs tbody tr td:nth-child(2)').allInnerTexts();
@@ -163,7 +173,7 @@ try {
   await page.screenshot({ path: join(shots, '4-video-dialog.png'), fullPage: true });
   const dialogText = await page.locator('#video-dialog-body').innerText();
   if (dialogText.includes('null') || dialogText.includes('undefined')) throw new Error(`the dialog shows: ${dialogText}`);
-  step('the 240p rendition played past 2 s in the video dialog');
+  step('the 720p rendition played past 2 s in the video dialog');
   const renamed = `${title} (renamed)`;
   await page.fill('#edit-title', renamed);
   await page.click('#edit-save');
@@ -173,6 +183,21 @@ try {
     return r.ok && (await r.text()).includes(t);
   }, renamed, { timeout: 30000, polling: 250 });
   step('renamed in the dialog; GET /content/ shows the new title');
+
+  // 3b. A new source from the dialog: the generation changes and the row
+  // goes through processing to ready again.
+  const generation = async () => page.evaluate(async (v) =>
+    (await (await fetch(`/admin/api/videos/${v}/jobs/`, { credentials: 'same-origin' })).json()).generation, id);
+  const firstGeneration = await generation();
+  const rewatching = watchRow(page, renamed, 'ready');
+  await page.locator(`#videos tr[data-id="${id}"] .title button`).click();
+  await page.setInputFiles('#replace-file', env('VF_ADMIN_CLIP'));
+  await page.click('#replace-start');
+  const again = await rewatching;
+  if (again.states[again.states.length - 1] !== 'ready') throw new Error(`the new source went ${again.states.join(' → ')}`);
+  const secondGeneration = await generation();
+  if (!(secondGeneration > firstGeneration)) throw new Error(`the generation went ${firstGeneration} → ${secondGeneration}`);
+  step(`replaced the source in the dialog: generation ${firstGeneration} → ${secondGeneration}, the row went ${again.states.join(' → ')}`);
 
   // 4. A title with markup is shown as text (and no dialog opens).
   const status = await page.evaluate(async ({ id, markup }) => {
@@ -197,7 +222,7 @@ try {
   await page.selectOption('#category', 'Other');
   const watchingCorrupt = watchRow(page, corrupt);
   await page.click('#start');
-  const corruptStates = await watchingCorrupt;
+  const corruptStates = (await watchingCorrupt).states;
   if (corruptStates[corruptStates.length - 1] !== 'failed') throw new Error(`the corrupt file went ${corruptStates.join(' → ')}`);
   const shownError = await page.locator('#videos tbody tr', { hasText: corrupt }).locator('.error').innerText();
   if (!shownError.trim()) throw new Error('the failed row shows no error');
@@ -267,7 +292,7 @@ try {
   const after = requests.slice(before);
   const creations = requests.filter((r) => r === 'POST /admin/api/uploads/').length;
   if (!after.some((r) => r.startsWith('HEAD /admin/api/uploads/'))) throw new Error(`no resume: ${after.join(', ')}`);
-  if (creations !== 3) throw new Error(`${creations} uploads created in all (want 3: clip, corrupt, large once)`);
+  if (creations !== 4) throw new Error(`${creations} uploads created in all (want 4: clip, its replacement, corrupt, large once)`);
   step('reloaded mid-upload; the same file went on from the server\'s offset and the video was created');
 
   // 7b. Sorting by a header: the server's order (?sort=), both ways.  The
@@ -334,7 +359,13 @@ try {
   await page.press('#q', 'Enter');
   const viewerRow = page.locator('#users tbody tr', { hasText: env('VF_ADMIN_VIEWER') });
   await viewerRow.waitFor({ timeout: 30000 });
-  if ((await page.locator('#users tbody tr').count()) !== 1) throw new Error('the search matched more than the viewer');
+  // The unfiltered first page holds the viewer too: wait for the search's
+  // answer to replace it.
+  await page.waitForFunction(() => document.querySelectorAll('#users tbody tr').length === 1, null, { timeout: 30000 })
+    .catch(async () => {
+      throw new Error(`the search matched more than the viewer: ${await page.locator('#users tbody tr').count()} rows`);
+    });
+  if (!(await viewerRow.count())) throw new Error('the search lost the viewer');
   // Two more pages, left alone: the users page and the audit page follow
   // the change through the event stream, with no reload and no polling.
   const watcherUsers = await context.newPage();

@@ -3,8 +3,9 @@
  * two pipeline workers and a staff account (uploads_fixture), then
  * tests/browser/admin.mjs drives Debian's chromium through playwright-core:
  * sign-in page, an upload through the videos page with tus-js-client, the
- * row reaching ready through the event stream, its 240p rendition played
- * past 2 s in the video's dialog, a rename there reaching GET /content/, a
+ * row reaching ready through the event stream with its progress bar moving,
+ * its 720p rendition played past 2 s in the video's dialog, a new source
+ * uploaded there (the generation changes, the row is ready again), a rename there reaching GET /content/, a
  * title with markup shown as text, a corrupt upload ending failed with its
  * error shown and its job requeued from the jobs dashboard, and a reload in
  * the middle of an upload resumed from the server's offset, and a video
@@ -31,7 +32,10 @@ static void setup(void)
 {
     char extra[4200];
     snprintf(extra, sizeof extra, "admin = { static_dir = \"%s/web/admin\"; };", vft_env_or_skip("VF_SRCDIR"));
-    ufix_opts_t opts = {.extra = extra};
+    /* A 720p rendition to preview, as staff would. */
+    ufix_opts_t opts = {.extra = extra,
+                        .media = "renditions = ( { name = \"120p\"; height = 120; }, "
+                                 "{ name = \"720p\"; height = 720; } );"};
     ck_assert_int_eq(ufix_setup(&f, &opts), 0);
     ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
     ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
@@ -43,7 +47,7 @@ START_TEST(upload_through_the_page_reaches_ready_live)
 {
     char clip[4096], shots[4096];
     snprintf(clip, sizeof clip, "%s/browser-clip.mp4", f.dir);
-    ck_assert_int_eq(ufix_make_clip(clip, 320, 240, 3.0), 0);
+    ck_assert_int_eq(ufix_make_clip(clip, 1280, 720, 3.0), 0);
     snprintf(shots, sizeof shots, "%s/tests/admin-screenshots", vft_env_or_skip("VF_BUILDDIR"));
     vft_rmrf(shots);
     char script[4096];
@@ -76,7 +80,8 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     int why_len = why ? (int)strcspn(why, "\n") : 0;
     ck_assert_msg(status == 0, "admin.mjs failed (%d): %.*s", status, why_len, why ? why : "(no FAILED line)");
     ck_assert_ptr_nonnull(strstr(out, "the row went "));
-    ck_assert_ptr_nonnull(strstr(out, "the 240p rendition played past 2 s"));
+    ck_assert_ptr_nonnull(strstr(out, "the 720p rendition played past 2 s"));
+    ck_assert_ptr_nonnull(strstr(out, "replaced the source in the dialog"));
     ck_assert_ptr_nonnull(strstr(out, "GET /content/ shows the new title"));
     ck_assert_ptr_nonnull(strstr(out, "a title with markup shows as text"));
     ck_assert_ptr_nonnull(strstr(out, "a corrupt upload went "));
@@ -95,8 +100,9 @@ START_TEST(upload_through_the_page_reaches_ready_live)
         nanosleep(&ts, NULL);
     }
     ck_assert_msg(left == 0, "%d files of the deleted video left in %s", left, files_dir);
-    /* Its source went too: of the three uploads (the clip, the corrupt
-     * file, the large file), two sources are left. */
+    /* Its sources went too (the first one when it was replaced): of the
+     * four uploads (the clip, its replacement, the corrupt file, the large
+     * file), two sources are left. */
     char sources[4200];
     snprintf(sources, sizeof sources, "%s/sources", f.media_root);
     int n = -1;
