@@ -76,26 +76,11 @@ typedef struct memory_case {
     char *buf;   /* one chunk */
 } memory_case_t;
 
-#if defined(__SANITIZE_ADDRESS__)
-/* An AddressSanitizer build keeps freed memory in quarantine (256 MiB) to
- * catch uses after free, which this test would measure instead of the
- * server.  The servers it starts (they inherit the variable) hand freed
- * memory back at once; every other test keeps the quarantine. */
-static void servers_without_quarantine(void)
-{
-    const char *old = getenv("ASAN_OPTIONS");
-    char opts[1024];
-    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=0", old ? old : "", old && *old ? ":" : "");
-    ck_assert_int_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
-}
-#else
-static void servers_without_quarantine(void) {}
-#endif
 
 static void case_setup(memory_case_t *c, int s3)
 {
     memset(c, 0, sizeof *c);
-    servers_without_quarantine();
+    vft_servers_without_asan_quarantine();
     ufix_opts_t o = {.s3 = s3, .extra = "upload = { chunk_max = 16777216; };"};
     ck_assert_int_eq(ufix_setup(&c->f, &o), 0);
     c->f.conn = curl_easy_init();

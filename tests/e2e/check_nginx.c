@@ -159,6 +159,7 @@ static void start(const layout_t *L)
     snprintf(media, sizeof media,
              "renditions = ( { name = \"120p\"; height = 120; } ); accel_redirect = \"/protected-media/\";");
     ufix_opts_t o = {.media = media, .server = server, .extra = "upload = { chunk_max = 16777216; };"};
+    vft_servers_without_asan_quarantine(); /* the upload's memory is measured */
     ck_assert_int_eq(ufix_setup(&f, &o), 0);
     ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
 
