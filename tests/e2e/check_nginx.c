@@ -48,7 +48,14 @@
  * (proxy_request_buffering off), so a 16 MiB chunk must not show in its
  * worker; the server's goal is check_memory's. */
 #define NGINX_GOAL_MIB 8
+#if defined(__SANITIZE_ADDRESS__)
+/* AddressSanitizer pads every allocation with redzones: the small pieces a
+ * body arriving through Nginx leaves in libevent's own buffers cost about
+ * +30 MiB there (measured), against +17.5 MiB in a normal build. */
+#define SERVER_GOAL_MIB 48
+#else
 #define SERVER_GOAL_MIB 32
+#endif
 #define MEDIA_KEY "videos/nginx/clip.bin"
 #define MEDIA_SIZE (1u << 20)
 
