@@ -36,3 +36,12 @@ uninstall-local: uninstall-admin-vendor
 uninstall-admin-vendor:
 	rm -f $(DESTDIR)$(pkgdatadir)/admin/vendor/tus.min.js
 .PHONY: install-admin-vendor uninstall-admin-vendor
+
+# A release tarball carries the upload bundle web/install.sh made (npm,
+# pinned by web/package-lock.json): the pages need it, and a tarball's user
+# should not need npm.  The test command makes it before any make.
+dist-hook:
+	@test -f $(srcdir)/web/admin/vendor/tus.min.js || \
+		{ echo "web/admin/vendor/tus.min.js is missing: run web/install.sh before make dist" >&2; exit 1; }
+	$(MKDIR_P) $(distdir)/web/admin/vendor
+	cp -p $(srcdir)/web/admin/vendor/tus.min.js $(distdir)/web/admin/vendor/tus.min.js
