@@ -224,3 +224,10 @@ tests_e2e_check_metrics_LDADD = $(TEST_LIBS) -lm
 # packaging/prometheus: promtool check rules / check config / test rules.
 TESTS += tests/install/prometheus_rules.sh
 EXTRA_DIST += tests/install/prometheus_rules.sh tests/install/prometheus_rules_test.yml
+
+# The browser test's screenshots and (from a release tree) its own
+# playwright-core: make distcheck wants a clean build folder after distclean.
+clean-local: clean-browser-artefacts
+clean-browser-artefacts:
+	-rm -rf tests/admin-screenshots tests/browser-run
+.PHONY: clean-browser-artefacts
