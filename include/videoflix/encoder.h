@@ -16,6 +16,14 @@
  * Required operations (the loader refuses a NULL one, naming it): probe,
  * transcode, thumbnail.  Optional: capabilities (1.1).
  *
+ * Outputs (1.2): a transcode makes MP4 files, HLS segments, or both, from
+ * one decode and one encode per rendition (the packets are muxed twice).
+ * HLS is CMAF: per rendition one initialisation segment and fragmented-MP4
+ * media segments, reported one by one through params->hls_file as soon as
+ * each is complete, so the caller can publish them while the encode goes
+ * on.  Playlists are the caller's: it writes them from what is reported
+ * (and reads codecs and picture size from the initialisation segment).
+ *
  * Codec settings: an encoder reads its own codec settings from its own
  * config group.  The core's media.preset and media.crf (libx264 terms) are
  * passed in vf_transcode_params_t only to encoders that declare
@@ -57,10 +65,44 @@ typedef struct vf_media_info {
     int64_t bit_rate;          /* bits/s, 0 if unknown */
 } vf_media_info_t;
 
+/* ---- 1.2: outputs ---- */
+
+#define VF_OUTPUT_MP4 (1u << 0) /* each rendition's output_path: an MP4 with its index at the front */
+#define VF_OUTPUT_HLS (1u << 1) /* CMAF segments per rendition, reported through hls_file */
+
+/* The sequence number of a rendition's initialisation segment. */
+#define VF_HLS_INIT (-1)
+
+/* One finished HLS file of one rendition. */
+typedef struct vf_hls_file {
+    uint32_t size;             /* sizeof(vf_hls_file_t) in the encoder */
+    size_t rendition;          /* index into params->renditions */
+    /* VF_HLS_INIT for the initialisation segment (an fMP4 header: ftyp +
+     * moov with the video and, when the source has sound, audio track);
+     * else the media segment's number: hls_first_segment, then each next
+     * number, with no gap. */
+    int64_t sequence;
+    /* The complete local file, inside params->hls_dir.  The callee may move
+     * or remove it; the encoder does not touch it again. */
+    const char *path;
+    double duration;           /* seconds of media in it; 0 for the init segment */
+} vf_hls_file_t;
+
+#define VF_HLS_FILE_SIZE_1_2 VF_SIZE_THROUGH(vf_hls_file_t, duration)
+
+/* Called once per finished file: for each rendition its initialisation
+ * segment before its first media segment, and its media segments in order.
+ * It runs on the thread that called transcode or on one of the encoder's own
+ * threads, never two calls at once for one transcode, and may block (the
+ * caller uploads the file in it).  A negative return stops the transcode,
+ * which removes its outputs (the reported files are the callee's) and
+ * returns that value. */
+typedef int (*vf_hls_file_fn)(void *ud, const vf_hls_file_t *file);
+
 typedef struct vf_rendition {
     const char *name;          /* "720p" */
     int height;                /* display height; width follows the aspect, even */
-    const char *output_path;   /* local .mp4 to write */
+    const char *output_path;   /* local .mp4 to write; NULL when outputs has no VF_OUTPUT_MP4 */
 } vf_rendition_t;
 
 /* vf_progress_fn (plugin.h): percent is 0..100 over the whole call. */
@@ -80,9 +122,35 @@ typedef struct vf_transcode_params {
     double thumbnail_at;       /* seconds; < 0 = 1.0 s, or the middle of shorter videos */
     vf_progress_fn progress;   /* may be NULL */
     void *progress_ud;
+
+    /* ---- appended in 1.2 (read only when `size` covers them) ---- */
+
+    /* VF_OUTPUT_*, at least one.  params from a 1.0/1.1 caller (size not
+     * covering it) mean VF_OUTPUT_MP4. */
+    uint32_t outputs;
+    /* VF_OUTPUT_HLS: an existing, empty local directory; the encoder writes
+     * its segment files there under names of its own. */
+    const char *hls_dir;
+    /* VF_OUTPUT_HLS: the target segment length in seconds (e.g. 4.0).  Every
+     * rendition has a keyframe at each multiple of it and a segment starts
+     * at each, so segment n begins at the same instant in every rendition
+     * (n * hls_segment_seconds; only the last one is shorter). */
+    double hls_segment_seconds;
+    /* VF_OUTPUT_HLS: the first segment to report, for a resumed job whose
+     * earlier segments were published before it stopped; 0 normally.
+     * Segments keep their numbers and timestamps (segment n starts at
+     * n * hls_segment_seconds whatever this is).  An encoder may start
+     * decoding near that instant when outputs has no VF_OUTPUT_MP4; with
+     * MP4 it encodes the whole source and only leaves the earlier segments
+     * unreported.  Each rendition's initialisation segment is reported again. */
+    int64_t hls_first_segment;
+    /* VF_OUTPUT_HLS: not NULL.  See vf_hls_file_fn. */
+    vf_hls_file_fn hls_file;
+    void *hls_ud;
 } vf_transcode_params_t;
 
 #define VF_TRANSCODE_PARAMS_SIZE_1_0 VF_SIZE_THROUGH(vf_transcode_params_t, progress_ud)
+#define VF_TRANSCODE_PARAMS_SIZE_1_2 VF_SIZE_THROUGH(vf_transcode_params_t, hls_ud)
 
 /* ---- 1.1: capabilities ---- */
 
@@ -100,9 +168,12 @@ typedef struct vf_encoder_caps {
     uint32_t sources;          /* VF_ENCODER_SOURCE_*; at least one */
     uint32_t flags;            /* VF_ENCODER_X264_DEFAULTS */
     uint32_t max_jobs;         /* operations this state may run at once; 0 = no limit */
+    /* ---- appended in 1.2 ---- */
+    uint32_t outputs;          /* VF_OUTPUT_* it can make; fallback VF_OUTPUT_MP4 */
 } vf_encoder_caps_t;
 
 #define VF_ENCODER_CAPS_SIZE_1_1 VF_SIZE_THROUGH(vf_encoder_caps_t, max_jobs)
+#define VF_ENCODER_CAPS_SIZE_1_2 VF_SIZE_THROUGH(vf_encoder_caps_t, outputs)
 
 typedef struct vf_encoder_ops {
     uint32_t size;             /* sizeof(vf_encoder_ops_t) when built */

@@ -19,7 +19,8 @@
  * get_file, stat, remove, url, multipart_begin, multipart_write,
  * multipart_complete, multipart_abort.  Optional (NULL = not offered):
  * local_path, and everything appended in 1.1 (capabilities,
- * put_file_progress, get_file_progress, multipart_write_pieces).
+ * put_file_progress, get_file_progress, multipart_write_pieces) and 1.2
+ * (remove_prefix).
  *
  * Multipart semantics:
  *   - begin -> write parts -> complete, or abort at any time;
@@ -185,12 +186,23 @@ typedef struct vf_storage_ops {
     int (*multipart_write_pieces)(void *state, const char *key, const char *upload_id, unsigned part_number,
                                   const vf_storage_piece_t *pieces, size_t npieces, char **etag,
                                   vf_error_t *err);
+
+    /* ---- appended in 1.2 (read only when `size` covers it) ---- */
+
+    /* Remove every object whose key starts with `prefix`, which is a key
+     * followed by '/' (e.g. "videos/7/2/hls/"), however many there are
+     * (S3: listed, then removed in batches with DeleteObjects).  Nothing
+     * under the prefix succeeds.  On failure some objects may be gone and
+     * others not; calling it again finishes the work.  Optional: without it
+     * the core cannot remove HLS streams (it removes the keys it knows). */
+    int (*remove_prefix)(void *state, const char *prefix, vf_error_t *err);
 } vf_storage_ops_t;
 
 #define VF_STORAGE_OPS_SIZE_1_0 VF_SIZE_THROUGH(vf_storage_ops_t, multipart_abort)
 /* The first 1.1 table (before multipart_write_pieces): plugins built with
  * those headers still load, without the pieces operation. */
 #define VF_STORAGE_OPS_SIZE_1_1 VF_SIZE_THROUGH(vf_storage_ops_t, get_file_progress)
+#define VF_STORAGE_OPS_SIZE_1_2 VF_SIZE_THROUGH(vf_storage_ops_t, remove_prefix)
 
 /* What a 1.0 plugin is assumed to allow (S3's limits, which storage_local
  * shares for the part count). */
