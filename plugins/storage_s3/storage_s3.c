@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <videoflix/content_type.h>
 #include <videoflix/storage.h>
 
 #include "s3_config.h"
@@ -45,39 +45,11 @@ static int check_key(const s3_state_t *st, const char *key, vf_error_t *err)
     return 0;
 }
 
-static const char *content_type_for(const char *key)
-{
-    static const struct {
-        const char *ext;
-        const char *type;
-    } types[] = {
-        {"mp4", "video/mp4"},
-        {"m4s", "video/iso.segment"},
-        {"webm", "video/webm"},
-        {"ts", "video/mp2t"},
-        {"m3u8", "application/vnd.apple.mpegurl"},
-        {"mpd", "application/dash+xml"},
-        {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},
-        {"png", "image/png"},
-        {"webp", "image/webp"},
-        {"vtt", "text/vtt"},
-        {"json", "application/json"},
-    };
-    const char *slash = strrchr(key, '/');
-    const char *dot = strrchr(slash ? slash : key, '.');
-    if (dot)
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (strcasecmp(dot + 1, types[i].ext) == 0)
-                return types[i].type;
-    return "application/octet-stream";
-}
-
 /* Content-Type and, when configured, Cache-Control: stored with the object. */
 static size_t object_headers(const s3_state_t *st, const char *key, sigv4_pair_t headers[2])
 {
     size_t n = 0;
-    headers[n++] = (sigv4_pair_t){"Content-Type", content_type_for(key)};
+    headers[n++] = (sigv4_pair_t){"Content-Type", vf_content_type_for_key(key)};
     if (st->cfg.cache_control)
         headers[n++] = (sigv4_pair_t){"Cache-Control", st->cfg.cache_control};
     return n;
