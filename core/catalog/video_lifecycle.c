@@ -230,9 +230,16 @@ static int plan_jobs_tx(vf_thread_ctx_t *ctx, int64_t id, int gen)
 /* Every object of generation `gen` of a video, known or possible: the
  * recorded renditions and thumbnail, and the key every configured output
  * would have (a job may have stored one and died before recording it);
- * removing a missing object is no error. */
-static int orphaned_keys_tx(vf_thread_ctx_t *ctx, int64_t id, int gen, json_t *keys)
+ * removing a missing object is no error.  The generation's HLS stream, of
+ * as many segments as the source was long, goes as one prefix. */
+static int orphaned_keys_tx(vf_thread_ctx_t *ctx, int64_t id, int gen, json_t *keys, json_t *prefixes)
 {
+    char *hls = vf_pipeline_hls_prefix(id, gen);
+    if (!hls || json_array_append_new(prefixes, json_string(hls)) != 0) {
+        free(hls);
+        return -ENOMEM;
+    }
+    free(hls);
     char ids[24];
     snprintf(ids, sizeof ids, "%" PRId64, id);
     const char *p[] = {ids};
@@ -337,7 +344,7 @@ int vf_video_update(vf_thread_ctx_t *ctx, int64_t id, const vf_video_fields_t *f
 {
     char ids[24];
     char *new_key = NULL;
-    json_t *old_keys = NULL;
+    json_t *old_keys = NULL, *old_prefixes = NULL;
     PGresult *res = NULL;
     int dup = 0;
     snprintf(ids, sizeof ids, "%" PRId64, id);
@@ -388,11 +395,12 @@ int vf_video_update(vf_thread_ctx_t *ctx, int64_t id, const vf_video_fields_t *f
         if (ret < 0)
             goto out;
         old_keys = json_array();
-        if (!old_keys) {
+        old_prefixes = json_array();
+        if (!old_keys || !old_prefixes) {
             ret = -ENOMEM;
             goto out;
         }
-        if ((ret = orphaned_keys_tx(ctx, id, gen, old_keys)) < 0)
+        if ((ret = orphaned_keys_tx(ctx, id, gen, old_keys, old_prefixes)) < 0)
             goto out;
         const char *p[] = {ids, new_key};
         if ((ret = vf_db_run(ctx->db,
@@ -402,7 +410,7 @@ int vf_video_update(vf_thread_ctx_t *ctx, int64_t id, const vf_video_fields_t *f
                              2, p)) < 0 ||
             (ret = vf_db_run(ctx->db, "DELETE FROM video_renditions WHERE video_id = $1::bigint", 1, pid)) < 0 ||
             (ret = plan_jobs_tx(ctx, id, gen + 1)) < 0 ||
-            (ret = vf_remove_files_tx(ctx, old_keys, NULL, NULL)) < 0)
+            (ret = vf_remove_files_tx(ctx, old_keys, old_prefixes, NULL, NULL)) < 0)
             goto out;
     }
     if ((ret = vf_db_commit(ctx->db)) < 0)
@@ -415,6 +423,7 @@ out:
         vf_db_rollback(ctx->db);
     PQclear(res);
     json_decref(old_keys);
+    json_decref(old_prefixes);
     free(new_key);
     return ret;
 }
@@ -425,10 +434,8 @@ int vf_video_delete(vf_thread_ctx_t *ctx, int64_t id)
     snprintf(ids, sizeof ids, "%" PRId64, id);
     const char *p[] = {ids};
     PGresult *res = NULL;
-    json_t *keys = json_array();
-    if (!keys)
-        return -ENOMEM;
-    int ret = vf_db_begin(ctx->db);
+    json_t *keys = json_array(), *prefixes = json_array();
+    int ret = keys && prefixes ? vf_db_begin(ctx->db) : -ENOMEM;
     if (ret < 0)
         goto done;
     if ((ret = vf_db_exec(ctx->db, &res, "SELECT generation FROM videos WHERE id = $1::bigint FOR UPDATE", 1, p)) < 0)
@@ -438,17 +445,18 @@ int vf_video_delete(vf_thread_ctx_t *ctx, int64_t id)
         goto out;
     }
     int gen = atoi(PQgetvalue(res, 0, 0));
-    if ((ret = orphaned_keys_tx(ctx, id, gen, keys)) < 0 ||
+    if ((ret = orphaned_keys_tx(ctx, id, gen, keys, prefixes)) < 0 ||
         (ret = vf_db_run(ctx->db, "DELETE FROM videos WHERE id = $1::bigint", 1, p)) < 0 ||
-        (ret = vf_remove_files_tx(ctx, keys, NULL, NULL)) < 0 || (ret = vf_db_commit(ctx->db)) < 0)
+        (ret = vf_remove_files_tx(ctx, keys, prefixes, NULL, NULL)) < 0 || (ret = vf_db_commit(ctx->db)) < 0)
         goto out;
     vf_queue_flush(ctx);
-    vf_info("videos: video %" PRId64 " deleted; %zu files to remove", id, json_array_size(keys));
+    vf_info("videos: video %" PRId64 " deleted; %zu files and the HLS stream to remove", id, json_array_size(keys));
 out:
     if (ret < 0)
         vf_db_rollback(ctx->db);
 done:
     PQclear(res);
     json_decref(keys);
+    json_decref(prefixes);
     return ret;
 }

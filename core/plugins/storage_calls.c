@@ -92,3 +92,20 @@ int vf_storage_local_path(const vf_plugin_t *storage, const char *key, char **pa
     }
     return ops->local_path(storage->state, key, path, err);
 }
+
+int vf_storage_removes_prefixes(const vf_plugin_t *storage)
+{
+    const vf_storage_ops_t *ops = vf_storage_ops(storage);
+    return VF_HAS_FIELD(vf_storage_ops_t, ops, remove_prefix) && ops->remove_prefix;
+}
+
+int vf_storage_remove_prefix(const vf_plugin_t *storage, const char *prefix, vf_error_t *err)
+{
+    if (!vf_storage_removes_prefixes(storage)) {
+        if (err)
+            snprintf(err->message, sizeof err->message,
+                     "%s cannot remove objects by prefix (remove_prefix, plugin ABI 1.2)", storage->desc->name);
+        return -ENOTSUP;
+    }
+    return vf_storage_ops(storage)->remove_prefix(storage->state, prefix, err);
+}

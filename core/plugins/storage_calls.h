@@ -3,8 +3,8 @@
  * or newer than 1.0, with the fallback each one has, so that no caller in
  * the core tests `size` or NULL itself.
  * Owns: choosing between put_file_progress and put_file (and get_*),
- * between multipart_write_pieces and multipart_write, and whether
- * local_path may be asked at all.
+ * between multipart_write_pieces and multipart_write, whether
+ * local_path may be asked at all, and whether remove_prefix is there.
  * Must not: decide what a failure means for the caller.
  */
 #ifndef VF_STORAGE_CALLS_H
@@ -36,5 +36,11 @@ int vf_storage_write_pieces(const vf_plugin_t *storage, const char *key, const c
 /* The object's local path (malloc()ed), or -ENOTSUP without asking the
  * plugin when its capabilities do not include local paths. */
 int vf_storage_local_path(const vf_plugin_t *storage, const char *key, char **path, vf_error_t *err);
+
+/* 1 when the plugin removes objects by prefix (remove_prefix, ABI 1.2). */
+int vf_storage_removes_prefixes(const vf_plugin_t *storage);
+/* Remove every object under `prefix` (a key followed by '/'), or -ENOTSUP
+ * with a message naming the plugin when it cannot. */
+int vf_storage_remove_prefix(const vf_plugin_t *storage, const char *prefix, vf_error_t *err);
 
 #endif

@@ -1,18 +1,22 @@
 /*
  * remove_files.c - see remove_files.h.  Removing is idempotent, so a job
- * that failed part-way runs its whole list again.
+ * that failed part-way runs its whole list again: multipart uploads, keys,
+ * then prefixes.
  */
 #include "config.h"
 #include "storage/remove_files.h"
 #include "jobs/worker.h"
+#include "plugins/storage_calls.h"
 #include "plugins/storage_key.h"
 #include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-int vf_remove_files_tx(vf_thread_ctx_t *ctx, json_t *keys, const char *mp_key, const char *mp_id)
+int vf_remove_files_tx(vf_thread_ctx_t *ctx, json_t *keys, json_t *prefixes, const char *mp_key,
+                       const char *mp_id)
 {
     json_t *payload = json_object();
     json_t *mp = json_array();
@@ -23,6 +27,7 @@ int vf_remove_files_tx(vf_thread_ctx_t *ctx, json_t *keys, const char *mp_key, c
     if (mp_key && mp_id && json_array_append_new(mp, json_pack("{s:s, s:s}", "key", mp_key, "upload_id", mp_id)) != 0)
         goto out;
     if (json_object_set_new(payload, "keys", keys ? json_incref(keys) : json_array()) != 0 ||
+        json_object_set_new(payload, "prefixes", prefixes ? json_incref(prefixes) : json_array()) != 0 ||
         json_object_set(payload, "multipart", mp) != 0)
         goto out;
     ret = vf_queue_enqueue_tx(ctx, VF_JOB_REMOVE_FILES, payload, job_id);
@@ -32,13 +37,59 @@ out:
     return ret;
 }
 
+/* A prefix the job may pass on: a valid key followed by one '/'. */
+static int prefix_check(const char *prefix, vf_error_t *verr)
+{
+    size_t n = strlen(prefix);
+    if (n < 2 || prefix[n - 1] != '/') {
+        snprintf(verr->message, sizeof verr->message, "not a key followed by '/'");
+        return -EINVAL;
+    }
+    char *key = strndup(prefix, n - 1);
+    if (!key) {
+        snprintf(verr->message, sizeof verr->message, "out of memory");
+        return -ENOMEM;
+    }
+    int ret = vf_storage_key_check(key, verr);
+    free(key);
+    return ret;
+}
+
+/* Every object under each prefix; counts what was removed and skipped.
+ * Returns the number of prefixes that failed (the job runs again). */
+static int remove_prefixes(const vf_plugin_t *storage, const json_t *prefixes, int *removed, int *skipped,
+                           char *err, size_t errlen)
+{
+    int failed = 0;
+    for (size_t i = 0; prefixes && i < json_array_size(prefixes); i++) {
+        const char *prefix = json_string_value(json_array_get(prefixes, i));
+        vf_error_t verr = {0};
+        if (!prefix)
+            continue;
+        int ret = prefix_check(prefix, &verr);
+        if (ret == 0)
+            ret = vf_storage_remove_prefix(storage, prefix, &verr);
+        if (ret == -EINVAL || ret == -ENOTSUP) {
+            vf_warn("remove_files: not removing what is under '%s': %s", prefix, verr.message);
+            (*skipped)++;
+        } else if (ret < 0) {
+            snprintf(err, errlen, "removing what is under %s: %s", prefix, verr.message);
+            failed++;
+        } else {
+            (*removed)++;
+        }
+    }
+    return failed;
+}
+
 static int remove_files_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen)
 {
     const json_t *payload = vf_job_payload(job);
     json_t *keys = json_object_get(payload, "keys");
+    json_t *prefixes = json_object_get(payload, "prefixes");
     json_t *mps = json_object_get(payload, "multipart");
-    if ((keys && !json_is_array(keys)) || (mps && !json_is_array(mps))) {
-        snprintf(err, errlen, "malformed payload: keys and multipart must be arrays");
+    if ((keys && !json_is_array(keys)) || (prefixes && !json_is_array(prefixes)) || (mps && !json_is_array(mps))) {
+        snprintf(err, errlen, "malformed payload: keys, prefixes and multipart must be arrays");
         return VF_JOB_FAIL_PERMANENT;
     }
     if (!ctx->app->storage) {
@@ -81,9 +132,12 @@ static int remove_files_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size
             removed++;
         }
     }
+    int prefixes_removed = 0, prefixes_skipped = 0;
+    failed += remove_prefixes(ctx->app->storage, prefixes, &prefixes_removed, &prefixes_skipped, err, errlen);
     if (failed)
         return -EIO; /* the whole list again: removing is idempotent */
-    vf_job_set_result(job, json_pack("{s:i}", "removed", removed));
+    vf_job_set_result(job, json_pack("{s:i, s:i, s:i}", "removed", removed, "prefixes_removed", prefixes_removed,
+                                     "prefixes_skipped", prefixes_skipped));
     return 0;
 }
 

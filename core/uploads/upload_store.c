@@ -724,7 +724,7 @@ int vf_upload_terminate(vf_thread_ctx_t *ctx, const char *id, int64_t owner)
     if ((ret = vf_db_run(ctx->db, "DELETE FROM uploads WHERE id = $1", 1, params)) < 0)
         goto out;
     json_t *keys = json_pack("[s]", u.key);
-    ret = keys ? vf_remove_files_tx(ctx, keys, u.mpid ? u.key : NULL, u.mpid) : -ENOMEM;
+    ret = keys ? vf_remove_files_tx(ctx, keys, NULL, u.mpid ? u.key : NULL, u.mpid) : -ENOMEM;
     json_decref(keys);
     if (ret < 0)
         goto out;
@@ -804,7 +804,7 @@ int vf_upload_expire_sweep(vf_thread_ctx_t *ctx, int limit)
         const char *key = PQgetvalue(res, i, 1);
         const char *mpid = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
         json_t *keys = json_pack("[s]", key);
-        ret = keys ? vf_remove_files_tx(ctx, keys, mpid ? key : NULL, mpid) : -ENOMEM;
+        ret = keys ? vf_remove_files_tx(ctx, keys, NULL, mpid ? key : NULL, mpid) : -ENOMEM;
         json_decref(keys);
         if (ret == 0)
             vf_info("uploads: upload %s expired; its parts will be removed", PQgetvalue(res, i, 0));

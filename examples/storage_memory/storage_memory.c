@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <videoflix/content_type.h>
 #include <videoflix/storage.h>
 
 #define NAME "storage_memory"
@@ -133,23 +133,6 @@ static int store(memory_t *m, const char *key, blob_t *data, vf_error_t *err)
     o->mtime = (int64_t)time(NULL);
     *data = (blob_t){0};
     return 0;
-}
-
-static const char *content_type(const char *key)
-{
-    static const struct {
-        const char *ext, *type;
-    } types[] = {
-        {".mp4", "video/mp4"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".png", "image/png"},
-        {".m3u8", "application/vnd.apple.mpegurl"}, {".json", "application/json"},
-    };
-    size_t len = strlen(key);
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        size_t n = strlen(types[i].ext);
-        if (len > n && strcasecmp(key + len - n, types[i].ext) == 0)
-            return types[i].type;
-    }
-    return "application/octet-stream";
 }
 
 /* Report `done` of `total` bytes copied: 0, or -ECANCELED when the
@@ -325,7 +308,7 @@ static int mem_stat(void *state, const char *key, vf_storage_stat_t *out, vf_err
         out->size = o->data.len;
         out->mtime = o->mtime;
         snprintf(out->etag, sizeof out->etag, "%s", o->data.etag);
-        snprintf(out->content_type, sizeof out->content_type, "%s", content_type(key));
+        snprintf(out->content_type, sizeof out->content_type, "%s", vf_content_type_for_key(key));
     }
     pthread_mutex_unlock(&m->lock);
     return ret;

@@ -12,40 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <videoflix/content_type.h>
 
 /* Attempts at put when a concurrent remove prunes the directory just
  * opened for it (the temporary file cannot be created in a removed one). */
 #define SL_PUT_ATTEMPTS 16
-
-static const struct {
-    const char *ext;
-    const char *type;
-} content_types[] = {
-    {"mp4", "video/mp4"},
-    {"m4s", "video/iso.segment"},
-    {"ts", "video/mp2t"},
-    {"m3u8", "application/vnd.apple.mpegurl"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"png", "image/png"},
-    {"webp", "image/webp"},
-    {"json", "application/json"},
-    {"txt", "text/plain; charset=utf-8"},
-};
-
-static const char *content_type_of(const char *key)
-{
-    const char *leaf = strrchr(key, '/');
-    const char *dot = strrchr(leaf ? leaf : key, '.');
-    if (dot)
-        for (size_t i = 0; i < sizeof content_types / sizeof content_types[0]; i++)
-            if (strcasecmp(dot + 1, content_types[i].ext) == 0)
-                return content_types[i].type;
-    return "application/octet-stream";
-}
 
 /* Rename `from` (in fromfd) onto `leaf` (in dir) unless the leaf is a link
  * or a directory, then sync dir.  A raw -ENOENT means dir was pruned. */
@@ -302,16 +275,15 @@ int sl_stat(void *state, const char *key, vf_storage_stat_t *out, vf_error_t *er
     uint64_t mtime_ns = (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec;
     snprintf(out->etag, sizeof out->etag, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)sb.st_size,
              mtime_ns, (uint64_t)sb.st_ino);
-    snprintf(out->content_type, sizeof out->content_type, "%s", content_type_of(key));
+    snprintf(out->content_type, sizeof out->content_type, "%s", vf_content_type_for_key(key));
     return 0;
 }
 
-/* Remove the directories of the key, deepest first, while they are empty.
- * Best effort: the object is already gone, and a directory a concurrent put
- * is filling simply stays. */
-static void prune_empty_dirs(const sl_state_t *st, const char *key)
+/* Best effort: the objects are already gone, and a directory a concurrent
+ * put is filling simply stays. */
+void sl_prune_empty_dirs(const sl_state_t *st, const char *key, size_t ndirs)
 {
-    for (size_t depth = sl_key_segments(key) - 1; depth >= 1; depth--) {
+    for (size_t depth = ndirs; depth >= 1; depth--) {
         vf_error_t ignored;
         char name[SL_SEGMENT_MAX + 1];
         int parent = sl_open_dirs(st, key, depth - 1, false, &ignored);
@@ -357,7 +329,7 @@ int sl_remove(void *state, const char *key, vf_error_t *err)
     if (ret == -ENOENT)
         ret = 0; /* already gone; its emptied directories may still be pruned */
     if (ret == 0)
-        prune_empty_dirs(st, key);
+        sl_prune_empty_dirs(st, key, sl_key_segments(key) - 1);
     return ret;
 }
 

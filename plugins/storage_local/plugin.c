@@ -69,8 +69,9 @@ static const vf_storage_ops_t sl_ops = {
     .put_file_progress = sl_put_file_progress,
     .get_file_progress = sl_get_file_progress,
     .multipart_write_pieces = sl_multipart_write_pieces,
+    .remove_prefix = sl_remove_prefix,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, SL_NAME, "1.1.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, SL_NAME, "1.2.0",
                  "objects as files below a local directory, served by the core under /media/", sl_create,
                  sl_destroy, &sl_ops);

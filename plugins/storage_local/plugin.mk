@@ -9,6 +9,7 @@ plugins_storage_local_la_SOURCES = \
 	plugins/storage_local/fileio.c \
 	plugins/storage_local/objects.c \
 	plugins/storage_local/multipart.c \
+	plugins/storage_local/prefix.c \
 	plugins/storage_local/part_digest.h \
 	plugins/storage_local/part_digest.c
 plugins_storage_local_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS)

@@ -88,10 +88,17 @@ int sl_local_path(void *state, const char *key, char **path, vf_error_t *err);
  * missing): 0 or -EINVAL.  The path may change later; operations walk it
  * again. */
 int sl_check_reachable(const sl_state_t *st, const char *key, vf_error_t *err);
+/* Remove the first `ndirs` directories of a checked key, deepest first,
+ * while they are empty (remove: the key's parents; remove_prefix: the
+ * prefix's own directory too). */
+void sl_prune_empty_dirs(const sl_state_t *st, const char *key, size_t ndirs);
 /* Also used by multipart_complete: rename `from` (inside fromfd) onto the
  * key, creating its directories, then make both names durable. */
 int sl_rename_onto_key(const sl_state_t *st, int fromfd, const char *from, const char *key,
                        vf_error_t *err);
+
+/* prefix.c: every object under "<key>/", the emptied directories with them. */
+int sl_remove_prefix(void *state, const char *prefix, vf_error_t *err);
 
 /* multipart.c */
 int sl_multipart_begin(void *state, const char *key, char **upload_id, vf_error_t *err);

@@ -7,6 +7,7 @@ plugins_storage_s3_la_SOURCES = \
 	plugins/storage_s3/storage_s3.c \
 	plugins/storage_s3/s3_config.c plugins/storage_s3/s3_config.h \
 	plugins/storage_s3/s3_http.c plugins/storage_s3/s3_http.h \
+	plugins/storage_s3/s3_prefix.c plugins/storage_s3/s3_prefix.h \
 	plugins/storage_s3/s3_xml.c plugins/storage_s3/s3_xml.h \
 	plugins/storage_s3/sigv4.c plugins/storage_s3/sigv4.h
 plugins_storage_s3_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) $(LIBCURL_CFLAGS) $(LIBCRYPTO_CFLAGS)

@@ -18,7 +18,9 @@
 
 #define PLUGIN "storage_s3"
 #define HASH_BLOCK 65536
-#define MAX_ANSWER (1 << 20)      /* XML answers and error bodies */
+/* XML answers and error bodies.  The largest is a ListObjectsV2 page:
+ * 1000 keys of up to 1024 bytes, each character perhaps escaped. */
+#define MAX_ANSWER (8 << 20)
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_CAP_MS 10000
 
@@ -585,7 +587,10 @@ static int judge(const s3_config_t *cfg, const char *host, CURLcode cc, const ch
         return transport_errno(cc);
     }
     int ok = resp->status >= 200 && resp->status <= 299;
-    int error_inside_ok = ok && s3_xml_has(resp->body, "Error"); /* CompleteMultipartUpload may */
+    /* CompleteMultipartUpload may answer 200 with an <Error> document; a
+     * DeleteObjects answer lists per-key <Error>s inside <DeleteResult>,
+     * which are its caller's to read. */
+    int error_inside_ok = ok && s3_xml_root_is(resp->body, "Error");
     if (ok && !error_inside_ok)
         return 0;
     char *code = s3_xml_text(resp->body, "Code"), *message = s3_xml_text(resp->body, "Message");

@@ -30,10 +30,27 @@ static const char *find_start(const char *xml, const char *element, int *empty)
     return NULL;
 }
 
-int s3_xml_has(const char *xml, const char *element)
+int s3_xml_root_is(const char *xml, const char *element)
 {
+    if (!xml)
+        return 0;
+    const char *p = xml;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        /* The declaration and comments come before the root. */
+        if (strncmp(p, "<?", 2) == 0 || strncmp(p, "<!--", 4) == 0) {
+            const char *close = strstr(p, p[1] == '?' ? "?>" : "-->");
+            if (!close)
+                return 0;
+            p = close + (p[1] == '?' ? 2 : 3);
+            continue;
+        }
+        break;
+    }
+    const char *first_tag_end = *p == '<' ? strchr(p, '>') : NULL;
     int empty;
-    return xml && find_start(xml, element, &empty) != NULL;
+    return first_tag_end && find_start(p, element, &empty) == first_tag_end + 1;
 }
 
 /* Decode one entity at p ('&'), writing its UTF-8 bytes to out; returns the
@@ -80,23 +97,36 @@ static size_t decode_entity(const char *p, char *out, size_t *outlen)
     return (size_t)(end - p) + 1;
 }
 
-char *s3_xml_text(const char *xml, const char *element)
+const char *s3_xml_span(const char *xml, const char *element, const char **end, const char **after)
 {
-    if (!xml)
-        return NULL;
     int empty = 0;
-    const char *start = find_start(xml, element, &empty);
+    const char *start = xml ? find_start(xml, element, &empty) : NULL;
     if (!start)
         return NULL;
-    const char *end = start;
+    const char *stop = start;
     if (!empty) {
         char closing[80];
         if (snprintf(closing, sizeof closing, "</%s>", element) >= (int)sizeof closing)
             return NULL;
-        end = strstr(start, closing);
-        if (!end)
+        if (!(stop = strstr(start, closing)))
             return NULL;
     }
+    *end = stop;
+    if (after)
+        *after = empty ? stop : strchr(stop, '>') + 1;
+    return start;
+}
+
+char *s3_xml_text(const char *xml, const char *element)
+{
+    return s3_xml_next(xml, element, NULL);
+}
+
+char *s3_xml_next(const char *xml, const char *element, const char **after)
+{
+    const char *end = NULL, *start = s3_xml_span(xml, element, &end, after);
+    if (!start)
+        return NULL;
     /* Decoding never makes text longer. */
     char *out = malloc((size_t)(end - start) + 1);
     if (!out)

@@ -1,8 +1,10 @@
 /*
  * storage_s3.c - the storage_s3 plugin: objects in an S3 bucket (AWS or an
- * S3-compatible server).  Owns the operations table, key checks, content
- * types, multipart uploads and URLs; requests go through s3_http.c, the
- * settings through s3_config.c (documented in s3_config.h).
+ * S3-compatible server).  Owns the operations table, key and prefix
+ * checks, multipart uploads and URLs; requests go through s3_http.c,
+ * removing a prefix through s3_prefix.c, content types come from
+ * <videoflix/content_type.h>, the settings from s3_config.c (documented in
+ * s3_config.h).
  *
  * Threads: the state is read-only after create(); each operation makes its
  * own libcurl easy handle, so any number of threads may share the state.
@@ -16,13 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <videoflix/content_type.h>
 #include <videoflix/storage.h>
 
 #include "s3_config.h"
 #include "s3_http.h"
+#include "s3_prefix.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
@@ -45,39 +48,11 @@ static int check_key(const s3_state_t *st, const char *key, vf_error_t *err)
     return 0;
 }
 
-static const char *content_type_for(const char *key)
-{
-    static const struct {
-        const char *ext;
-        const char *type;
-    } types[] = {
-        {"mp4", "video/mp4"},
-        {"m4s", "video/iso.segment"},
-        {"webm", "video/webm"},
-        {"ts", "video/mp2t"},
-        {"m3u8", "application/vnd.apple.mpegurl"},
-        {"mpd", "application/dash+xml"},
-        {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},
-        {"png", "image/png"},
-        {"webp", "image/webp"},
-        {"vtt", "text/vtt"},
-        {"json", "application/json"},
-    };
-    const char *slash = strrchr(key, '/');
-    const char *dot = strrchr(slash ? slash : key, '.');
-    if (dot)
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (strcasecmp(dot + 1, types[i].ext) == 0)
-                return types[i].type;
-    return "application/octet-stream";
-}
-
 /* Content-Type and, when configured, Cache-Control: stored with the object. */
 static size_t object_headers(const s3_state_t *st, const char *key, sigv4_pair_t headers[2])
 {
     size_t n = 0;
-    headers[n++] = (sigv4_pair_t){"Content-Type", content_type_for(key)};
+    headers[n++] = (sigv4_pair_t){"Content-Type", vf_content_type_for_key(key)};
     if (st->cfg.cache_control)
         headers[n++] = (sigv4_pair_t){"Cache-Control", st->cfg.cache_control};
     return n;
@@ -606,6 +581,34 @@ static int s3_multipart_abort(void *state, const char *key, const char *upload_i
     return ret;
 }
 
+/* The prefix must be a key followed by '/': anything shorter could reach
+ * objects the caller did not mean ("videos/1" would take "videos/10/..."). */
+static int s3_remove_prefix(void *state, const char *prefix, vf_error_t *err)
+{
+    s3_state_t *st = state;
+    size_t n = prefix ? strlen(prefix) : 0, removed = 0;
+    int ret;
+
+    if (n < 2 || prefix[n - 1] != '/')
+        return st->host->error(err, EINVAL, PLUGIN ": the prefix '%.200s' is not a key followed by '/'",
+                               prefix ? prefix : "(NULL)");
+    char *key = strndup(prefix, n - 1);
+    if (!key)
+        return st->host->error(err, ENOMEM, PLUGIN ": out of memory");
+    ret = check_key(st, key, err);
+    free(key);
+    if (ret < 0)
+        return ret;
+    CURL *curl = new_handle(st, err, &ret);
+    if (!curl)
+        return ret;
+    ret = s3_delete_prefix(&st->client, curl, prefix, &removed, err);
+    curl_easy_cleanup(curl);
+    if (ret == 0)
+        st->host->log(PLUGIN, VF_LOG_INFO, "removed %zu objects under '%s'", removed, prefix);
+    return ret;
+}
+
 static int s3_create(const vf_host_api_t *host, const config_setting_t *cfg, void **state,
                      vf_error_t *err)
 {
@@ -674,8 +677,9 @@ static const vf_storage_ops_t s3_ops = {
     .put_file_progress = s3_put_file_progress,
     .get_file_progress = s3_get_file_progress,
     .multipart_write_pieces = s3_multipart_write_pieces,
+    .remove_prefix = s3_remove_prefix,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, "storage_s3", "1.1.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_STORAGE, "storage_s3", "1.2.0",
                  "objects in an S3 bucket (AWS or S3-compatible), signed with SigV4", s3_create,
                  s3_destroy, &s3_ops);

@@ -8,9 +8,11 @@
  *   tus_js    tus-js-client, unchanged, interrupted and resumed; then the
  *             whole path to a 720p rendition checked with ffprobe
  *   lifecycle validation, duplicate titles, metadata edits that do not
- *             re-transcode, replacing the source, delete, the CLI
+ *             re-transcode, replacing the source, delete (each removing the
+ *             old generation's files and HLS stream), the CLI
  *   s3        chunks smaller than S3's 5 MiB part minimum, buffered in the
- *             tail; a video processed and deleted on S3
+ *             tail; a video processed and deleted on S3, its HLS stream
+ *             removed with DeleteObjects
  */
 #include "config.h"
 #include "uploads_fixture.h"
@@ -387,6 +389,63 @@ static int wait_gone(ufix_t *f, const char *key)
     return 0;
 }
 
+/* Segments and playlists of an HLS stream of a generation, stored as the
+ * pipeline would: the remove_files job must take them all, however many,
+ * through remove_prefix. */
+static const char *const hls_names[] = {"master.m3u8", "720p/index.m3u8", "720p/init.mp4", "720p/0.m4s",
+                                        "720p/1.m4s", "360p/init.mp4", "360p/0.m4s"};
+#define HLS_FILES (sizeof hls_names / sizeof hls_names[0])
+
+static void hls_key(char *buf, size_t len, int64_t vid, int gen, size_t i)
+{
+    int n = snprintf(buf, len, "videos/%" PRId64 "/%d/hls/%s", vid, gen, hls_names[i]);
+    ck_assert(n > 0 && (size_t)n < len);
+}
+
+/* mkdir -p */
+static void make_dirs(char *path)
+{
+    for (char *c = path + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char saved = *c;
+        *c = '\0';
+        ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+        *c = saved;
+        if (!saved)
+            return;
+    }
+}
+
+/* Into the local storage root (the objects are plain files there). */
+static void put_local_hls(ufix_t *f, int64_t vid, int gen)
+{
+    for (size_t i = 0; i < HLS_FILES; i++) {
+        char key[160], path[4400];
+        hls_key(key, sizeof key, vid, gen, i);
+        snprintf(path, sizeof path, "%s/%s", f->media_root, key);
+        *strrchr(path, '/') = '\0';
+        make_dirs(path);
+        snprintf(path, sizeof path, "%s/%s", f->media_root, key);
+        FILE *fp = fopen(path, "w");
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_int_ge(fputs("#EXTM3U\n", fp), 0);
+        ck_assert_int_eq(fclose(fp), 0);
+    }
+}
+
+/* Every HLS file of the generation is gone, and its hls/ folder with them. */
+static void assert_local_hls_gone(ufix_t *f, int64_t vid, int gen)
+{
+    char key[160];
+    for (size_t i = 0; i < HLS_FILES; i++) {
+        hls_key(key, sizeof key, vid, gen, i);
+        ck_assert_msg(wait_gone(f, key), "%s was not removed", key);
+    }
+    snprintf(key, sizeof key, "videos/%" PRId64 "/%d/hls", vid, gen);
+    ck_assert_msg(wait_gone(f, key), "the folder %s was not removed", key);
+}
+
 START_TEST(lifecycle)
 {
     ufix_t f;
@@ -470,7 +529,9 @@ START_TEST(lifecycle)
     ck_assert_str_eq(g, "1 3");
     free(g);
 
-    /* Replacing the source: a new generation, the old files removed. */
+    /* Replacing the source: a new generation, the old files removed, its
+     * HLS stream too. */
+    put_local_hls(&f, vid, 1);
     snprintf(body, sizeof body, "{\"upload_id\": \"%s\"}", id2);
     ck_assert_int_eq(ufix_json(&f, "PATCH", item, body, &v), 200);
     const char *st = json_string_value(json_object_get(v, "processing_state"));
@@ -490,8 +551,10 @@ START_TEST(lifecycle)
     ck_assert(file_exists(&f, want));
     json_decref(v);
     ck_assert_msg(wait_gone(&f, old_key), "%s was not removed", old_key);
+    assert_local_hls_gone(&f, vid, 1);
 
-    /* Delete: 204 without a body; every file goes. */
+    /* Delete: 204 without a body; every file goes, the HLS stream too. */
+    put_local_hls(&f, vid, 2);
     ufix_resp_t r;
     ck_assert_int_eq(ufix_request(&f, "DELETE", item, NULL, NULL, 0, 1, &r), 0);
     ck_assert_int_eq(r.status, 204);
@@ -499,6 +562,7 @@ START_TEST(lifecycle)
     ufix_resp_free(&r);
     ck_assert_int_eq(ufix_json(&f, "GET", item, NULL, NULL), 404);
     ck_assert_msg(wait_gone(&f, want), "%s was not removed", want);
+    assert_local_hls_gone(&f, vid, 2);
     char vdir[4096];
     snprintf(vdir, sizeof vdir, "%s/videos/%" PRId64, f.media_root, vid);
     for (int waited = 0; waited < ALL_GONE_MS && ufix_count_files(vdir) > 0; waited += 100)
@@ -589,16 +653,31 @@ START_TEST(s3_tail_and_processing)
     vf_storage_stat_t st;
     ck_assert_int_eq(ops->stat(s3->state, rkey, &st, &verr), 0);
     ck_assert_uint_gt(st.size, 1000);
+    /* An HLS stream of the generation, which the delete takes along
+     * (DeleteObjects through the proxy). */
+    char hkeys[HLS_FILES][160];
+    char *seg = tmp_path(&f, "seg.m4s");
+    ck_assert_int_eq(vft_write_pattern(seg, 100, 5), 0);
+    for (size_t i = 0; i < HLS_FILES; i++) {
+        hls_key(hkeys[i], sizeof hkeys[i], vid, 1, i);
+        ck_assert_msg(ops->put_file(s3->state, hkeys[i], seg, &verr) == 0, "%s", verr.message);
+    }
+    long batches = vft_s3_proxy_count("op.DeleteObjects");
     char item[96];
     snprintf(item, sizeof item, "/admin/api/videos/%" PRId64 "/", vid);
     ck_assert_int_eq(ufix_json(&f, "DELETE", item, NULL, NULL), 204);
     int gone = 0;
     for (int waited = 0; waited < ALL_GONE_MS && !gone; waited += 200) {
-        gone = ops->stat(s3->state, rkey, &st, &verr) == -ENOENT;
+        gone = ops->stat(s3->state, rkey, &st, &verr) == -ENOENT &&
+               ops->stat(s3->state, hkeys[HLS_FILES - 1], &st, &verr) == -ENOENT;
         if (!gone)
             usleep(200000);
     }
-    ck_assert_msg(gone, "%s is still in the bucket", rkey);
+    ck_assert_msg(gone, "%s or %s is still in the bucket", rkey, hkeys[HLS_FILES - 1]);
+    for (size_t i = 0; i < HLS_FILES; i++)
+        ck_assert_msg(ops->stat(s3->state, hkeys[i], &st, &verr) == -ENOENT, "%s is still in the bucket", hkeys[i]);
+    ck_assert_int_ge(vft_s3_proxy_count("op.DeleteObjects") - batches, 1);
+    free(seg);
     ck_assert_int_eq(ufix_count_files(f.work_dir), 0);
 
     vft_plugin_free(s3);

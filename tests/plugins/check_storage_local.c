@@ -466,6 +466,55 @@ START_TEST(test_symlinks_refused)
 }
 END_TEST
 
+/* remove_prefix empties the prefix's folder and prunes what it leaves
+ * empty, removes links inside as links (never what they point to), refuses
+ * a prefix reached through a link and the folder of unfinished uploads. */
+START_TEST(test_remove_prefix_files_and_links)
+{
+    char path[600], secret[600];
+    vf_error_t err = {0};
+    write_text(pathf(secret, sizeof secret, "%s/secret.txt", fx.outside), "secret");
+    put_text("videos/7/2/hls/master.m3u8", "m");
+    put_text("videos/7/2/hls/720p/0.m4s", "s");
+    put_text("videos/7/2/hls/720p/deeper/1.m4s", "s");
+    put_text("videos/7/2/720p.mp4", "mp4");
+    ck_assert_int_eq(symlink(fx.outside, pathf(path, sizeof path, "%s/videos/7/2/hls/720p/out", fx.root)), 0);
+    ck_assert_int_eq(symlink(secret, pathf(path, sizeof path, "%s/videos/7/2/hls/evil.m4s", fx.root)), 0);
+    ck_assert_int_eq(fx.ops->remove_prefix(fx.state, "videos/7/2/hls/", &err), 0);
+    ck_assert(!exists(pathf(path, sizeof path, "%s/videos/7/2/hls", fx.root)));
+    ck_assert(exists(pathf(path, sizeof path, "%s/videos/7/2/720p.mp4", fx.root)));
+    ck_assert_int_eq(count_below(fx.outside, NULL), 1);
+    ck_assert(exists(secret));
+
+    /* The last object of a folder gone: the emptied parents go too, not the root. */
+    ck_assert_int_eq(fx.ops->remove_prefix(fx.state, "videos/7/", &err), 0);
+    ck_assert(!exists(pathf(path, sizeof path, "%s/videos", fx.root)));
+    ck_assert(exists(fx.root));
+
+    /* A prefix through a link, or naming one, is refused; nothing outside moves. */
+    ck_assert_int_eq(symlink(fx.outside, pathf(path, sizeof path, "%s/link", fx.root)), 0);
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(fx.ops->remove_prefix(fx.state, "link/", &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "symbolic link"), "message: %s", err.message);
+    ck_assert_int_eq(fx.ops->remove_prefix(fx.state, "link/x/", &err), -EINVAL);
+    ck_assert_int_eq(count_below(fx.outside, NULL), 1);
+    ck_assert(exists(pathf(path, sizeof path, "%s/link", fx.root)));
+
+    /* Unfinished uploads are not objects: their folder is no prefix. */
+    char *id = begin("up/load.bin");
+    int pending = uploads_entries();
+    ck_assert_int_gt(pending, 0);
+    ck_assert_int_eq(fx.ops->remove_prefix(fx.state, ".uploads/", &err), -EINVAL);
+    ck_assert_int_eq(uploads_entries(), pending);
+    ck_assert_int_eq(fx.ops->multipart_abort(fx.state, "up/load.bin", id, &err), 0);
+    free(id);
+    /* A prefix naming a file holds nothing. */
+    put_text("videos/8/file", "f");
+    ck_assert_int_eq(fx.ops->remove_prefix(fx.state, "videos/8/file/", &err), 0);
+    ck_assert(exists(pathf(path, sizeof path, "%s/videos/8/file", fx.root)));
+}
+END_TEST
+
 START_TEST(test_key_length_limit)
 {
     char key[1100];
@@ -1054,6 +1103,7 @@ static Suite *storage_local_suite(void)
     tcase_add_test(tc, test_stat_content_types);
     tcase_add_test(tc, test_escaping_keys_refused);
     tcase_add_test(tc, test_symlinks_refused);
+    tcase_add_test(tc, test_remove_prefix_files_and_links);
     tcase_add_test(tc, test_key_length_limit);
     tcase_add_test(tc, test_put_and_get_leave_no_temporaries);
     tcase_add_test(tc, test_url_encoding);

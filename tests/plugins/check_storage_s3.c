@@ -597,6 +597,48 @@ START_TEST(test_retry_after_503)
 }
 END_TEST
 
+/* remove_prefix reads DeleteObjects' per-key errors: a key S3 would not
+ * delete (the proxy's vf-fault-delete-denied) fails the call naming it and
+ * its code, the others are gone; keys with XML's special characters and
+ * non-ASCII ones travel escaped in the request body. */
+START_TEST(test_remove_prefix_key_errors)
+{
+    vf_plugin_t *p = load_s3(NULL);
+    const vf_storage_ops_t *ops = vf_storage_ops(p);
+    char *dir = vft_tmpdir("s3prefix"), *src = path_in(dir, "src.m4s");
+    char *prefix = unique_key("hls/");
+    static const char *const names[] = {"a&b<c>'q\".m4s", "\xc3\xa9 \xc3\xbc/0.m4s", "vf-fault-delete-denied.m4s",
+                                        "z.m4s"};
+    char *keys[4];
+    vf_error_t err = {0};
+    vf_storage_stat_t st;
+
+    ck_assert_int_eq(vft_write_pattern(src, 64, 12), 0);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_ge(asprintf(&keys[i], "%s%s", prefix, names[i]), 0);
+        ck_assert_msg(ops->put_file(p->state, keys[i], src, &err) == 0, "%s", err.message);
+    }
+    long batches = proxy_count("op.DeleteObjects"), faults = proxy_count("faults");
+    ck_assert_int_eq(ops->remove_prefix(p->state, prefix, &err), -EIO);
+    ck_assert_msg(strstr(err.message, "1 of 4") && strstr(err.message, keys[2]) && strstr(err.message, "AccessDenied"),
+                  "message: %s", err.message);
+    ck_assert_int_eq(proxy_count("op.DeleteObjects") - batches, 1);
+    ck_assert_int_eq(proxy_count("faults") - faults, 1);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(ops->stat(p->state, keys[i], &st, &err), i == 2 ? 0 : -ENOENT);
+    /* What is left is removed by calling again, once S3 lets it go. */
+    ck_assert_msg(ops->remove(p->state, keys[2], &err) == 0, "%s", err.message);
+    ck_assert_msg(ops->remove_prefix(p->state, prefix, &err) == 0, "%s", err.message);
+    for (size_t i = 0; i < 4; i++)
+        free(keys[i]);
+    free(prefix);
+    free(src);
+    vft_rmrf(dir);
+    free(dir);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* Nothing listens: connection errors are retried (max_retries = 2, so three
  * attempts with backoff), then reported clearly, in bounded time. */
 START_TEST(test_connection_retries)
@@ -1004,6 +1046,7 @@ static Suite *storage_s3_suite(void)
     tcase_add_test(tc, test_put_file_multipart);
     tcase_add_test(tc, test_put_file_multipart_failure_aborts);
     tcase_add_test(tc, test_retry_after_503);
+    tcase_add_test(tc, test_remove_prefix_key_errors);
     tcase_add_test(tc, test_connection_retries);
     tcase_add_test(tc, test_timeout_retries);
     tcase_add_test(tc, test_virtual_addressing);

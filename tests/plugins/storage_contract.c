@@ -3,7 +3,8 @@
  * (a fresh instance per test, a key prefix no other test or run uses, a
  * scratch directory for local files), whole-object operations, key
  * refusal, the error conventions, threads, and the suite itself;
- * storage_contract_multipart.c and storage_contract_caps.c add the rest.
+ * storage_contract_multipart.c, storage_contract_caps.c and
+ * storage_contract_prefix.c add the rest.
  */
 #include "config.h"
 #include "tests/plugins/storage_contract.h"
@@ -186,6 +187,22 @@ START_TEST(test_empty_object_and_types)
     ck_assert_str_eq(st.content_type, "image/jpeg");
     vfc_remove_ok(key);
     vfc_remove_ok(thumb);
+    /* An HLS stream's files (include/videoflix/content_type.h). */
+    static const struct {
+        const char *name, *type;
+    } hls[] = {
+        {"hls/master.m3u8", "application/vnd.apple.mpegurl"},
+        {"hls/720p/index.m3u8", "application/vnd.apple.mpegurl"},
+        {"hls/720p/init.mp4", "video/mp4"},
+        {"hls/720p/0.m4s", "video/iso.segment"},
+    };
+    for (size_t i = 0; i < sizeof hls / sizeof hls[0]; i++) {
+        vfc_put_ok(vfc_key(key, sizeof key, hls[i].name), small);
+        VFC_OK(fx.ops->stat(fx.state, key, &st, &err), err);
+        ck_assert_msg(strcmp(st.content_type, hls[i].type) == 0, "%s is served as %s, not %s", hls[i].name,
+                      st.content_type, hls[i].type);
+        vfc_remove_ok(key);
+    }
     free(empty);
     free(small);
 }
@@ -509,6 +526,7 @@ Suite *vfc_storage_suite(const vfc_subject_t *s)
     tcase_add_test(tc, test_longest_key);
     vfc_storage_add_multipart(new_case(suite, "multipart"));
     vfc_storage_add_capabilities(new_case(suite, "capabilities"));
+    vfc_storage_add_prefix(new_case(suite, "remove_prefix"));
     tc = new_case(suite, "threads");
     tcase_add_test(tc, test_threads_share_state);
     return suite;

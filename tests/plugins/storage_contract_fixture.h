@@ -47,5 +47,6 @@ void vfc_assert_missing(const char *key);
 
 void vfc_storage_add_multipart(TCase *tc);
 void vfc_storage_add_capabilities(TCase *tc);
+void vfc_storage_add_prefix(TCase *tc);
 
 #endif

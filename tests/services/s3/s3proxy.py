@@ -19,11 +19,16 @@ when a write races the removal of a directory that a delete left empty.
 It fills s3rver's gaps in multipart uploads from s3rver's data directory:
 AbortMultipartUpload, ListMultipartUploads, NoSuchUpload for unknown upload
 ids, and CompleteMultipartUpload's InvalidPart, InvalidPartOrder and
-EntityTooSmall checks.
+EntityTooSmall checks.  DeleteObjects (POST ?delete) is answered here as S3
+answers it (Content-MD5 required and checked, at most 1000 keys, Quiet,
+an <Error> per key not deleted), deleting the keys one by one through
+s3rver: its own DeleteObjects races its directory clean-up.
 
 Faults on demand, for retry tests (object keys containing these markers):
   vf-fault-503-once   the first request for the key gets 503 SlowDown
   vf-fault-part2-500  UploadPart of part 2 always gets 500 InternalError
+  vf-fault-delete-denied  DeleteObjects leaves the key and lists it as an
+                      <Error> with Code AccessDenied
 
 Slow answers on demand (--control FILE, read again for every request; one
 rule a line, "#" starts a comment; OPERATION is an S3 operation name such as
@@ -44,6 +49,7 @@ applies until the Unix time UNTIL.  Write it atomically (rename).
 --stats names a file of "name value" lines, rewritten after every request
 (and when a request starts to be held): verified, verified_presigned,
 rejected, anonymous, faults, delayed (requests slowed by a delay rule),
+deleted_keys (keys DeleteObjects deleted),
 held (requests waiting on a hold rule right now), op.<Operation> (verified
 requests by S3 operation), uploads_in_progress, and one
 "upload <upload id> <key>" line per multipart upload in progress.
@@ -52,6 +58,8 @@ Only for tests: it listens on 127.0.0.1 and forwards to s3rver on 127.0.0.1.
 Credentials come from VF_S3_ACCESS_KEY and VF_S3_SECRET_KEY.
 """
 import argparse
+import base64
+import binascii
 import calendar
 import hashlib
 import hmac
@@ -228,6 +236,10 @@ def operation(method, key, query):
     if not key:
         if method == "GET" and "uploads" in query:
             return "ListMultipartUploads"
+        if method == "GET" and query.get("list-type") == "2":
+            return "ListObjectsV2"
+        if method == "POST" and "delete" in query:
+            return "DeleteObjects"
         return {"GET": "ListObjects", "HEAD": "HeadBucket", "PUT": "CreateBucket",
                 "DELETE": "DeleteBucket", "POST": "PostBucket"}.get(method, method)
     if method == "PUT":
@@ -488,6 +500,78 @@ class Handler(http.server.BaseHTTPRequestHandler):
                       f"<Bucket>{escape(bucket)}</Bucket><Prefix>{escape(prefix)}</Prefix>"
                       f"<IsTruncated>false</IsTruncated>{''.join(uploads)}</ListMultipartUploadsResult>")
 
+    # -- DeleteObjects, done here ---------------------------------------------
+
+    def delete_objects(self, bucket, spool):
+        """DeleteObjects as S3 does it: Content-MD5 required and checked, at most
+        1000 keys, Quiet honoured, and each key that could not be deleted
+        reported as an <Error> in a 200 answer.  The keys are deleted one by
+        one through s3rver's DeleteObject (the caller holds the write lock):
+        s3rver 3.7.1's own DeleteObjects deletes a batch's keys all at once,
+        which races its clean-up of emptied directories (the whole batch then
+        fails with a 500), and never reports a key it could not delete."""
+        data = spool.read()
+        spool.seek(0)
+        md5 = self.headers.get("Content-MD5")
+        if not md5:
+            raise S3Error(400, "InvalidRequest", "Missing required header for this request: Content-MD5")
+        try:
+            given = base64.b64decode(md5, validate=True)
+        except (ValueError, binascii.Error):
+            given = b""
+        if len(given) != 16:
+            raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+        if given != hashlib.md5(data).digest():
+            raise S3Error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+        malformed = S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not "
+                            "validate against our published schema")
+        try:
+            root = ElementTree.fromstring(data)
+        except ElementTree.ParseError:
+            raise malformed
+        local = lambda element: element.tag.rsplit("}", 1)[-1]
+        quiet, keys = False, []
+        for child in root if local(root) == "Delete" else []:
+            if local(child) == "Quiet":
+                quiet = (child.text or "").strip().lower() == "true"
+            elif local(child) == "Object":
+                found = [k.text or "" for k in child if local(k) == "Key"]
+                if len(found) != 1 or not found[0]:
+                    raise malformed
+                keys.append(found[0])
+        if not 1 <= len(keys) <= 1000:
+            raise malformed
+        entries = []
+        upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=120)
+        try:
+            for key in keys:
+                if "vf-fault-delete-denied" in key:
+                    self.server.stats.add("faults")
+                    entries.append(f"<Error><Key>{escape(key)}</Key><Code>AccessDenied</Code>"
+                                   "<Message>Access Denied</Message></Error>")
+                    continue
+                upstream.request("DELETE", "/" + urllib.parse.quote(bucket) + "/" + urllib.parse.quote(key, safe="/"),
+                                 headers={"Host": f"127.0.0.1:{self.server.upstream_port}"})
+                answer = upstream.getresponse()
+                body = answer.read()
+                if 200 <= answer.status < 300:
+                    self.server.stats.add("deleted_keys")
+                    if not quiet:
+                        entries.append(f"<Deleted><Key>{escape(key)}</Key></Deleted>")
+                    continue
+                code = re.search(rb"<Code>([^<]*)</Code>", body)
+                message = re.search(rb"<Message>([^<]*)</Message>", body)
+                entries.append(f"<Error><Key>{escape(key)}</Key>"
+                               f"<Code>{code.group(1).decode() if code else 'InternalError'}</Code>"
+                               f"<Message>{message.group(1).decode() if message else answer.reason}</Message></Error>")
+        except (OSError, http.client.HTTPException) as e:
+            raise S3Error(503, "ServiceUnavailable", f"s3rver did not answer: {e}")
+        finally:
+            upstream.close()
+        self.send_xml(200, '<?xml version="1.0" encoding="UTF-8"?>\n'
+                      '<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                      f"{''.join(entries)}</DeleteResult>")
+
     # -- forwarding ----------------------------------------------------------
 
     def forward(self, spool, length):
@@ -593,6 +677,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 shutil.rmtree(self.require_upload(bucket, key, params["uploadId"]))
                 self.send_xml(204, "")
                 status = 204
+            elif op == "DeleteObjects":
+                with self.server.write_lock:
+                    self.delete_objects(bucket, spool)
+                status = 200
             elif self.command in ("GET", "HEAD"):
                 status = self.forward(spool, length)
             else:
