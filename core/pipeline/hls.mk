@@ -1,0 +1,15 @@
+# core/pipeline/hls.mk - HLS of the pipeline (docs/pipeline.md, "HLS"): the
+# playlist renderer and the HLS rows, their migration and tests.
+
+core_libvfcore_la_SOURCES += \
+	core/pipeline/hls_playlist.c core/pipeline/hls_playlist.h \
+	core/pipeline/hls_db.c core/pipeline/hls_db.h
+
+dist_sql_DATA += sql/010_hls.sql
+
+check_PROGRAMS += tests/core/check_hls_playlist
+TESTS += tests/core/check_hls_playlist
+tests_core_check_hls_playlist_SOURCES = tests/core/check_hls_playlist.c
+tests_core_check_hls_playlist_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_hls_playlist_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_hls_playlist_LDADD = $(TEST_LIBS) -lm
