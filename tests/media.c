@@ -254,3 +254,15 @@ int vfm_copy_prefix(const char *src, const char *dst, size_t bytes)
         ret = -1;
     return ret;
 }
+
+int vfm_make_hls_fmp4(const char *src, const char *dir)
+{
+    char playlist[4096], segments[4096];
+    snprintf(playlist, sizeof playlist, "%s/index.m3u8", dir);
+    snprintf(segments, sizeof segments, "%s/%%d.m4s", dir);
+    char *args[] = {"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", (char *)src, "-c", "copy",
+                    "-f", "hls", "-hls_segment_type", "fmp4", "-hls_time", "1", "-hls_playlist_type", "vod",
+                    "-hls_fmp4_init_filename", "init.mp4", "-master_pl_name", "master.m3u8",
+                    "-hls_segment_filename", segments, playlist, NULL};
+    return ffmpeg(args);
+}

@@ -3,7 +3,8 @@
 
 core_libvfcore_la_SOURCES += \
 	core/pipeline/hls_playlist.c core/pipeline/hls_playlist.h \
-	core/pipeline/hls_db.c core/pipeline/hls_db.h
+	core/pipeline/hls_db.c core/pipeline/hls_db.h \
+	core/pipeline/hls_init.c core/pipeline/hls_init.h
 
 dist_sql_DATA += sql/010_hls.sql
 
@@ -13,3 +14,10 @@ tests_core_check_hls_playlist_SOURCES = tests/core/check_hls_playlist.c
 tests_core_check_hls_playlist_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_hls_playlist_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_hls_playlist_LDADD = $(TEST_LIBS) -lm
+
+check_PROGRAMS += tests/core/check_hls_init
+TESTS += tests/core/check_hls_init
+tests_core_check_hls_init_SOURCES = tests/core/check_hls_init.c tests/media.c tests/media.h
+tests_core_check_hls_init_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_hls_init_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_hls_init_LDADD = $(TEST_LIBS) -lm
