@@ -11,8 +11,9 @@
  *   resume      a second run of the job starts at the fewest stored
  *               segments, leaves stored segments alone, and the finished
  *               playlists list every segment once
- *   stale       a replaced video stops publishing with -ESTALE and records
- *               nothing more
+ *   stale       a replaced video (a new generation) has hls_state 'none' and
+ *               no rows of the old one; its job stops publishing with
+ *               -ESTALE and records nothing more
  *   bad_reports a rendition the job does not have, an init segment that is
  *               not one: refused with a reason, nothing recorded
  */
@@ -286,8 +287,14 @@ START_TEST(stale)
 {
     vf_hls_publish_t *p = begin();
     ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 0, 0), 0);
+    ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 1, 0), 0);
+    expect_sql("SELECT hls_state FROM videos", "live");
+    /* The source is replaced: the new generation starts with nothing. */
     ck_assert_int_eq(vf_db_run(db, "UPDATE videos SET generation = 2", 0, NULL), 0);
-    ck_assert_int_eq(report(p, 0, 0), -ESTALE);
+    expect_sql("SELECT hls_state || ' ' || (SELECT count(*) FROM video_hls_streams) FROM videos", "none 0");
+    ck_assert_int_eq(report(p, 0, 1), -ESTALE);
     ck_assert_int_eq(vf_hls_publish_stale(p), 1);
     ck_assert_ptr_nonnull(strstr(vf_hls_publish_error(p), "replaced"));
     expect_sql("SELECT count(*) FROM video_hls_segments", "0");
