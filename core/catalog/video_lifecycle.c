@@ -6,6 +6,7 @@
 #include "catalog/video_lifecycle.h"
 
 #include "jobs/queue.h"
+#include "pipeline/hls_publish.h"
 #include "pipeline/pipeline.h"
 #include "runtime/db.h"
 #include "storage/remove_files.h"
@@ -234,7 +235,7 @@ static int plan_jobs_tx(vf_thread_ctx_t *ctx, int64_t id, int gen)
  * as many segments as the source was long, goes as one prefix. */
 static int orphaned_keys_tx(vf_thread_ctx_t *ctx, int64_t id, int gen, json_t *keys, json_t *prefixes)
 {
-    char *hls = vf_pipeline_hls_prefix(id, gen);
+    char *hls = vf_hls_prefix(id, gen);
     if (!hls || json_array_append_new(prefixes, json_string(hls)) != 0) {
         free(hls);
         return -ENOMEM;

@@ -59,12 +59,6 @@ char *vf_pipeline_thumbnail_key(int64_t video_id, int generation)
     return asprintf(&key, "videos/%" PRId64 "/%d/thumbnail.jpg", video_id, generation) < 0 ? NULL : key;
 }
 
-char *vf_pipeline_hls_prefix(int64_t video_id, int generation)
-{
-    char *prefix = NULL;
-    return asprintf(&prefix, "videos/%" PRId64 "/%d/hls/", video_id, generation) < 0 ? NULL : prefix;
-}
-
 /* `videoflix worker` loads both plugins at start-up. */
 static int check_plugins(vf_thread_ctx_t *ctx, int encoder, char *err, size_t errlen)
 {

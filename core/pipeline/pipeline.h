@@ -29,9 +29,6 @@
  * ones until they are removed. */
 char *vf_pipeline_rendition_key(int64_t video_id, int generation, const char *quality);
 char *vf_pipeline_thumbnail_key(int64_t video_id, int generation);
-/* The prefix every HLS object of a generation is under:
- * "videos/<id>/<gen>/hls/" (malloc()ed; NULL when out of memory). */
-char *vf_pipeline_hls_prefix(int64_t video_id, int generation);
 
 /* A pipeline job (`type`, `payload`) was cancelled from outside (the
  * admin's Cancel): its video fails with `message` rather than staying in
