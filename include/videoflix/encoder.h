@@ -125,8 +125,8 @@ typedef struct vf_transcode_params {
 
     /* ---- appended in 1.2 (read only when `size` covers them) ---- */
 
-    /* VF_OUTPUT_*, at least one.  params from a 1.0/1.1 caller (size not
-     * covering it) mean VF_OUTPUT_MP4. */
+    /* VF_OUTPUT_*.  0, and params from a 1.0/1.1 caller (size not covering
+     * it), mean VF_OUTPUT_MP4. */
     uint32_t outputs;
     /* VF_OUTPUT_HLS: an existing, empty local directory; the encoder writes
      * its segment files there under names of its own. */
