@@ -131,18 +131,21 @@ static int scale(lav_video_enc_t *v, AVFrame *frame, AVFrame **out)
     return 0;
 }
 
+int lav_video_enc_boundary(const lav_video_enc_t *v, int64_t pts, int64_t *next)
+{
+    double at = pts * av_q2d(v->enc->time_base);
+    if (v->key_every <= 0 || at < *next * v->key_every - 1e-6)
+        return 0;
+    *next = (int64_t)floor(at / v->key_every + 1e-6) + 1;
+    return 1;
+}
+
 /* The source's frame types must not force x264's decisions; only the
  * segment boundaries do: the first frame at or past each one. */
 static void choose_type(lav_video_enc_t *v, AVFrame *picture)
 {
-    picture->pict_type = AV_PICTURE_TYPE_NONE;
-    if (v->key_every <= 0)
-        return;
-    double at = picture->pts * av_q2d(v->enc->time_base);
-    if (at < v->next_key * v->key_every - 1e-6)
-        return;
-    picture->pict_type = AV_PICTURE_TYPE_I;
-    v->next_key = (int64_t)floor(at / v->key_every + 1e-6) + 1;
+    picture->pict_type = lav_video_enc_boundary(v, picture->pts, &v->next_key) ? AV_PICTURE_TYPE_I
+                                                                              : AV_PICTURE_TYPE_NONE;
 }
 
 int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_packet_fn fn, void *ud, char *msg)

@@ -262,6 +262,10 @@ typedef struct lav_video_enc {
 int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int height,
                        const vf_transcode_params_t *params, int threads, int global_header,
                        double key_every, char *msg);
+/* 1 when `pts` (encoder time base) is at or past the boundary numbered
+ * *next (a multiple of key_every), which then becomes the next one past
+ * it; 0 without key_every.  Frames and packets keep their own *next. */
+int lav_video_enc_boundary(const lav_video_enc_t *v, int64_t pts, int64_t *next);
 /* Scale (when needed) and encode `frame` (NULL drains the encoder); each
  * packet goes to `fn` (which takes its reference; msg for its failure). */
 int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_packet_fn fn, void *ud, char *msg);

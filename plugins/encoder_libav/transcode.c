@@ -36,6 +36,7 @@ typedef struct rendition {
     lav_output_t out;          /* VF_OUTPUT_MP4 */
     lav_hls_t hls;             /* VF_OUTPUT_HLS */
     AVPacket *hls_pkt;         /* the HLS muxer's reference when both are made */
+    int64_t hls_next_cut;      /* the segment boundary the next cut is at */
     lav_worker_t worker;
     char msg[LAV_MSG_MAX];     /* written by the worker thread only */
 } rendition_t;
@@ -63,19 +64,30 @@ typedef struct transcode {
     int thumb_written;
 } transcode_t;
 
+/* The segmenter cuts at keyframes: only those forced at the boundaries
+ * may cut, so x264's own (scene cuts) are plain frames to it and every
+ * rendition cuts at the same instants whatever the muxer makes of the
+ * streams' start. */
+static void mark_cut(rendition_t *r, AVPacket *pkt, int is_video)
+{
+    if (is_video && (pkt->flags & AV_PKT_FLAG_KEY) &&
+        !lav_video_enc_boundary(&r->video, pkt->pts, &r->hls_next_cut))
+        pkt->flags &= ~AV_PKT_FLAG_KEY;
+}
+
 /* One encoded packet to each output of the rendition: muxed twice,
  * encoded once. */
 static int rendition_write(rendition_t *r, AVPacket *pkt, int is_video)
 {
     int ret;
     if (r->outputs & VF_OUTPUT_HLS) {
-        if (!(r->outputs & VF_OUTPUT_MP4))
-            return lav_hls_write(&r->hls, pkt, is_video, r->msg);
-        if ((ret = av_packet_ref(r->hls_pkt, pkt)) < 0) {
+        AVPacket *hls_pkt = pkt;
+        if ((r->outputs & VF_OUTPUT_MP4) && (ret = av_packet_ref(hls_pkt = r->hls_pkt, pkt)) < 0) {
             snprintf(r->msg, sizeof r->msg, "writing HLS segments: %s", av_err2str(ret));
             return ret;
         }
-        if ((ret = lav_hls_write(&r->hls, r->hls_pkt, is_video, r->msg)) < 0)
+        mark_cut(r, hls_pkt, is_video);
+        if ((ret = lav_hls_write(&r->hls, hls_pkt, is_video, r->msg)) < 0 || !(r->outputs & VF_OUTPUT_MP4))
             return ret;
     }
     return lav_output_write(&r->out, pkt, is_video, r->msg);

@@ -76,6 +76,9 @@ static void make_clips(void)
                     "-i testsrc2=size=320x180:rate=25:duration=2 "
                     "-vf \"setpts='if(lt(N,25),N,25+(N-25)*2)/25/TB'\" -fps_mode passthrough "
                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p vfr.mkv && "
+                    "ffmpeg -hide_banner -nostdin -v error -y -f lavfi "
+                    "-i \"testsrc2=size=320x180:rate=25:duration=4.4,negate=enable='lt(mod(t,0.7),0.35)'\" "
+                    "-c:v libx264 -preset ultrafast -pix_fmt yuv420p cuts.mp4 && "
                     ": > empty.mp4 && printf 'ffconcat version 1.0\\nfile av322.mp4\\n' > list.ffconcat && "
                     "printf '#EXTM3U\\n#EXT-X-TARGETDURATION:2\\n#EXTINF:2,\\nav322.mp4\\n"
                     "#EXT-X-ENDLIST\\n' > list.m3u8",
@@ -656,12 +659,13 @@ END_TEST
 
 /* ---- HLS (the contract checks the rest) ---- */
 
-/* Each reported file appended to one stream file (init first) and left
- * where it is (the plugin must not remove it), or the answer `refuse` at
- * call `refuse_at`. */
+/* Each rendition's reported files appended to one stream file (init
+ * first) and left where they are (the plugin must not remove them), or the
+ * answer `refuse` at call `refuse_at`. */
 typedef struct hls_log {
-    char *joined;           /* init + every segment, in order */
-    int calls, segments;
+    char *joined[2];        /* per rendition: init + every segment, in order */
+    int calls, segments[2];
+    double durations[2][8];
     double seconds;         /* sum of the reported durations */
     int refuse_at, refuse;
 } hls_log_t;
@@ -671,11 +675,15 @@ static int hls_append(void *ud, const vf_hls_file_t *file)
     hls_log_t *log = ud;
     if (++log->calls == log->refuse_at)
         return log->refuse;
+    if (file->rendition >= 2)
+        return -EINVAL;
     if (file->sequence != VF_HLS_INIT) {
-        log->segments++;
+        if (log->segments[file->rendition] < 8)
+            log->durations[file->rendition][log->segments[file->rendition]] = file->duration;
+        log->segments[file->rendition]++;
         log->seconds += file->duration;
     }
-    int rc = vft_sh(NULL, "cat '%s' >> '%s'", file->path, log->joined);
+    int rc = vft_sh(NULL, "cat '%s' >> '%s'", file->path, log->joined[file->rendition]);
     return rc == 0 ? 0 : -EIO;
 }
 
@@ -692,30 +700,88 @@ static void hls_job_init(job_t *j, const char *dir, const int *heights, hls_log_
     j->params.hls_ud = log;
 }
 
+/* An HLS test case: the plugin, an HLS-only job of `heights` on a clip
+ * into `dir` (1 s segments, no thumbnail), and the reports kept in `store`. */
+typedef struct hls_case {
+    vf_plugin_t *p;
+    char *dir, *src, *store;
+    hls_log_t log;
+    job_t j;
+    vf_error_t err;
+} hls_case_t;
+
+static void hls_case_open(hls_case_t *c, const char *clip_name, const int *heights)
+{
+    memset(c, 0, sizeof *c);
+    c->p = load("");
+    c->dir = vft_tmpdir("lav-out");
+    c->src = clip(clip_name);
+    c->store = vft_tmpdir("lav-hls");
+    c->log.joined[0] = path_in(c->store, "0.mp4");
+    c->log.joined[1] = path_in(c->store, "1.mp4");
+    hls_job_init(&c->j, c->dir, heights, &c->log);
+}
+
+static int hls_case_run(hls_case_t *c)
+{
+    memset(&c->err, 0, sizeof c->err);
+    return vf_encoder_ops(c->p)->transcode(c->p->state, c->src, &c->j.params, &c->err);
+}
+
+static void hls_case_free(hls_case_t *c)
+{
+    free(c->log.joined[0]);
+    free(c->log.joined[1]);
+    vft_rmrf(c->store);
+    free(c->store);
+    case_free(&c->j, c->src, c->dir, c->p);
+}
+
 /* 29.97 frames/s and no sound: 1 s segments of 30 frames (1.001 s) but
  * the last; init + segments play as one video-only stream of the source's
  * length. */
 START_TEST(test_hls_ntsc_video_only)
 {
-    vf_plugin_t *p = load("");
-    char *dir = vft_tmpdir("lav-out"), *src = clip("ntsc.mp4"), *store = vft_tmpdir("lav-hls");
-    hls_log_t log = {.joined = path_in(store, "120p.mp4")};
-    job_t j;
-    hls_job_init(&j, dir, (const int[]){120, 0}, &log);
-    vf_error_t err = {0};
-    ck_assert_msg(vf_encoder_ops(p)->transcode(p->state, src, &j.params, &err) == 0, "%s", err.message);
-    double duration = source_duration(src);
-    ck_assert_int_eq(log.segments, 2);
-    ck_assert_msg(fabs(log.seconds - duration) <= 0.05, "segments last %.3f s, the source %.3f s", log.seconds,
+    hls_case_t c;
+    hls_case_open(&c, "ntsc.mp4", (const int[]){120, 0});
+    ck_assert_msg(hls_case_run(&c) == 0, "%s", c.err.message);
+    double duration = source_duration(c.src);
+    ck_assert_int_eq(c.log.segments[0], 2);
+    ck_assert_msg(fabs(c.log.seconds - duration) <= 0.05, "segments last %.3f s, the source %.3f s", c.log.seconds,
                   duration);
-    ck_assert_int_eq(count_files(dir), 3); /* the caller's now */
-    ck_assert_int_eq(vfm_count_streams(log.joined, "a"), 0);
-    ck_assert_int_eq((int)vfm_probe_num(log.joined, "v:0", "height"), 120);
-    ck_assert_msg(vfm_decodes(log.joined), "the segments do not decode as one stream");
-    free(log.joined);
-    vft_rmrf(store);
-    free(store);
-    case_free(&j, src, dir, p);
+    ck_assert_int_eq(count_files(c.dir), 3); /* the caller's now */
+    ck_assert_int_eq(vfm_count_streams(c.log.joined[0], "a"), 0);
+    ck_assert_int_eq((int)vfm_probe_num(c.log.joined[0], "v:0", "height"), 120);
+    ck_assert_msg(vfm_decodes(c.log.joined[0]), "the segments do not decode as one stream");
+    hls_case_free(&c);
+}
+END_TEST
+
+/* x264's scene cuts (a picture negated every 0.7 s; veryfast) are
+ * keyframes in the MP4 but never cut a segment: every rendition's
+ * segments last 2 s but the last. */
+START_TEST(test_hls_scene_cuts)
+{
+    hls_case_t c;
+    hls_case_open(&c, "cuts.mp4", (const int[]){90, 180, 0});
+    c.j.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    c.j.params.hls_segment_seconds = 2;
+    c.j.r[0].output_path = c.j.paths[0];
+    c.j.r[1].output_path = c.j.paths[1];
+    ck_assert_msg(hls_case_run(&c) == 0, "%s", c.err.message);
+    char *keys = NULL;
+    ck_assert_int_eq(vft_sh(&keys, "ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags "
+                                   "-of csv=p=0 '%s' | grep -c K", c.j.paths[1]), 0);
+    ck_assert_msg(atoi(keys) > 3, "%d keyframes in the MP4: no scene cut besides the forced ones", atoi(keys));
+    free(keys);
+    for (int r = 0; r < 2; r++) {
+        ck_assert_int_eq(c.log.segments[r], 3);
+        for (int n = 0; n < 2; n++)
+            ck_assert_msg(fabs(c.log.durations[r][n] - 2) < 0.001, "rendition %d: segment %d lasts %.3f s", r, n,
+                          c.log.durations[r][n]);
+        ck_assert_msg(fabs(c.log.durations[r][2] - c.log.durations[0][2]) < 0.001, "the last segments differ");
+    }
+    hls_case_free(&c);
 }
 END_TEST
 
@@ -724,45 +790,37 @@ END_TEST
  * own answer and nothing left. */
 START_TEST(test_hls_refusals)
 {
-    vf_plugin_t *p = load("");
-    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
-    char *dir = vft_tmpdir("lav-out"), *src = clip("av322.mp4"), *store = vft_tmpdir("lav-hls");
-    hls_log_t log = {.joined = path_in(store, "stream.mp4")};
-    job_t j;
-    vf_error_t err = {0};
-    hls_job_init(&j, dir, (const int[]){120, 180, 0}, &log);
-    j.params.hls_segment_seconds = 0;
-    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
-    ck_assert_msg(strstr(err.message, "hls_segment_seconds 0 is outside"), "%s", err.message);
-    j.params.hls_segment_seconds = 1;
-    j.params.hls_dir = NULL;
-    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
-    ck_assert_msg(strstr(err.message, "needs hls_dir and hls_file"), "%s", err.message);
-    j.params.hls_dir = dir;
-    j.params.hls_first_segment = -1;
-    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
-    j.params.hls_first_segment = 0;
-    j.params.outputs = 4;
-    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
-    ck_assert_msg(strstr(err.message, "outputs 0x4"), "%s", err.message);
+    hls_case_t c;
+    hls_case_open(&c, "av322.mp4", (const int[]){120, 180, 0});
+    c.j.params.hls_segment_seconds = 0;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "hls_segment_seconds 0 is outside"), "%s", c.err.message);
+    c.j.params.hls_segment_seconds = 1;
+    c.j.params.hls_dir = NULL;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "needs hls_dir and hls_file"), "%s", c.err.message);
+    c.j.params.hls_dir = c.dir;
+    c.j.params.hls_first_segment = -1;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    c.j.params.hls_first_segment = 0;
+    c.j.params.outputs = 4;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "outputs 0x4"), "%s", c.err.message);
     /* Without MP4, renditions need no path; with it they do. */
-    j.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
-    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
-    ck_assert_msg(strstr(err.message, "needs a name, an output path"), "%s", err.message);
-    ck_assert_int_eq(log.calls, 0);
+    c.j.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "needs a name, an output path"), "%s", c.err.message);
+    ck_assert_int_eq(c.log.calls, 0);
 
-    j.params.outputs = VF_OUTPUT_HLS;
-    log.refuse_at = 1;
-    log.refuse = -ENOSPC;
-    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -ENOSPC);
-    ck_assert_msg(strstr(err.message, "hls_file returned -28"), "%s", err.message);
-    ck_assert_int_eq(log.calls, 1);
-    ck_assert_int_eq(count_files(dir), 0);
-    ck_assert_int_eq(count_files(store), 0);
-    free(log.joined);
-    vft_rmrf(store);
-    free(store);
-    case_free(&j, src, dir, p);
+    c.j.params.outputs = VF_OUTPUT_HLS;
+    c.log.refuse_at = 1;
+    c.log.refuse = -ENOSPC;
+    ck_assert_int_eq(hls_case_run(&c), -ENOSPC);
+    ck_assert_msg(strstr(c.err.message, "hls_file returned -28"), "%s", c.err.message);
+    ck_assert_int_eq(c.log.calls, 1);
+    ck_assert_int_eq(count_files(c.dir), 0);
+    ck_assert_int_eq(count_files(c.store), 0);
+    hls_case_free(&c);
 }
 END_TEST
 
@@ -1189,6 +1247,7 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_transcode_bad_requests);
     tcase_add_test(tc, test_hls_ntsc_video_only);
     tcase_add_test(tc, test_hls_refusals);
+    tcase_add_test(tc, test_hls_scene_cuts);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_http_source);
     tcase_add_test(tc, test_time_limits);
