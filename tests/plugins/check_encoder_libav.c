@@ -3,7 +3,9 @@
  * core's loader, run on clips made by the real ffmpeg program and checked
  * with the real ffprobe: config checks, probe of good and bad inputs,
  * transcodes (audio or not, odd sizes, rotation, NTSC and variable frame
- * rates, upscaling), thumbnails, progress and cancellation, http sources
+ * rates, upscaling), HLS segments (a video-only NTSC source, refused HLS
+ * settings, a caller refusing the first file), thumbnails, progress and
+ * cancellation, http sources
  * from a loopback server, time limits, and a loop of many small jobs for
  * leak checkers.
  */
@@ -74,6 +76,9 @@ static void make_clips(void)
                     "-i testsrc2=size=320x180:rate=25:duration=2 "
                     "-vf \"setpts='if(lt(N,25),N,25+(N-25)*2)/25/TB'\" -fps_mode passthrough "
                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p vfr.mkv && "
+                    "ffmpeg -hide_banner -nostdin -v error -y -f lavfi "
+                    "-i \"testsrc2=size=320x180:rate=25:duration=4.4,negate=enable='lt(mod(t,0.7),0.35)'\" "
+                    "-c:v libx264 -preset ultrafast -pix_fmt yuv420p cuts.mp4 && "
                     ": > empty.mp4 && printf 'ffconcat version 1.0\\nfile av322.mp4\\n' > list.ffconcat && "
                     "printf '#EXTM3U\\n#EXT-X-TARGETDURATION:2\\n#EXTINF:2,\\nav322.mp4\\n"
                     "#EXT-X-ENDLIST\\n' > list.m3u8",
@@ -168,6 +173,17 @@ static void job_free(job_t *j)
     free(j->thumb);
 }
 
+/* What a test case made: its job, the local clip's path, the output
+ * directory (removed) and the plugin. */
+static void case_free(job_t *j, char *local, char *dir, vf_plugin_t *p)
+{
+    job_free(j);
+    free(local);
+    vft_rmrf(dir);
+    free(dir);
+    vft_plugin_free(p);
+}
+
 static int count_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -246,6 +262,7 @@ START_TEST(test_config)
     ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
     ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
     ck_assert_uint_eq(p->encoder_caps.max_jobs, 0);
+    ck_assert_uint_eq(p->encoder_caps.outputs, VF_OUTPUT_MP4 | VF_OUTPUT_HLS);
     vf_plugin_t *limited = load("max_jobs = 2;\npreset = \"fast\";\ncrf = 20;");
     ck_assert_uint_eq(limited->encoder_caps.max_jobs, 2);
     vft_plugin_free(limited);
@@ -640,6 +657,173 @@ START_TEST(test_transcode_bad_requests)
 }
 END_TEST
 
+/* ---- HLS (the contract checks the rest) ---- */
+
+/* Each rendition's reported files appended to one stream file (init
+ * first) and left where they are (the plugin must not remove them), or the
+ * answer `refuse` at call `refuse_at`. */
+typedef struct hls_log {
+    char *joined[2];        /* per rendition: init + every segment, in order */
+    int calls, segments[2];
+    double durations[2][8];
+    double seconds;         /* sum of the reported durations */
+    int refuse_at, refuse;
+} hls_log_t;
+
+static int hls_append(void *ud, const vf_hls_file_t *file)
+{
+    hls_log_t *log = ud;
+    if (++log->calls == log->refuse_at)
+        return log->refuse;
+    if (file->rendition >= 2)
+        return -EINVAL;
+    if (file->sequence != VF_HLS_INIT) {
+        if (log->segments[file->rendition] < 8)
+            log->durations[file->rendition][log->segments[file->rendition]] = file->duration;
+        log->segments[file->rendition]++;
+        log->seconds += file->duration;
+    }
+    int rc = vft_sh(NULL, "cat '%s' >> '%s'", file->path, log->joined[file->rendition]);
+    return rc == 0 ? 0 : -EIO;
+}
+
+static void hls_job_init(job_t *j, const char *dir, const int *heights, hls_log_t *log)
+{
+    job_init(j, dir, heights);
+    for (size_t i = 0; i < j->params.nrenditions; i++)
+        j->r[i].output_path = NULL;
+    j->params.thumbnail_path = NULL;
+    j->params.outputs = VF_OUTPUT_HLS;
+    j->params.hls_dir = dir;
+    j->params.hls_segment_seconds = 1;
+    j->params.hls_file = hls_append;
+    j->params.hls_ud = log;
+}
+
+/* An HLS test case: the plugin, an HLS-only job of `heights` on a clip
+ * into `dir` (1 s segments, no thumbnail), and the reports kept in `store`. */
+typedef struct hls_case {
+    vf_plugin_t *p;
+    char *dir, *src, *store;
+    hls_log_t log;
+    job_t j;
+    vf_error_t err;
+} hls_case_t;
+
+static void hls_case_open(hls_case_t *c, const char *clip_name, const int *heights)
+{
+    memset(c, 0, sizeof *c);
+    c->p = load("");
+    c->dir = vft_tmpdir("lav-out");
+    c->src = clip(clip_name);
+    c->store = vft_tmpdir("lav-hls");
+    c->log.joined[0] = path_in(c->store, "0.mp4");
+    c->log.joined[1] = path_in(c->store, "1.mp4");
+    hls_job_init(&c->j, c->dir, heights, &c->log);
+}
+
+static int hls_case_run(hls_case_t *c)
+{
+    memset(&c->err, 0, sizeof c->err);
+    return vf_encoder_ops(c->p)->transcode(c->p->state, c->src, &c->j.params, &c->err);
+}
+
+static void hls_case_free(hls_case_t *c)
+{
+    free(c->log.joined[0]);
+    free(c->log.joined[1]);
+    vft_rmrf(c->store);
+    free(c->store);
+    case_free(&c->j, c->src, c->dir, c->p);
+}
+
+/* 29.97 frames/s and no sound: 1 s segments of 30 frames (1.001 s) but
+ * the last; init + segments play as one video-only stream of the source's
+ * length. */
+START_TEST(test_hls_ntsc_video_only)
+{
+    hls_case_t c;
+    hls_case_open(&c, "ntsc.mp4", (const int[]){120, 0});
+    ck_assert_msg(hls_case_run(&c) == 0, "%s", c.err.message);
+    double duration = source_duration(c.src);
+    ck_assert_int_eq(c.log.segments[0], 2);
+    ck_assert_msg(fabs(c.log.seconds - duration) <= 0.05, "segments last %.3f s, the source %.3f s", c.log.seconds,
+                  duration);
+    ck_assert_int_eq(count_files(c.dir), 3); /* the caller's now */
+    ck_assert_int_eq(vfm_count_streams(c.log.joined[0], "a"), 0);
+    ck_assert_int_eq((int)vfm_probe_num(c.log.joined[0], "v:0", "height"), 120);
+    ck_assert_msg(vfm_decodes(c.log.joined[0]), "the segments do not decode as one stream");
+    hls_case_free(&c);
+}
+END_TEST
+
+/* x264's scene cuts (a picture negated every 0.7 s; veryfast) are
+ * keyframes in the MP4 but never cut a segment: every rendition's
+ * segments last 2 s but the last. */
+START_TEST(test_hls_scene_cuts)
+{
+    hls_case_t c;
+    hls_case_open(&c, "cuts.mp4", (const int[]){90, 180, 0});
+    c.j.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    c.j.params.hls_segment_seconds = 2;
+    c.j.r[0].output_path = c.j.paths[0];
+    c.j.r[1].output_path = c.j.paths[1];
+    ck_assert_msg(hls_case_run(&c) == 0, "%s", c.err.message);
+    char *keys = NULL;
+    ck_assert_int_eq(vft_sh(&keys, "ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags "
+                                   "-of csv=p=0 '%s' | grep -c K", c.j.paths[1]), 0);
+    ck_assert_msg(atoi(keys) > 3, "%d keyframes in the MP4: no scene cut besides the forced ones", atoi(keys));
+    free(keys);
+    for (int r = 0; r < 2; r++) {
+        ck_assert_int_eq(c.log.segments[r], 3);
+        for (int n = 0; n < 2; n++)
+            ck_assert_msg(fabs(c.log.durations[r][n] - 2) < 0.001, "rendition %d: segment %d lasts %.3f s", r, n,
+                          c.log.durations[r][n]);
+        ck_assert_msg(fabs(c.log.durations[r][2] - c.log.durations[0][2]) < 0.001, "the last segments differ");
+    }
+    hls_case_free(&c);
+}
+END_TEST
+
+/* Unusable HLS settings are refused before any work; a caller refusing
+ * the very first file (an initialisation segment) ends the job with its
+ * own answer and nothing left. */
+START_TEST(test_hls_refusals)
+{
+    hls_case_t c;
+    hls_case_open(&c, "av322.mp4", (const int[]){120, 180, 0});
+    c.j.params.hls_segment_seconds = 0;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "hls_segment_seconds 0 is outside"), "%s", c.err.message);
+    c.j.params.hls_segment_seconds = 1;
+    c.j.params.hls_dir = NULL;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "needs hls_dir and hls_file"), "%s", c.err.message);
+    c.j.params.hls_dir = c.dir;
+    c.j.params.hls_first_segment = -1;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    c.j.params.hls_first_segment = 0;
+    c.j.params.outputs = 4;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "outputs 0x4"), "%s", c.err.message);
+    /* Without MP4, renditions need no path; with it they do. */
+    c.j.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    ck_assert_int_eq(hls_case_run(&c), -EINVAL);
+    ck_assert_msg(strstr(c.err.message, "needs a name, an output path"), "%s", c.err.message);
+    ck_assert_int_eq(c.log.calls, 0);
+
+    c.j.params.outputs = VF_OUTPUT_HLS;
+    c.log.refuse_at = 1;
+    c.log.refuse = -ENOSPC;
+    ck_assert_int_eq(hls_case_run(&c), -ENOSPC);
+    ck_assert_msg(strstr(c.err.message, "hls_file returned -28"), "%s", c.err.message);
+    ck_assert_int_eq(c.log.calls, 1);
+    ck_assert_int_eq(count_files(c.dir), 0);
+    ck_assert_int_eq(count_files(c.store), 0);
+    hls_case_free(&c);
+}
+END_TEST
+
 /* ---- progress and cancellation ---- */
 
 static void cancelled_run(vf_plugin_t *p, const char *clip_name, int at_call, double from)
@@ -810,17 +994,6 @@ static void stop_server(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-/* What an http test case made: its job, the local clip's path, the output
- * directory (removed) and the plugin. */
-static void http_case_free(job_t *j, char *local, char *dir, vf_plugin_t *p)
-{
-    job_free(j);
-    free(local);
-    vft_rmrf(dir);
-    free(dir);
-    vft_plugin_free(p);
-}
-
 START_TEST(test_http_source)
 {
     vf_plugin_t *p = load("io_timeout = 10;");
@@ -859,7 +1032,7 @@ START_TEST(test_http_source)
     stop_server(server);
 
     free(thumb);
-    http_case_free(&j, local, dir, p);
+    case_free(&j, local, dir, p);
 }
 END_TEST
 
@@ -911,7 +1084,7 @@ START_TEST(test_http_source_faults)
     int tries = fault_count(port, "503");
     ck_assert_msg(tries >= 3 && tries <= 6, "%d requests", tries);
     stop_server(server);
-    http_case_free(&j, local, dir, p);
+    case_free(&j, local, dir, p);
 }
 END_TEST
 
@@ -1072,6 +1245,9 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_transcode_rotated);
     tcase_add_test(tc, test_transcode_upscale);
     tcase_add_test(tc, test_transcode_bad_requests);
+    tcase_add_test(tc, test_hls_ntsc_video_only);
+    tcase_add_test(tc, test_hls_refusals);
+    tcase_add_test(tc, test_hls_scene_cuts);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_http_source);
     tcase_add_test(tc, test_time_limits);
