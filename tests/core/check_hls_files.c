@@ -16,6 +16,9 @@
  *               -ESTALE and records nothing more
  *   bad_reports a rendition the job does not have, an init segment that is
  *               not one: refused with a reason, nothing recorded
+ *   encoder_without_hls  `videoflix worker` and `check-config` refuse an
+ *               encoder whose capabilities lack HLS while media.outputs
+ *               asks for it (the default), and accept it for ["mp4"]
  */
 #include "config.h"
 #include "pipeline/hls_db.h"
@@ -331,6 +334,55 @@ START_TEST(bad_reports)
 }
 END_TEST
 
+/* A config whose plugin folder holds copies (the loader takes no links) of
+ * storage_local and the 1.1 fixture encoder (MP4 only); `media` is the
+ * body of the media group. */
+static char *fixture_config(const char *media)
+{
+    char *plugins = NULL, *path = NULL;
+    ck_assert_int_ge(asprintf(&plugins, "%s/plugins", dir), 0);
+    ck_assert_int_eq(vft_sh(NULL, "mkdir -p '%s' && cp '%s/storage_local.so' '%s/fixture_encoder_mp4.so' '%s'",
+                            plugins, vft_env_or_skip("VF_PLUGIN_DIR"), vft_env_or_skip("VF_TEST_PLUGIN_DIR"),
+                            plugins),
+                     0);
+    ck_assert_int_ge(asprintf(&path, "%s/fixture.conf", dir), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "database = { conninfo = \"%s\"; };\nplugins = { dir = \"%s\"; };\n"
+            "storage = { plugin = \"storage_local\"; settings = { root = \"%s/media\"; }; };\n"
+            "encoder = { plugin = \"fixture_encoder_mp4\"; };\n"
+            "auth = { secret_key = \"hls-files-test-secret-key-0123456789abcdef\"; };\nmedia = { %s };\n",
+            conninfo, plugins, dir, media);
+    ck_assert_int_eq(fclose(f), 0);
+    free(plugins);
+    return path;
+}
+
+START_TEST(encoder_without_hls)
+{
+    const char *bin = vft_env_or_skip("VF_BINARY");
+    const char *refusal = "media.outputs asks for \"hls\", which the encoder fixture_encoder_mp4 cannot make";
+    char *config = fixture_config("");
+    char *out = NULL;
+    int status = vft_sh(&out, "'%s' --config '%s' worker --concurrency 1 2>&1", bin, config);
+    ck_assert_int_ne(status, 0);
+    ck_assert_msg(strstr(out, refusal) != NULL, "%s", out);
+    free(out);
+    status = vft_sh(&out, "'%s' --config '%s' check-config 2>&1", bin, config);
+    ck_assert_int_ne(status, 0);
+    ck_assert_msg(strstr(out, refusal) != NULL, "%s", out);
+    free(out);
+    free(config);
+    config = fixture_config("outputs = [\"mp4\"];");
+    status = vft_sh(&out, "'%s' --config '%s' check-config 2>&1", bin, config);
+    ck_assert_msg(status == 0 && strstr(out, "configuration OK (storage storage_local, encoder fixture_encoder_mp4)"),
+                  "%s", out);
+    free(out);
+    free(config);
+}
+END_TEST
+
 static Suite *hls_files_suite(void)
 {
     Suite *s = suite_create("hls_files");
@@ -342,6 +394,7 @@ static Suite *hls_files_suite(void)
     tcase_add_test(tc, resume);
     tcase_add_test(tc, stale);
     tcase_add_test(tc, bad_reports);
+    tcase_add_test(tc, encoder_without_hls);
     suite_add_tcase(s, tc);
     return s;
 }
