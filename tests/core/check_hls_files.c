@@ -11,6 +11,8 @@
  *   resume      a second run of the job starts at the fewest stored
  *               segments, leaves stored segments alone, and the finished
  *               playlists list every segment once
+ *   failed_put_resumes  a put that fails ends the job with the storage's
+ *               reason; the retry starts at the first segment not stored
  *   stale       a replaced video (a new generation) has hls_state 'none' and
  *               no rows of the old one; its job stops publishing with
  *               -ESTALE and records nothing more
@@ -286,6 +288,41 @@ START_TEST(resume)
 }
 END_TEST
 
+/* A put that fails once (a directory where segment 1 would go): the job
+ * fails with the storage's reason, and its retry starts at segment 1. */
+START_TEST(failed_put_resumes)
+{
+    vf_hls_publish_t *p = begin();
+    for (int q = 0; q < 2; q++) {
+        ck_assert_int_eq(report(p, q, VF_HLS_INIT), 0);
+        ck_assert_int_eq(report(p, q, 0), 0);
+    }
+    char blocker[1200];
+    snprintf(blocker, sizeof blocker, "%s/media/videos/5/1/hls/240p/1.m4s", dir);
+    ck_assert_int_eq(mkdir(blocker, 0755), 0);
+    ck_assert_int_eq(report(p, 0, 1), 0);
+    ck_assert_int_lt(report(p, 1, 1), 0);
+    ck_assert_msg(strncmp(vf_hls_publish_error(p), "storage: ", 9) == 0, "%s", vf_hls_publish_error(p));
+    ck_assert_int_eq(vf_hls_publish_stale(p), 0);
+    vf_hls_publish_free(&p);
+    expect_playlist("240p", 1, 0);
+    ck_assert_int_eq(rmdir(blocker), 0);
+
+    p = begin();
+    ck_assert_int_eq(vf_hls_publish_first_segment(p), 1);
+    for (int q = 0; q < 2; q++) {
+        ck_assert_int_eq(report(p, q, VF_HLS_INIT), 0);
+        for (int s = 1; s < nseg[q]; s++)
+            ck_assert_int_eq(report(p, q, s), 0);
+    }
+    ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    vf_hls_publish_free(&p);
+    expect_playlist("120p", nseg[0], 1);
+    expect_playlist("240p", nseg[1], 1);
+    expect_sql("SELECT hls_state FROM videos", "complete");
+}
+END_TEST
+
 START_TEST(stale)
 {
     vf_hls_publish_t *p = begin();
@@ -392,6 +429,7 @@ static Suite *hls_files_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, grow_then_complete);
     tcase_add_test(tc, resume);
+    tcase_add_test(tc, failed_put_resumes);
     tcase_add_test(tc, stale);
     tcase_add_test(tc, bad_reports);
     tcase_add_test(tc, encoder_without_hls);
