@@ -7,7 +7,8 @@
  *   grow_then_complete  each file stored and removed locally, its rows, the
  *               media playlist growing; no master and hls_state 'none' until
  *               every configured rendition has a segment, then 'live' with
- *               a master; after finish ENDLIST everywhere and 'complete'
+ *               a master; after finish ENDLIST everywhere and 'complete';
+ *               the catalogue is notified of each state, not of segments
  *   resume      a second run of the job starts at the fewest stored
  *               segments, leaves stored segments alone, and the finished
  *               playlists list every segment once
@@ -195,8 +196,27 @@ static void expect_playlist(const char *quality, int n, int ended)
     free(text);
 }
 
+/* Catalogue notifications (003_videos.sql) received since the last call. */
+static int catalog_notifications(PGconn *listener)
+{
+    usleep(100000);
+    ck_assert_int_eq(PQconsumeInput(listener), 1);
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(listener)) != NULL) {
+        n += strcmp(note->relname, "vf_catalog") == 0;
+        PQfreemem(note);
+    }
+    return n;
+}
+
 START_TEST(grow_then_complete)
 {
+    PGconn *listener = PQconnectdb(conninfo);
+    ck_assert_int_eq(PQstatus(listener), CONNECTION_OK);
+    PGresult *res = PQexec(listener, "LISTEN vf_catalog");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
     vf_hls_publish_t *p = begin();
     ck_assert_int_eq(vf_hls_publish_first_segment(p), 0);
     ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
@@ -207,12 +227,15 @@ START_TEST(grow_then_complete)
                "160x120 true 25 0");
     ck_assert_int_eq(report(p, 0, 0), 0);
     expect_playlist("120p", 1, 0);
-    /* 240p has nothing yet: no master, not live. */
+    /* 240p has nothing yet: no master, not live, and the catalogue is
+     * not told about segments. */
     ck_assert(!exists("master.m3u8"));
     expect_sql("SELECT hls_state FROM videos", "none");
     ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
+    ck_assert_int_eq(catalog_notifications(listener), 0);
     ck_assert_int_eq(report(p, 1, 0), 0);
     expect_sql("SELECT hls_state FROM videos", "live");
+    ck_assert_int_eq(catalog_notifications(listener), 1);
     char *master = object("master.m3u8");
     ck_assert_ptr_nonnull(master);
     char *a = strstr(master, "\n120p/index.m3u8\n"), *b = strstr(master, "\n240p/index.m3u8\n");
@@ -224,7 +247,10 @@ START_TEST(grow_then_complete)
             ck_assert_int_eq(report(p, q, s), 0);
     expect_playlist("120p", nseg[0], 0);
     expect_sql("SELECT hls_state FROM videos", "live");
+    ck_assert_int_eq(catalog_notifications(listener), 0);
     ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    ck_assert_int_eq(catalog_notifications(listener), 1);
+    PQfinish(listener);
     expect_playlist("120p", nseg[0], 1);
     expect_playlist("240p", nseg[1], 1);
     expect_sql("SELECT hls_state FROM videos", "complete");
