@@ -23,9 +23,24 @@ tests_core_check_hls_init_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_hls_init_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_hls_init_LDADD = $(TEST_LIBS) -lm
 
+# Publishing through the real server, worker, encoder and storage.
+check_PROGRAMS += tests/e2e/check_hls_publish
+TESTS += tests/e2e/check_hls_publish
+tests_e2e_check_hls_publish_SOURCES = tests/e2e/check_hls_publish.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_hls_publish_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_hls_publish_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_hls_publish_LDADD = $(TEST_LIBS) -lm
+
 check_PROGRAMS += tests/core/check_hls_files
 TESTS += tests/core/check_hls_files
 tests_core_check_hls_files_SOURCES = tests/core/check_hls_files.c tests/media.c tests/media.h
 tests_core_check_hls_files_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_hls_files_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_hls_files_LDADD = $(TEST_LIBS) -lm
+
+# An encoder of ABI 1.1 (MP4 alone) for the start-up check of media.outputs.
+check_LTLIBRARIES += tests/fixture_encoder_mp4.la
+tests_fixture_encoder_mp4_la_SOURCES = tests/fixtures/encoder_fixture.c
+tests_fixture_encoder_mp4_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS)
+tests_fixture_encoder_mp4_la_LDFLAGS = $(FIXTURE_FLAGS)
+tests_fixture_encoder_mp4_la_LIBADD = $(LIBCONFIG_LIBS)

@@ -7,15 +7,21 @@
  *   grow_then_complete  each file stored and removed locally, its rows, the
  *               media playlist growing; no master and hls_state 'none' until
  *               every configured rendition has a segment, then 'live' with
- *               a master; after finish ENDLIST everywhere and 'complete'
+ *               a master; after finish ENDLIST everywhere and 'complete';
+ *               the catalogue is notified of each state, not of segments
  *   resume      a second run of the job starts at the fewest stored
  *               segments, leaves stored segments alone, and the finished
  *               playlists list every segment once
+ *   failed_put_resumes  a put that fails ends the job with the storage's
+ *               reason; the retry starts at the first segment not stored
  *   stale       a replaced video (a new generation) has hls_state 'none' and
  *               no rows of the old one; its job stops publishing with
  *               -ESTALE and records nothing more
  *   bad_reports a rendition the job does not have, an init segment that is
  *               not one: refused with a reason, nothing recorded
+ *   encoder_without_hls  `videoflix worker` and `check-config` refuse an
+ *               encoder whose capabilities lack HLS while media.outputs
+ *               asks for it (the default), and accept it for ["mp4"]
  */
 #include "config.h"
 #include "pipeline/hls_db.h"
@@ -190,8 +196,27 @@ static void expect_playlist(const char *quality, int n, int ended)
     free(text);
 }
 
+/* Catalogue notifications (003_videos.sql) received since the last call. */
+static int catalog_notifications(PGconn *listener)
+{
+    usleep(100000);
+    ck_assert_int_eq(PQconsumeInput(listener), 1);
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(listener)) != NULL) {
+        n += strcmp(note->relname, "vf_catalog") == 0;
+        PQfreemem(note);
+    }
+    return n;
+}
+
 START_TEST(grow_then_complete)
 {
+    PGconn *listener = PQconnectdb(conninfo);
+    ck_assert_int_eq(PQstatus(listener), CONNECTION_OK);
+    PGresult *res = PQexec(listener, "LISTEN vf_catalog");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
     vf_hls_publish_t *p = begin();
     ck_assert_int_eq(vf_hls_publish_first_segment(p), 0);
     ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
@@ -202,12 +227,15 @@ START_TEST(grow_then_complete)
                "160x120 true 25 0");
     ck_assert_int_eq(report(p, 0, 0), 0);
     expect_playlist("120p", 1, 0);
-    /* 240p has nothing yet: no master, not live. */
+    /* 240p has nothing yet: no master, not live, and the catalogue is
+     * not told about segments. */
     ck_assert(!exists("master.m3u8"));
     expect_sql("SELECT hls_state FROM videos", "none");
     ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
+    ck_assert_int_eq(catalog_notifications(listener), 0);
     ck_assert_int_eq(report(p, 1, 0), 0);
     expect_sql("SELECT hls_state FROM videos", "live");
+    ck_assert_int_eq(catalog_notifications(listener), 1);
     char *master = object("master.m3u8");
     ck_assert_ptr_nonnull(master);
     char *a = strstr(master, "\n120p/index.m3u8\n"), *b = strstr(master, "\n240p/index.m3u8\n");
@@ -219,7 +247,10 @@ START_TEST(grow_then_complete)
             ck_assert_int_eq(report(p, q, s), 0);
     expect_playlist("120p", nseg[0], 0);
     expect_sql("SELECT hls_state FROM videos", "live");
+    ck_assert_int_eq(catalog_notifications(listener), 0);
     ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    ck_assert_int_eq(catalog_notifications(listener), 1);
+    PQfinish(listener);
     expect_playlist("120p", nseg[0], 1);
     expect_playlist("240p", nseg[1], 1);
     expect_sql("SELECT hls_state FROM videos", "complete");
@@ -283,6 +314,41 @@ START_TEST(resume)
 }
 END_TEST
 
+/* A put that fails once (a directory where segment 1 would go): the job
+ * fails with the storage's reason, and its retry starts at segment 1. */
+START_TEST(failed_put_resumes)
+{
+    vf_hls_publish_t *p = begin();
+    for (int q = 0; q < 2; q++) {
+        ck_assert_int_eq(report(p, q, VF_HLS_INIT), 0);
+        ck_assert_int_eq(report(p, q, 0), 0);
+    }
+    char blocker[1200];
+    snprintf(blocker, sizeof blocker, "%s/media/videos/5/1/hls/240p/1.m4s", dir);
+    ck_assert_int_eq(mkdir(blocker, 0755), 0);
+    ck_assert_int_eq(report(p, 0, 1), 0);
+    ck_assert_int_lt(report(p, 1, 1), 0);
+    ck_assert_msg(strncmp(vf_hls_publish_error(p), "storage: ", 9) == 0, "%s", vf_hls_publish_error(p));
+    ck_assert_int_eq(vf_hls_publish_stale(p), 0);
+    vf_hls_publish_free(&p);
+    expect_playlist("240p", 1, 0);
+    ck_assert_int_eq(rmdir(blocker), 0);
+
+    p = begin();
+    ck_assert_int_eq(vf_hls_publish_first_segment(p), 1);
+    for (int q = 0; q < 2; q++) {
+        ck_assert_int_eq(report(p, q, VF_HLS_INIT), 0);
+        for (int s = 1; s < nseg[q]; s++)
+            ck_assert_int_eq(report(p, q, s), 0);
+    }
+    ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    vf_hls_publish_free(&p);
+    expect_playlist("120p", nseg[0], 1);
+    expect_playlist("240p", nseg[1], 1);
+    expect_sql("SELECT hls_state FROM videos", "complete");
+}
+END_TEST
+
 START_TEST(stale)
 {
     vf_hls_publish_t *p = begin();
@@ -331,6 +397,55 @@ START_TEST(bad_reports)
 }
 END_TEST
 
+/* A config whose plugin folder holds copies (the loader takes no links) of
+ * storage_local and the 1.1 fixture encoder (MP4 only); `media` is the
+ * body of the media group. */
+static char *fixture_config(const char *media)
+{
+    char *plugins = NULL, *path = NULL;
+    ck_assert_int_ge(asprintf(&plugins, "%s/plugins", dir), 0);
+    ck_assert_int_eq(vft_sh(NULL, "mkdir -p '%s' && cp '%s/storage_local.so' '%s/fixture_encoder_mp4.so' '%s'",
+                            plugins, vft_env_or_skip("VF_PLUGIN_DIR"), vft_env_or_skip("VF_TEST_PLUGIN_DIR"),
+                            plugins),
+                     0);
+    ck_assert_int_ge(asprintf(&path, "%s/fixture.conf", dir), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "database = { conninfo = \"%s\"; };\nplugins = { dir = \"%s\"; };\n"
+            "storage = { plugin = \"storage_local\"; settings = { root = \"%s/media\"; }; };\n"
+            "encoder = { plugin = \"fixture_encoder_mp4\"; };\n"
+            "auth = { secret_key = \"hls-files-test-secret-key-0123456789abcdef\"; };\nmedia = { %s };\n",
+            conninfo, plugins, dir, media);
+    ck_assert_int_eq(fclose(f), 0);
+    free(plugins);
+    return path;
+}
+
+START_TEST(encoder_without_hls)
+{
+    const char *bin = vft_env_or_skip("VF_BINARY");
+    const char *refusal = "media.outputs asks for \"hls\", which the encoder fixture_encoder_mp4 cannot make";
+    char *config = fixture_config("");
+    char *out = NULL;
+    int status = vft_sh(&out, "'%s' --config '%s' worker --concurrency 1 2>&1", bin, config);
+    ck_assert_int_ne(status, 0);
+    ck_assert_msg(strstr(out, refusal) != NULL, "%s", out);
+    free(out);
+    status = vft_sh(&out, "'%s' --config '%s' check-config 2>&1", bin, config);
+    ck_assert_int_ne(status, 0);
+    ck_assert_msg(strstr(out, refusal) != NULL, "%s", out);
+    free(out);
+    free(config);
+    config = fixture_config("outputs = [\"mp4\"];");
+    status = vft_sh(&out, "'%s' --config '%s' check-config 2>&1", bin, config);
+    ck_assert_msg(status == 0 && strstr(out, "configuration OK (storage storage_local, encoder fixture_encoder_mp4)"),
+                  "%s", out);
+    free(out);
+    free(config);
+}
+END_TEST
+
 static Suite *hls_files_suite(void)
 {
     Suite *s = suite_create("hls_files");
@@ -340,8 +455,10 @@ static Suite *hls_files_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, grow_then_complete);
     tcase_add_test(tc, resume);
+    tcase_add_test(tc, failed_put_resumes);
     tcase_add_test(tc, stale);
     tcase_add_test(tc, bad_reports);
+    tcase_add_test(tc, encoder_without_hls);
     suite_add_tcase(s, tc);
     return s;
 }
