@@ -45,3 +45,31 @@ CREATE TABLE video_hls_segments (
   FOREIGN KEY (video_id, generation, quality)
     REFERENCES video_hls_streams (video_id, generation, quality) ON DELETE CASCADE
 );
+
+-- A new generation (a replaced source) starts without HLS: its state is
+-- 'none' again, and the rows of other generations go (their objects are
+-- removed by the lifecycle's remove_files job; a job of the old generation
+-- still running finds its generation gone and writes nothing more).
+CREATE FUNCTION vf_hls_generation_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.hls_state := 'none';
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER videos_hls_generation_changed
+  BEFORE UPDATE OF generation ON videos
+  FOR EACH ROW WHEN (OLD.generation IS DISTINCT FROM NEW.generation)
+  EXECUTE FUNCTION vf_hls_generation_changed();
+
+CREATE FUNCTION vf_hls_old_generations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM video_hls_streams WHERE video_id = NEW.id AND generation <> NEW.generation;
+  RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER videos_hls_old_generations
+  AFTER UPDATE OF generation ON videos
+  FOR EACH ROW WHEN (OLD.generation IS DISTINCT FROM NEW.generation)
+  EXECUTE FUNCTION vf_hls_old_generations();

@@ -4,7 +4,8 @@
 core_libvfcore_la_SOURCES += \
 	core/pipeline/hls_playlist.c core/pipeline/hls_playlist.h \
 	core/pipeline/hls_db.c core/pipeline/hls_db.h \
-	core/pipeline/hls_init.c core/pipeline/hls_init.h
+	core/pipeline/hls_init.c core/pipeline/hls_init.h \
+	core/pipeline/hls_publish.c core/pipeline/hls_publish.h
 
 dist_sql_DATA += sql/010_hls.sql
 
@@ -21,3 +22,10 @@ tests_core_check_hls_init_SOURCES = tests/core/check_hls_init.c tests/media.c te
 tests_core_check_hls_init_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_core_check_hls_init_CFLAGS = $(TEST_CFLAGS)
 tests_core_check_hls_init_LDADD = $(TEST_LIBS) -lm
+
+check_PROGRAMS += tests/core/check_hls_files
+TESTS += tests/core/check_hls_files
+tests_core_check_hls_files_SOURCES = tests/core/check_hls_files.c tests/media.c tests/media.h
+tests_core_check_hls_files_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_core_check_hls_files_CFLAGS = $(TEST_CFLAGS)
+tests_core_check_hls_files_LDADD = $(TEST_LIBS) -lm
