@@ -15,6 +15,7 @@
 #include "http/shared_reply.h"
 #include "pipeline/hls_db.h"
 #include "pipeline/hls_playlist.h"
+#include "pipeline/hls_publish.h"
 #include "runtime/db.h"
 #include "util/log.h"
 
@@ -79,8 +80,7 @@ static int live_version(vf_db_t *db, const vf_catalog_video_t *v, const char *qu
 
 typedef struct uri_ctx {
     const vf_app_t *app;
-    int64_t video_id;
-    int generation;
+    char *prefix;             /* videos/<id>/<gen>/hls/ */
 } uri_ctx_t;
 
 /* vf_hls_uri_fn: a segment's storage URL, presigned for media.url_expires
@@ -89,8 +89,7 @@ static int segment_url(void *ud, const char *quality, const char *name, char **u
 {
     const uri_ctx_t *u = ud;
     char *key = NULL;
-    /* The storage layout of docs/pipeline.md: videos/<id>/<gen>/hls/<quality>/<name>. */
-    if (asprintf(&key, "videos/%" PRId64 "/%d/hls/%s/%s", u->video_id, u->generation, quality, name) < 0)
+    if (asprintf(&key, "%s%s/%s", u->prefix, quality, name) < 0)
         return -ENOMEM;
     const vf_storage_ops_t *ops = vf_storage_ops(u->app->storage);
     vf_storage_url_opts_t opts = {.expires = u->app->cfg->media.url_expires};
@@ -117,7 +116,7 @@ static int render(vf_thread_ctx_t *ctx, vf_playlist_key_t *key, int live, vf_pla
     const char *quality = key->quality[0] ? key->quality : NULL;
     vf_hls_stream_t *streams = NULL;
     size_t n = 0;
-    uri_ctx_t u = {.app = ctx->app, .video_id = key->video_id, .generation = (int)key->generation};
+    uri_ctx_t u = {.app = ctx->app};
     char *text = NULL;
     size_t len = 0;
     int ret = vf_hls_db_load(ctx->db, key->video_id, (int)key->generation, quality, &streams, &n);
@@ -132,6 +131,9 @@ static int render(vf_thread_ctx_t *ctx, vf_playlist_key_t *key, int live, vf_pla
         version = fold(version, streams[i].quality, (uint64_t)streams[i].version);
     }
     if (quality) {
+        ret = -ENOMEM;
+        if (!(u.prefix = vf_hls_prefix(key->video_id, (int)key->generation)))
+            goto out;
         ret = vf_hls_media_playlist(&streams[0], segment_url, &u, &text, &len);
     } else {
         /* Variants relative to /content/<id>/hls/: "720p/index.m3u8". */
@@ -145,6 +147,7 @@ static int render(vf_thread_ctx_t *ctx, vf_playlist_key_t *key, int live, vf_pla
     text = NULL;
 out:
     free(text);
+    free(u.prefix);
     vf_hls_streams_free(streams, n);
     return ret;
 }
