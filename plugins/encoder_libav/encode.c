@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ static int fail(char *msg, int averr, const char *step)
 
 int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int height,
                        const vf_transcode_params_t *params, int threads, int global_header,
-                       char *msg)
+                       double key_every, char *msg)
 {
     AVDictionary *opts = NULL;
     int ret;
@@ -48,6 +49,7 @@ int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int
     enc->time_base = st->time_base;
     enc->framerate = in->frame_rate;
     v->frame_rate = in->frame_rate;
+    v->key_every = key_every;
     /* Like the scale filter: keep the display aspect when pixels are not square. */
     if (in->sar.num > 0)
         av_reduce(&enc->sample_aspect_ratio.num, &enc->sample_aspect_ratio.den,
@@ -66,7 +68,9 @@ int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int
     snprintf(crf, sizeof crf, "%d", params->crf); /* chosen by lav_transcode */
     if ((ret = av_dict_set(&opts, "preset", params->preset, 0)) < 0 ||
         (ret = av_dict_set(&opts, "crf", crf, 0)) < 0 ||
-        (ret = av_dict_set(&opts, "profile", "high", 0)) < 0) {
+        (ret = av_dict_set(&opts, "profile", "high", 0)) < 0 ||
+        /* A forced keyframe is an IDR: a segment needs nothing before it. */
+        (key_every > 0 && (ret = av_dict_set(&opts, "forced-idr", "1", 0)) < 0)) {
         ret = fail(msg, ret, "opening the H.264 encoder");
         goto out;
     }
@@ -127,15 +131,28 @@ static int scale(lav_video_enc_t *v, AVFrame *frame, AVFrame **out)
     return 0;
 }
 
-int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_output_t *out, char *msg)
+/* The source's frame types must not force x264's decisions; only the
+ * segment boundaries do: the first frame at or past each one. */
+static void choose_type(lav_video_enc_t *v, AVFrame *picture)
+{
+    picture->pict_type = AV_PICTURE_TYPE_NONE;
+    if (v->key_every <= 0)
+        return;
+    double at = picture->pts * av_q2d(v->enc->time_base);
+    if (at < v->next_key * v->key_every - 1e-6)
+        return;
+    picture->pict_type = AV_PICTURE_TYPE_I;
+    v->next_key = (int64_t)floor(at / v->key_every + 1e-6) + 1;
+}
+
+int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_packet_fn fn, void *ud, char *msg)
 {
     AVFrame *picture = NULL;
     int ret;
     if (frame) {
         if ((ret = scale(v, frame, &picture)) < 0)
             return fail(msg, ret, "scaling video");
-        /* The source's frame types must not force x264's decisions. */
-        picture->pict_type = AV_PICTURE_TYPE_NONE;
+        choose_type(v, picture);
     }
     if ((ret = avcodec_send_frame(v->enc, picture)) < 0)
         return fail(msg, ret, "encoding video");
@@ -148,7 +165,7 @@ int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_output_t *out, ch
         /* x264 leaves durations out; the muxer needs the last one. */
         if (v->pkt->duration <= 0)
             v->pkt->duration = av_rescale_q(1, av_inv_q(v->frame_rate), v->enc->time_base);
-        ret = lav_output_write(out, v->pkt, 1, msg);
+        ret = fn(ud, v->pkt);
         av_packet_unref(v->pkt);
         if (ret < 0)
             return ret;

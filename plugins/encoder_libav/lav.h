@@ -4,7 +4,8 @@
  *
  * Threads: an operation runs on the caller's thread (demuxing, decoding,
  * audio encoding, the thumbnail and every progress callback) plus one worker
- * thread per rendition (scaling, H.264 encoding and muxing of that output).
+ * thread per rendition (scaling, H.264 encoding and muxing of its MP4 and
+ * HLS segments, and the hls_file reports of that rendition's segments).
  */
 #ifndef LAV_H
 #define LAV_H
@@ -163,12 +164,27 @@ int lav_audio_feed(lav_audio_t *a, lav_job_t *job, const AVFrame *frame, lav_pac
 void lav_audio_close(lav_audio_t *a);
 
 /* ---- output.c: one MP4 file written under a temporary name ---- */
+/* A muxer's H.264 stream and optional AAC stream, with the encoders' time
+ * bases that packets arrive in. */
+typedef struct lav_output_streams {
+    AVStream *vst, *ast;
+    AVRational venc_tb, aenc_tb;
+} lav_output_streams_t;
+
+/* Add the streams of `venc` (and `aenc` when not NULL) to a muxer; an AVERROR. */
+int lav_output_add_streams(AVFormatContext *oc, const AVCodecContext *venc, AVRational frame_rate,
+                           const AVCodecContext *aenc, lav_output_streams_t *st);
+/* avformat_write_header, failing (msg) when it did not take every option. */
+int lav_output_write_header(AVFormatContext *oc, AVDictionary **opts, char *msg, const char *step);
+/* Mux one packet (time base: its encoder's) into those streams; its
+ * reference moves to the muxer.  An AVERROR. */
+int lav_output_streams_write(AVFormatContext *oc, const lav_output_streams_t *st, AVPacket *pkt, int is_video);
+
 typedef struct lav_output {
     char *final_path;
     char *tmp_path;          /* ".<name>.part.mp4" beside final_path */
     AVFormatContext *oc;
-    AVStream *vst, *ast;
-    AVRational venc_tb, aenc_tb;
+    lav_output_streams_t streams;
     int file_created;
 } lav_output_t;
 
@@ -187,9 +203,53 @@ int lav_output_commit(lav_output_t *o);
 /* Free everything; the temporary file is removed unless it was committed. */
 void lav_output_close(lav_output_t *o);
 
+/* ---- hls.c: one rendition's CMAF segments, reported as they finish ---- */
+/* What the renditions of one transcode share to report their files. */
+typedef struct lav_hls_reports {
+    const vf_transcode_params_t *params; /* hls_file, hls_ud, hls_first_segment */
+    pthread_mutex_t mu;      /* one report at a time */
+    int mu_ready;
+    int failed;              /* hls_file's first negative answer; no report after it */
+} lav_hls_reports_t;
+
+int lav_hls_reports_init(lav_hls_reports_t *rep, const vf_transcode_params_t *params);
+void lav_hls_reports_destroy(lav_hls_reports_t *rep);
+/* hls_file's negative answer, or 0 while none. */
+int lav_hls_reports_failed(lav_hls_reports_t *rep);
+
+typedef struct lav_hls {
+    lav_hls_reports_t *reports;
+    size_t rendition;        /* index into params->renditions */
+    AVFormatContext *oc;     /* the "hls" muxer */
+    lav_output_streams_t streams;
+    char *dir, *playlist_path, *init_path;
+    AVIOContext *playlist_pb;/* the playlist being written, in memory */
+    int64_t listed;          /* segments seen in the playlist so far */
+    int init_reported;
+    int header_written;
+    int discarding;          /* the job failed: report nothing more */
+    char **files;            /* written and not handed over: removed at close */
+    size_t nfiles;
+} lav_hls_t;
+
+/* Start the muxer for rendition number `rendition` (of params->renditions)
+ * with the same streams as its MP4.  An AVERROR (or hls_file's answer)
+ * with a message in msg. */
+int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
+                 AVRational frame_rate, const AVCodecContext *aenc, char *msg);
+/* Mux a packet (its reference moves to the muxer); segments finished on
+ * the way are reported.  Fails with hls_file's answer once it failed. */
+int lav_hls_write(lav_hls_t *h, AVPacket *pkt, int is_video, char *msg);
+/* End the last segment and report it. */
+int lav_hls_finish(lav_hls_t *h, char *msg);
+/* Free everything and remove the files not handed over. */
+void lav_hls_close(lav_hls_t *h);
+
 /* ---- encode.c: scaling and H.264 encoding of one rendition ---- */
 typedef struct lav_video_enc {
     AVCodecContext *enc;
+    double key_every;        /* seconds between forced keyframes, 0 = x264 decides */
+    int64_t next_key;        /* number of the next forced keyframe's interval */
     struct SwsContext *sws;
     int sws_src_w, sws_src_h, sws_src_fmt, sws_src_range;
     AVFrame *scaled;
@@ -197,12 +257,14 @@ typedef struct lav_video_enc {
     AVRational frame_rate;
 } lav_video_enc_t;
 
+/* key_every > 0: a keyframe at each multiple of it (seconds from the start)
+ * besides x264's own, so that segments of every rendition cut alike. */
 int lav_video_enc_open(lav_video_enc_t *v, const lav_input_t *in, int width, int height,
                        const vf_transcode_params_t *params, int threads, int global_header,
-                       char *msg);
+                       double key_every, char *msg);
 /* Scale (when needed) and encode `frame` (NULL drains the encoder); each
- * packet goes to lav_output_write(). */
-int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_output_t *out, char *msg);
+ * packet goes to `fn` (which takes its reference; msg for its failure). */
+int lav_video_enc_send(lav_video_enc_t *v, AVFrame *frame, lav_packet_fn fn, void *ud, char *msg);
 void lav_video_enc_close(lav_video_enc_t *v);
 
 /* ---- worker.c: a thread fed through a small bounded queue ---- */

@@ -30,6 +30,39 @@ static int fail(char *msg, int averr, const char *step)
     return averr;
 }
 
+int lav_output_add_streams(AVFormatContext *oc, const AVCodecContext *venc, AVRational frame_rate,
+                           const AVCodecContext *aenc, lav_output_streams_t *st)
+{
+    int ret;
+    memset(st, 0, sizeof *st);
+    if (!(st->vst = avformat_new_stream(oc, NULL)) || (aenc && !(st->ast = avformat_new_stream(oc, NULL))))
+        return AVERROR(ENOMEM);
+    if ((ret = avcodec_parameters_from_context(st->vst->codecpar, venc)) < 0)
+        return ret;
+    st->venc_tb = venc->time_base;
+    st->vst->time_base = venc->time_base;
+    st->vst->avg_frame_rate = frame_rate;
+    st->vst->sample_aspect_ratio = venc->sample_aspect_ratio;
+    if (aenc) {
+        if ((ret = avcodec_parameters_from_context(st->ast->codecpar, aenc)) < 0)
+            return ret;
+        st->aenc_tb = aenc->time_base;
+        st->ast->time_base = aenc->time_base;
+    }
+    return 0;
+}
+
+int lav_output_write_header(AVFormatContext *oc, AVDictionary **opts, char *msg, const char *step)
+{
+    int ret = avformat_write_header(oc, opts);
+    if (ret < 0)
+        return fail(msg, ret, step);
+    /* An option the muxer did not take would be a setting silently lost. */
+    if (av_dict_count(*opts) > 0)
+        return fail(msg, AVERROR_OPTION_NOT_FOUND, step);
+    return 0;
+}
+
 int lav_output_open(lav_output_t *o, const char *final_path, const AVCodecContext *venc,
                     AVRational frame_rate, const AVCodecContext *aenc, char *msg)
 {
@@ -48,26 +81,9 @@ int lav_output_open(lav_output_t *o, const char *final_path, const AVCodecContex
         ret = fail(msg, ret, "creating the output");
         goto out;
     }
-    if (!(o->vst = avformat_new_stream(o->oc, NULL)) ||
-        (aenc && !(o->ast = avformat_new_stream(o->oc, NULL)))) {
-        ret = fail(msg, AVERROR(ENOMEM), "creating the output");
-        goto out;
-    }
-    if ((ret = avcodec_parameters_from_context(o->vst->codecpar, venc)) < 0) {
+    if ((ret = lav_output_add_streams(o->oc, venc, frame_rate, aenc, &o->streams)) < 0) {
         ret = fail(msg, ret, "creating the output");
         goto out;
-    }
-    o->venc_tb = venc->time_base;
-    o->vst->time_base = venc->time_base;
-    o->vst->avg_frame_rate = frame_rate;
-    o->vst->sample_aspect_ratio = venc->sample_aspect_ratio;
-    if (aenc) {
-        if ((ret = avcodec_parameters_from_context(o->ast->codecpar, aenc)) < 0) {
-            ret = fail(msg, ret, "creating the output");
-            goto out;
-        }
-        o->aenc_tb = aenc->time_base;
-        o->ast->time_base = aenc->time_base;
     }
     if ((ret = avio_open2(&o->oc->pb, url, AVIO_FLAG_WRITE, NULL, NULL)) < 0) {
         ret = fail(msg, ret, "creating the output file");
@@ -78,29 +94,26 @@ int lav_output_open(lav_output_t *o, const char *final_path, const AVCodecContex
         ret = fail(msg, ret, "writing the output header");
         goto out;
     }
-    if ((ret = avformat_write_header(o->oc, &opts)) < 0) {
-        ret = fail(msg, ret, "writing the output header");
-        goto out;
-    }
-    if (av_dict_count(opts) > 0) {
-        ret = fail(msg, AVERROR_OPTION_NOT_FOUND, "writing the output header (movflags)");
-        goto out;
-    }
-    ret = 0;
+    ret = lav_output_write_header(o->oc, &opts, msg, "writing the output header");
 out:
     av_dict_free(&opts);
     av_free(url);
     return ret;
 }
 
-int lav_output_write(lav_output_t *o, AVPacket *pkt, int is_video, char *msg)
+int lav_output_streams_write(AVFormatContext *oc, const lav_output_streams_t *st, AVPacket *pkt, int is_video)
 {
-    AVStream *st = is_video ? o->vst : o->ast;
-    av_packet_rescale_ts(pkt, is_video ? o->venc_tb : o->aenc_tb, st->time_base);
-    pkt->stream_index = st->index;
+    AVStream *stream = is_video ? st->vst : st->ast;
+    av_packet_rescale_ts(pkt, is_video ? st->venc_tb : st->aenc_tb, stream->time_base);
+    pkt->stream_index = stream->index;
     /* Interleaving holds packets until every stream has caught up; x264's
      * delay is small, so that is a fraction of a second of audio. */
-    int ret = av_interleaved_write_frame(o->oc, pkt);
+    return av_interleaved_write_frame(oc, pkt);
+}
+
+int lav_output_write(lav_output_t *o, AVPacket *pkt, int is_video, char *msg)
+{
+    int ret = lav_output_streams_write(o->oc, &o->streams, pkt, is_video);
     if (ret < 0)
         return fail(msg, ret, "writing the output");
     return 0;

@@ -130,6 +130,8 @@ static int lav_capabilities(void *state, vf_encoder_caps_t *caps)
     caps->sources = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
     caps->flags = VF_ENCODER_X264_DEFAULTS;
     caps->max_jobs = (uint32_t)st->cfg.max_jobs;
+    if (VF_HAS_FIELD(vf_encoder_caps_t, caps, outputs))
+        caps->outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
     return 0;
 }
 

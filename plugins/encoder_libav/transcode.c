@@ -6,15 +6,18 @@
  *                    and a reference of the frame to each rendition's queue;
  *                    decode audio once -> resample -> AAC once -> a reference
  *                    of each packet to each rendition's queue
- *   rendition thread (one each, worker.c): scale -> x264 -> mux
+ *   rendition thread (one each, worker.c): scale -> x264 -> mux into the
+ *                    MP4 and/or the HLS segmenter (hls.c), the same packets
  *
  * The renditions share the AAC packets because they all ask for the same
  * audio (stereo AAC at params->audio_bitrate): encoding it once per output
  * would give identical bytes at several times the cost.
  *
- * Every output is written under a temporary name; the files are renamed
+ * Every MP4 output is written under a temporary name; the files are renamed
  * into place together once all of them are complete, and removed on any
- * failure, timeout or cancellation.
+ * failure, timeout or cancellation.  HLS files are handed over one by one
+ * as they finish (params->hls_file); with HLS, every rendition gets a
+ * keyframe at each multiple of hls_segment_seconds, where segments cut.
  */
 #include "lav.h"
 
@@ -29,7 +32,10 @@ typedef struct rendition {
     const vf_rendition_t *spec;
     int width, height;
     lav_video_enc_t video;
-    lav_output_t out;
+    uint32_t outputs;          /* VF_OUTPUT_* */
+    lav_output_t out;          /* VF_OUTPUT_MP4 */
+    lav_hls_t hls;             /* VF_OUTPUT_HLS */
+    AVPacket *hls_pkt;         /* the HLS muxer's reference when both are made */
     lav_worker_t worker;
     char msg[LAV_MSG_MAX];     /* written by the worker thread only */
 } rendition_t;
@@ -37,6 +43,8 @@ typedef struct rendition {
 typedef struct transcode {
     lav_job_t *job;
     const vf_transcode_params_t *params;
+    uint32_t outputs;          /* VF_OUTPUT_*, from a caller of any version */
+    lav_hls_reports_t reports; /* VF_OUTPUT_HLS */
     lav_input_t in;
     rendition_t *r;            /* in the configured order */
     size_t nr;
@@ -55,22 +63,57 @@ typedef struct transcode {
     int thumb_written;
 } transcode_t;
 
+/* One encoded packet to each output of the rendition: muxed twice,
+ * encoded once. */
+static int rendition_write(rendition_t *r, AVPacket *pkt, int is_video)
+{
+    int ret;
+    if (r->outputs & VF_OUTPUT_HLS) {
+        if (!(r->outputs & VF_OUTPUT_MP4))
+            return lav_hls_write(&r->hls, pkt, is_video, r->msg);
+        if ((ret = av_packet_ref(r->hls_pkt, pkt)) < 0) {
+            snprintf(r->msg, sizeof r->msg, "writing HLS segments: %s", av_err2str(ret));
+            return ret;
+        }
+        if ((ret = lav_hls_write(&r->hls, r->hls_pkt, is_video, r->msg)) < 0)
+            return ret;
+    }
+    return lav_output_write(&r->out, pkt, is_video, r->msg);
+}
+
+static int rendition_video_packet(void *ud, AVPacket *pkt)
+{
+    return rendition_write(ud, pkt, 1);
+}
+
 static int rendition_item(void *ud, lav_item_t *it)
 {
     rendition_t *r = ud;
     int ret;
     if (it->frame)
-        ret = lav_video_enc_send(&r->video, it->frame, &r->out, r->msg);
+        ret = lav_video_enc_send(&r->video, it->frame, rendition_video_packet, r, r->msg);
     else if (it->packet)
-        ret = lav_output_write(&r->out, it->packet, 0, r->msg);
-    else if ((ret = lav_video_enc_send(&r->video, NULL, &r->out, r->msg)) >= 0)
-        ret = lav_output_finish(&r->out, r->msg);
+        ret = rendition_write(r, it->packet, 0);
+    else if ((ret = lav_video_enc_send(&r->video, NULL, rendition_video_packet, r, r->msg)) >= 0 &&
+             (!(r->outputs & VF_OUTPUT_MP4) || (ret = lav_output_finish(&r->out, r->msg)) >= 0) &&
+             r->outputs & VF_OUTPUT_HLS)
+        ret = lav_hls_finish(&r->hls, r->msg);
     return ret < 0 ? ret : 0;
+}
+
+/* hls_file refused a file: the job ends with its answer. */
+static int hls_refused(transcode_t *t)
+{
+    int failed = t->outputs & VF_OUTPUT_HLS ? lav_hls_reports_failed(&t->reports) : 0;
+    return failed ? lav_job_fail(t->job, failed, "publishing HLS files: hls_file returned %d", failed) : 0;
 }
 
 /* A push failed: the worker ended with an error, or the job was stopped. */
 static int rendition_failed(transcode_t *t, rendition_t *r, int ret)
 {
+    int refused = hls_refused(t);
+    if (refused)
+        return refused;
     if (ret == -EPIPE) {
         int wret = r->worker.ret;
         return lav_job_fail(t->job, lav_errno(wret, -EIO), "rendition %s: %s", r->spec->name,
@@ -167,11 +210,32 @@ static int on_frame(void *ud, AVFrame *frame, int is_video)
     return t->has_audio ? lav_audio_feed(&t->audio, t->job, frame, send_packet, t) : 0;
 }
 
-static int check_params(lav_job_t *job, const vf_transcode_params_t *p)
+/* HLS settings worth a segmenter: a place, a callback, a sane length. */
+static int check_hls_params(lav_job_t *job, const vf_transcode_params_t *p)
+{
+    if (!p->hls_dir || !*p->hls_dir || !p->hls_file)
+        return lav_job_fail(job, EINVAL, "transcode: HLS output needs hls_dir and hls_file");
+    if (!(p->hls_segment_seconds >= 0.5 && p->hls_segment_seconds <= 60))
+        return lav_job_fail(job, EINVAL, "transcode: hls_segment_seconds %g is outside 0.5..60",
+                            p->hls_segment_seconds);
+    if (p->hls_first_segment < 0)
+        return lav_job_fail(job, EINVAL, "transcode: hls_first_segment %lld is negative",
+                            (long long)p->hls_first_segment);
+    return 0;
+}
+
+static int check_params(lav_job_t *job, const vf_transcode_params_t *p, uint32_t outputs)
 {
     if (!p || p->size < VF_TRANSCODE_PARAMS_SIZE_1_0)
         return lav_job_fail(job, EINVAL, "transcode: the parameters are missing or too old "
                                          "(size %u)", p ? p->size : 0);
+    if (outputs & ~(uint32_t)(VF_OUTPUT_MP4 | VF_OUTPUT_HLS))
+        return lav_job_fail(job, EINVAL, "transcode: outputs 0x%x: expected VF_OUTPUT_MP4 and/or "
+                                         "VF_OUTPUT_HLS", outputs);
+    int ret;
+    if ((outputs & VF_OUTPUT_HLS) && (ret = check_hls_params(job, p)) < 0)
+        return ret;
+    const int mp4 = (outputs & VF_OUTPUT_MP4) != 0;
     if (!p->nrenditions && !p->thumbnail_path)
         return lav_job_fail(job, EINVAL, "transcode: no rendition and no thumbnail asked for");
     /* NULL and -1: the caller has no libx264 default for us (encoder.h). */
@@ -181,9 +245,11 @@ static int check_params(lav_job_t *job, const vf_transcode_params_t *p)
         return lav_job_fail(job, EINVAL, "transcode: renditions missing");
     for (size_t i = 0; i < p->nrenditions; i++) {
         const vf_rendition_t *r = &p->renditions[i];
-        if (!r->name || !r->output_path || !*r->output_path || r->height < 2)
+        if (!r->name || (mp4 && (!r->output_path || !*r->output_path)) || r->height < 2)
             return lav_job_fail(job, EINVAL, "transcode: rendition %zu needs a name, an output "
                                              "path and a height of at least 2", i + 1);
+        if (!mp4)
+            continue;
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->renditions[j].output_path, r->output_path) == 0)
                 return lav_job_fail(job, EINVAL, "transcode: renditions %s and %s have the same "
@@ -245,15 +311,27 @@ static int open_renditions(transcode_t *t)
     for (size_t i = 0; i < t->nr; i++)
         lav_rendition_size(t->in.display_w, t->in.display_h, t->r[i].spec->height,
                            t->params->allow_upscale, &t->r[i].width, &t->r[i].height);
+    const int hls = (t->outputs & VF_OUTPUT_HLS) != 0;
+    const AVCodecContext *aenc = t->has_audio ? t->audio.enc : NULL;
     for (size_t i = 0; i < t->nr; i++) {
         rendition_t *r = &t->r[i];
         int ret;
+        r->outputs = t->outputs;
+        if (hls && !(r->hls_pkt = av_packet_alloc()))
+            return lav_job_fail(t->job, ENOMEM, "out of memory");
         if ((ret = lav_video_enc_open(&r->video, &t->in, r->width, r->height, t->params,
-                                      encoder_threads(t, r), 1, r->msg)) < 0 ||
-            (ret = lav_output_open(&r->out, r->spec->output_path, r->video.enc, t->in.frame_rate,
-                                   t->has_audio ? t->audio.enc : NULL, r->msg)) < 0)
-            return lav_job_fail(t->job, lav_errno(ret, -EIO), "rendition %s: %s", r->spec->name,
-                                r->msg);
+                                      encoder_threads(t, r), 1, hls ? t->params->hls_segment_seconds : 0,
+                                      r->msg)) < 0 ||
+            ((t->outputs & VF_OUTPUT_MP4) &&
+             (ret = lav_output_open(&r->out, r->spec->output_path, r->video.enc, t->in.frame_rate, aenc,
+                                    r->msg)) < 0) ||
+            (hls && (ret = lav_hls_open(&r->hls, &t->reports, (size_t)(r->spec - t->params->renditions),
+                                        r->video.enc, t->in.frame_rate, aenc, r->msg)) < 0)) {
+            int refused = hls_refused(t);
+            return refused ? refused
+                           : lav_job_fail(t->job, lav_errno(ret, -EIO), "rendition %s: %s", r->spec->name,
+                                          r->msg);
+        }
         if ((ret = lav_worker_start(&r->worker, rendition_item, r)) < 0)
             return lav_job_fail(t->job, ret, "rendition %s: starting its thread: %s",
                                 r->spec->name, strerror(-ret));
@@ -279,6 +357,9 @@ static int finish(transcode_t *t)
         ret = lav_worker_wait(&t->r[i].worker, t->job);
         if (ret < 0 && (ret == t->job->stop))
             return lav_job_fail(t->job, ret, "stopped");
+        int refused = ret < 0 ? hls_refused(t) : 0;
+        if (refused)
+            return refused;
         if (ret < 0)
             return lav_job_fail(t->job, lav_errno(ret, -EIO), "rendition %s: %s",
                                 t->r[i].spec->name, t->r[i].msg);
@@ -291,7 +372,7 @@ static int commit(transcode_t *t)
 {
     size_t done = 0;
     int ret = 0;
-    for (; done < t->nr; done++)
+    for (; done < t->nr && (t->outputs & VF_OUTPUT_MP4); done++)
         if ((ret = lav_output_commit(&t->r[done].out)) < 0)
             break;
     if (!ret && t->thumb_written) {
@@ -324,7 +405,11 @@ int lav_transcode(void *state, const char *source, const vf_transcode_params_t *
         ret = lav_job_fail(&job, EINVAL, "transcode: no source");
         goto out;
     }
-    if ((ret = check_params(&job, params)) < 0)
+    /* A 1.0/1.1 caller's params end before `outputs`: MP4 alone.  So does
+     * 0 from a caller built with the 1.2 header that never set it. */
+    t.outputs = params && VF_HAS_FIELD(vf_transcode_params_t, params, outputs) && params->outputs ? params->outputs
+                                                                                                   : VF_OUTPUT_MP4;
+    if ((ret = check_params(&job, params, t.outputs)) < 0)
         goto out;
     /* This plugin's own settings first, then the caller's defaults
      * (media.preset, media.crf), then libx264's. */
@@ -337,6 +422,10 @@ int lav_transcode(void *state, const char *source, const vf_transcode_params_t *
     t.params = params = &own;
     if ((ret = arrange(&t)) < 0)
         goto out;
+    if ((t.outputs & VF_OUTPUT_HLS) && (ret = lav_hls_reports_init(&t.reports, params)) < 0) {
+        ret = lav_job_fail(&job, ret, "transcode: %s", strerror(-ret));
+        goto out;
+    }
     if ((ret = lav_job_report(&job, 0)) != 0) {
         ret = lav_job_fail(&job, ret, "stopped");
         goto out;
@@ -381,8 +470,12 @@ out:
     for (size_t i = 0; i < t.nr; i++) {
         lav_video_enc_close(&t.r[i].video);
         lav_output_close(&t.r[i].out);
+        lav_hls_close(&t.r[i].hls);
+        av_packet_free(&t.r[i].hls_pkt);
     }
     free(t.r);
+    if (t.outputs & VF_OUTPUT_HLS)
+        lav_hls_reports_destroy(&t.reports);
     if (t.thumb_written)
         unlink(t.thumb_tmp);
     av_free(t.thumb_tmp);

@@ -3,7 +3,9 @@
  * core's loader, run on clips made by the real ffmpeg program and checked
  * with the real ffprobe: config checks, probe of good and bad inputs,
  * transcodes (audio or not, odd sizes, rotation, NTSC and variable frame
- * rates, upscaling), thumbnails, progress and cancellation, http sources
+ * rates, upscaling), HLS segments (a video-only NTSC source, refused HLS
+ * settings, a caller refusing the first file), thumbnails, progress and
+ * cancellation, http sources
  * from a loopback server, time limits, and a loop of many small jobs for
  * leak checkers.
  */
@@ -168,6 +170,17 @@ static void job_free(job_t *j)
     free(j->thumb);
 }
 
+/* What a test case made: its job, the local clip's path, the output
+ * directory (removed) and the plugin. */
+static void case_free(job_t *j, char *local, char *dir, vf_plugin_t *p)
+{
+    job_free(j);
+    free(local);
+    vft_rmrf(dir);
+    free(dir);
+    vft_plugin_free(p);
+}
+
 static int count_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -246,6 +259,7 @@ START_TEST(test_config)
     ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
     ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
     ck_assert_uint_eq(p->encoder_caps.max_jobs, 0);
+    ck_assert_uint_eq(p->encoder_caps.outputs, VF_OUTPUT_MP4 | VF_OUTPUT_HLS);
     vf_plugin_t *limited = load("max_jobs = 2;\npreset = \"fast\";\ncrf = 20;");
     ck_assert_uint_eq(limited->encoder_caps.max_jobs, 2);
     vft_plugin_free(limited);
@@ -640,6 +654,118 @@ START_TEST(test_transcode_bad_requests)
 }
 END_TEST
 
+/* ---- HLS (the contract checks the rest) ---- */
+
+/* Each reported file appended to one stream file (init first) and left
+ * where it is (the plugin must not remove it), or the answer `refuse` at
+ * call `refuse_at`. */
+typedef struct hls_log {
+    char *joined;           /* init + every segment, in order */
+    int calls, segments;
+    double seconds;         /* sum of the reported durations */
+    int refuse_at, refuse;
+} hls_log_t;
+
+static int hls_append(void *ud, const vf_hls_file_t *file)
+{
+    hls_log_t *log = ud;
+    if (++log->calls == log->refuse_at)
+        return log->refuse;
+    if (file->sequence != VF_HLS_INIT) {
+        log->segments++;
+        log->seconds += file->duration;
+    }
+    int rc = vft_sh(NULL, "cat '%s' >> '%s'", file->path, log->joined);
+    return rc == 0 ? 0 : -EIO;
+}
+
+static void hls_job_init(job_t *j, const char *dir, const int *heights, hls_log_t *log)
+{
+    job_init(j, dir, heights);
+    for (size_t i = 0; i < j->params.nrenditions; i++)
+        j->r[i].output_path = NULL;
+    j->params.thumbnail_path = NULL;
+    j->params.outputs = VF_OUTPUT_HLS;
+    j->params.hls_dir = dir;
+    j->params.hls_segment_seconds = 1;
+    j->params.hls_file = hls_append;
+    j->params.hls_ud = log;
+}
+
+/* 29.97 frames/s and no sound: 1 s segments of 30 frames (1.001 s) but
+ * the last; init + segments play as one video-only stream of the source's
+ * length. */
+START_TEST(test_hls_ntsc_video_only)
+{
+    vf_plugin_t *p = load("");
+    char *dir = vft_tmpdir("lav-out"), *src = clip("ntsc.mp4"), *store = vft_tmpdir("lav-hls");
+    hls_log_t log = {.joined = path_in(store, "120p.mp4")};
+    job_t j;
+    hls_job_init(&j, dir, (const int[]){120, 0}, &log);
+    vf_error_t err = {0};
+    ck_assert_msg(vf_encoder_ops(p)->transcode(p->state, src, &j.params, &err) == 0, "%s", err.message);
+    double duration = source_duration(src);
+    ck_assert_int_eq(log.segments, 2);
+    ck_assert_msg(fabs(log.seconds - duration) <= 0.05, "segments last %.3f s, the source %.3f s", log.seconds,
+                  duration);
+    ck_assert_int_eq(count_files(dir), 3); /* the caller's now */
+    ck_assert_int_eq(vfm_count_streams(log.joined, "a"), 0);
+    ck_assert_int_eq((int)vfm_probe_num(log.joined, "v:0", "height"), 120);
+    ck_assert_msg(vfm_decodes(log.joined), "the segments do not decode as one stream");
+    free(log.joined);
+    vft_rmrf(store);
+    free(store);
+    case_free(&j, src, dir, p);
+}
+END_TEST
+
+/* Unusable HLS settings are refused before any work; a caller refusing
+ * the very first file (an initialisation segment) ends the job with its
+ * own answer and nothing left. */
+START_TEST(test_hls_refusals)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *dir = vft_tmpdir("lav-out"), *src = clip("av322.mp4"), *store = vft_tmpdir("lav-hls");
+    hls_log_t log = {.joined = path_in(store, "stream.mp4")};
+    job_t j;
+    vf_error_t err = {0};
+    hls_job_init(&j, dir, (const int[]){120, 180, 0}, &log);
+    j.params.hls_segment_seconds = 0;
+    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "hls_segment_seconds 0 is outside"), "%s", err.message);
+    j.params.hls_segment_seconds = 1;
+    j.params.hls_dir = NULL;
+    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "needs hls_dir and hls_file"), "%s", err.message);
+    j.params.hls_dir = dir;
+    j.params.hls_first_segment = -1;
+    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
+    j.params.hls_first_segment = 0;
+    j.params.outputs = 4;
+    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "outputs 0x4"), "%s", err.message);
+    /* Without MP4, renditions need no path; with it they do. */
+    j.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, "needs a name, an output path"), "%s", err.message);
+    ck_assert_int_eq(log.calls, 0);
+
+    j.params.outputs = VF_OUTPUT_HLS;
+    log.refuse_at = 1;
+    log.refuse = -ENOSPC;
+    ck_assert_int_eq(ops->transcode(p->state, src, &j.params, &err), -ENOSPC);
+    ck_assert_msg(strstr(err.message, "hls_file returned -28"), "%s", err.message);
+    ck_assert_int_eq(log.calls, 1);
+    ck_assert_int_eq(count_files(dir), 0);
+    ck_assert_int_eq(count_files(store), 0);
+    free(log.joined);
+    vft_rmrf(store);
+    free(store);
+    case_free(&j, src, dir, p);
+}
+END_TEST
+
 /* ---- progress and cancellation ---- */
 
 static void cancelled_run(vf_plugin_t *p, const char *clip_name, int at_call, double from)
@@ -810,17 +936,6 @@ static void stop_server(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-/* What an http test case made: its job, the local clip's path, the output
- * directory (removed) and the plugin. */
-static void http_case_free(job_t *j, char *local, char *dir, vf_plugin_t *p)
-{
-    job_free(j);
-    free(local);
-    vft_rmrf(dir);
-    free(dir);
-    vft_plugin_free(p);
-}
-
 START_TEST(test_http_source)
 {
     vf_plugin_t *p = load("io_timeout = 10;");
@@ -859,7 +974,7 @@ START_TEST(test_http_source)
     stop_server(server);
 
     free(thumb);
-    http_case_free(&j, local, dir, p);
+    case_free(&j, local, dir, p);
 }
 END_TEST
 
@@ -911,7 +1026,7 @@ START_TEST(test_http_source_faults)
     int tries = fault_count(port, "503");
     ck_assert_msg(tries >= 3 && tries <= 6, "%d requests", tries);
     stop_server(server);
-    http_case_free(&j, local, dir, p);
+    case_free(&j, local, dir, p);
 }
 END_TEST
 
@@ -1072,6 +1187,8 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_transcode_rotated);
     tcase_add_test(tc, test_transcode_upscale);
     tcase_add_test(tc, test_transcode_bad_requests);
+    tcase_add_test(tc, test_hls_ntsc_video_only);
+    tcase_add_test(tc, test_hls_refusals);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_http_source);
     tcase_add_test(tc, test_time_limits);

@@ -1,0 +1,333 @@
+/*
+ * hls.c - one rendition's HLS output: libavformat's "hls" muxer writing
+ * CMAF (an fMP4 initialisation segment and fragmented-MP4 media segments)
+ * into params->hls_dir, fed the same encoded packets as the MP4.
+ *
+ * The muxer opens every file through our io_open/io_close2.  Its playlist
+ * goes to a memory buffer, never to disk: each time the muxer rewrites it
+ * (right after closing a segment), the new #EXTINF entries name the
+ * finished segments and their durations, and each is reported through
+ * params->hls_file - the initialisation segment before the first.  The
+ * reports of all renditions go through one mutex (each rendition muxes on
+ * its own thread), and the first negative answer stops every report after
+ * it.  Files written and not handed over (skipped before
+ * hls_first_segment, or left by a failed job) are removed here; reported
+ * files are the caller's and never touched again.
+ *
+ * Must not touch: the MP4 outputs (output.c), the encoders (encode.c).
+ */
+#include "lav.h"
+
+#include <errno.h>
+#include <libavutil/avstring.h>
+#include <libavutil/bprint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The playlist's URL scheme: no protocol of libavformat's, so the muxer
+ * writes the playlist in place (it renames a temporary "file:" playlist)
+ * and every open comes to hls_io_open, which takes the scheme off the
+ * names derived from it (the initialisation segment's). */
+#define MEMORY_SCHEME "vfhls:"
+
+static int fail(char *msg, int averr, const char *step)
+{
+    snprintf(msg, LAV_MSG_MAX, "%s: %s", step, av_err2str(averr));
+    return averr;
+}
+
+int lav_hls_reports_init(lav_hls_reports_t *rep, const vf_transcode_params_t *params)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->params = params;
+    int ret = pthread_mutex_init(&rep->mu, NULL);
+    if (ret)
+        return -ret;
+    rep->mu_ready = 1;
+    return 0;
+}
+
+void lav_hls_reports_destroy(lav_hls_reports_t *rep)
+{
+    if (rep->mu_ready)
+        pthread_mutex_destroy(&rep->mu);
+    rep->mu_ready = 0;
+}
+
+int lav_hls_reports_failed(lav_hls_reports_t *rep)
+{
+    pthread_mutex_lock(&rep->mu);
+    int failed = rep->failed;
+    pthread_mutex_unlock(&rep->mu);
+    return failed;
+}
+
+/* ---- files we made and still own ---- */
+
+static int own_file(lav_hls_t *h, const char *path)
+{
+    for (size_t i = 0; i < h->nfiles; i++)
+        if (strcmp(h->files[i], path) == 0)
+            return 0;
+    char **grown = realloc(h->files, (h->nfiles + 1) * sizeof *grown);
+    if (!grown)
+        return AVERROR(ENOMEM);
+    h->files = grown;
+    if (!(h->files[h->nfiles] = av_strdup(path)))
+        return AVERROR(ENOMEM);
+    h->nfiles++;
+    return 0;
+}
+
+/* The file is no longer ours (handed over or removed). */
+static void disown_file(lav_hls_t *h, const char *path)
+{
+    for (size_t i = 0; i < h->nfiles; i++)
+        if (strcmp(h->files[i], path) == 0) {
+            av_free(h->files[i]);
+            h->files[i] = h->files[--h->nfiles];
+            return;
+        }
+}
+
+/* ---- reports ---- */
+
+/* One finished file to the caller, under the mutex; 0 or its negative answer. */
+static int report_locked(lav_hls_t *h, int64_t sequence, const char *path, double duration)
+{
+    lav_hls_reports_t *rep = h->reports;
+    if (rep->failed)
+        return rep->failed;
+    vf_hls_file_t file = {
+        .size = sizeof file,
+        .rendition = h->rendition,
+        .sequence = sequence,
+        .path = path,
+        .duration = duration,
+    };
+    int ret = rep->params->hls_file(rep->params->hls_ud, &file);
+    if (ret < 0) {
+        rep->failed = ret;
+        return ret;
+    }
+    disown_file(h, path);
+    return 0;
+}
+
+/* A finished media segment: reported (with the initialisation segment
+ * first), or removed when it comes before hls_first_segment. */
+static int segment_done(lav_hls_t *h, const char *uri, double duration)
+{
+    int64_t sequence = h->listed++;
+    char *path = uri[0] == '/' ? av_strdup(uri) : av_asprintf("%s/%s", h->dir, uri);
+    if (!path)
+        return AVERROR(ENOMEM);
+    int ret = 0;
+    if (sequence < h->reports->params->hls_first_segment) {
+        unlink(path);
+        disown_file(h, path);
+        av_free(path);
+        return 0;
+    }
+    pthread_mutex_lock(&h->reports->mu);
+    if (!h->init_reported && (ret = report_locked(h, VF_HLS_INIT, h->init_path, 0)) == 0)
+        h->init_reported = 1;
+    if (ret == 0)
+        ret = report_locked(h, sequence, path, duration);
+    pthread_mutex_unlock(&h->reports->mu);
+    av_free(path);
+    return ret;
+}
+
+/* The muxer rewrote its playlist: report the entries past those seen. */
+static int playlist_written(lav_hls_t *h, char *text)
+{
+    if (h->discarding)
+        return 0;
+    int64_t index = 0;
+    double duration = -1;
+    for (char *save = NULL, *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+        if (strncmp(line, "#EXTINF:", 8) == 0) {
+            duration = strtod(line + 8, NULL);
+            continue;
+        }
+        if (line[0] == '#' || duration < 0)
+            continue;
+        if (index++ >= h->listed) {
+            int ret = segment_done(h, line, duration);
+            if (ret < 0)
+                return ret;
+        }
+        duration = -1;
+    }
+    return 0;
+}
+
+/* ---- the muxer's I/O ---- */
+
+
+static int hls_io_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags, AVDictionary **options)
+{
+    lav_hls_t *h = s->opaque;
+    if (strcmp(url, h->playlist_path) == 0) {
+        int ret = avio_open_dyn_buf(pb);
+        if (ret >= 0)
+            h->playlist_pb = *pb;
+        return ret;
+    }
+    if (!(flags & AVIO_FLAG_WRITE))
+        return AVERROR(EPERM);
+    if (strncmp(url, MEMORY_SCHEME, strlen(MEMORY_SCHEME)) == 0)
+        url += strlen(MEMORY_SCHEME);
+    int ret = own_file(h, url);
+    if (ret < 0)
+        return ret;
+    char *file_url = av_asprintf("file:%s", url);
+    if (!file_url)
+        return AVERROR(ENOMEM);
+    ret = avio_open2(pb, file_url, flags, &s->interrupt_callback, options);
+    av_free(file_url);
+    return ret;
+}
+
+static int hls_io_close(AVFormatContext *s, AVIOContext *pb)
+{
+    lav_hls_t *h = s->opaque;
+    if (!pb)
+        return 0;
+    if (pb != h->playlist_pb)
+        return avio_close(pb);
+    h->playlist_pb = NULL;
+    uint8_t *data = NULL;
+    /* A terminating NUL, so the text can be read as a string. */
+    avio_w8(pb, 0);
+    int len = avio_close_dyn_buf(pb, &data);
+    int ret = len > 0 ? playlist_written(h, (char *)data) : AVERROR(ENOMEM);
+    av_free(data);
+    return ret;
+}
+
+/* ---- the rendition's output ---- */
+
+/* hls_segment_filename for rendition n: a printf-like pattern, so a '%'
+ * in the directory's name is doubled. */
+static char *segment_pattern(const char *dir, size_t rendition)
+{
+    AVBPrint bp;
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (const char *c = dir; *c; c++)
+        av_bprintf(&bp, *c == '%' ? "%%%%" : "%c", *c);
+    av_bprintf(&bp, "/%zu-%%d.m4s", rendition);
+    char *pattern = NULL;
+    if (av_bprint_finalize(&bp, &pattern) < 0)
+        return NULL;
+    return pattern;
+}
+
+int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
+                 AVRational frame_rate, const AVCodecContext *aenc, char *msg)
+{
+    const vf_transcode_params_t *p = reports->params;
+    AVDictionary *opts = NULL;
+    char seconds[32], *init_name = NULL, *segments = NULL;
+    int ret;
+
+    memset(h, 0, sizeof *h);
+    h->reports = reports;
+    h->rendition = rendition;
+    snprintf(seconds, sizeof seconds, "%.6f", p->hls_segment_seconds);
+    if (!(h->dir = av_strdup(p->hls_dir)) ||
+        !(h->playlist_path = av_asprintf(MEMORY_SCHEME "%s/%zu.m3u8", p->hls_dir, rendition)) ||
+        !(init_name = av_asprintf("%zu-init.mp4", rendition)) ||
+        !(h->init_path = av_asprintf("%s/%s", p->hls_dir, init_name)) ||
+        !(segments = segment_pattern(p->hls_dir, rendition))) {
+        ret = fail(msg, AVERROR(ENOMEM), "creating the HLS output");
+        goto out;
+    }
+    if ((ret = avformat_alloc_output_context2(&h->oc, NULL, "hls", h->playlist_path)) < 0) {
+        ret = fail(msg, ret, "creating the HLS output");
+        goto out;
+    }
+    h->oc->opaque = h;
+    h->oc->io_open = hls_io_open;
+    h->oc->io_close2 = hls_io_close;
+    if ((ret = lav_output_add_streams(h->oc, venc, frame_rate, aenc, &h->streams)) < 0) {
+        ret = fail(msg, ret, "creating the HLS output");
+        goto out;
+    }
+    /* The whole stream from segment 0, whatever is reported: numbers and
+     * times stay those of a complete run. */
+    if ((ret = av_dict_set(&opts, "hls_segment_type", "fmp4", 0)) < 0 ||
+        (ret = av_dict_set(&opts, "hls_time", seconds, 0)) < 0 ||
+        (ret = av_dict_set(&opts, "hls_list_size", "0", 0)) < 0 ||
+        (ret = av_dict_set(&opts, "hls_playlist_type", "event", 0)) < 0 ||
+        (ret = av_dict_set(&opts, "hls_flags", "independent_segments", 0)) < 0 ||
+        (ret = av_dict_set(&opts, "hls_fmp4_init_filename", init_name, 0)) < 0 ||
+        (ret = av_dict_set(&opts, "hls_segment_filename", segments, 0)) < 0 ||
+        (ret = av_dict_set(&opts, "start_number", "0", 0)) < 0) {
+        ret = fail(msg, ret, "creating the HLS output");
+        goto out;
+    }
+    if ((ret = lav_output_write_header(h->oc, &opts, msg, "writing the HLS header")) < 0)
+        goto out;
+    h->header_written = 1;
+out:
+    av_dict_free(&opts);
+    av_free(init_name);
+    av_free(segments);
+    return ret;
+}
+
+/* The caller's answer wins over the muxer's view of it. */
+static int muxer_result(lav_hls_t *h, int ret, char *msg, const char *step)
+{
+    int failed = lav_hls_reports_failed(h->reports);
+    if (failed) {
+        snprintf(msg, LAV_MSG_MAX, "publishing HLS files: hls_file returned %d", failed);
+        return failed;
+    }
+    return ret < 0 ? fail(msg, ret, step) : 0;
+}
+
+int lav_hls_write(lav_hls_t *h, AVPacket *pkt, int is_video, char *msg)
+{
+    return muxer_result(h, lav_output_streams_write(h->oc, &h->streams, pkt, is_video), msg,
+                        "writing HLS segments");
+}
+
+int lav_hls_finish(lav_hls_t *h, char *msg)
+{
+    int ret = av_write_trailer(h->oc);
+    h->header_written = 0;
+    return muxer_result(h, ret, msg, "finishing the last HLS segment");
+}
+
+void lav_hls_close(lav_hls_t *h)
+{
+    if (h->oc) {
+        /* A failed job: the muxer closes its files, which are ours to
+         * remove below, and reports nothing more. */
+        h->discarding = 1;
+        if (h->header_written)
+            (void)av_write_trailer(h->oc);
+        if (h->playlist_pb) {
+            uint8_t *data = NULL;
+            avio_close_dyn_buf(h->playlist_pb, &data);
+            av_free(data);
+        }
+        avformat_free_context(h->oc);
+        h->oc = NULL;
+    }
+    for (size_t i = 0; i < h->nfiles; i++) {
+        unlink(h->files[i]);
+        av_free(h->files[i]);
+    }
+    free(h->files);
+    h->files = NULL;
+    h->nfiles = 0;
+    av_freep(&h->dir);
+    av_freep(&h->playlist_path);
+    av_freep(&h->init_path);
+}
