@@ -1,7 +1,8 @@
 /*
  * check_hls.c - HLS as a viewer gets it, through the real path: a clip
  * with audio uploaded with tus, the real pipeline worker making MP4 and
- * HLS, the server answering /content/<id>/hls/...:
+ * HLS (encoder_ffmpeg for local storage, encoder_libav for S3), the server
+ * answering /content/<id>/hls/...:
  *   local      hls_state "live" while the job runs, with an EVENT media
  *              playlist of >= 1 segment and no ENDLIST, then "complete" and
  *              ENDLIST; hls_url in /content/ and /content/<id>/; 401 without
@@ -31,9 +32,10 @@
 #define SEGMENT_SECONDS 2
 #define RENDITIONS "renditions = ( { name = \"120p\"; height = 120; }, { name = \"240p\"; height = 240; } ); "
 #define MEDIA RENDITIONS "outputs = [ \"mp4\", \"hls\" ]; hls_segment_seconds = 2; url_expires = 600; "
-/* An encoder plugin that makes HLS (both do; libav runs in the worker's
- * own process). */
-#define ENCODER "encoder = { plugin = \"encoder_libav\"; };\n"
+/* Both encoder plugins make HLS: the local case runs encoder_ffmpeg (the
+ * default), the S3 case encoder_libav. */
+#define ENCODER_FFMPEG "encoder = { plugin = \"encoder_ffmpeg\"; };\n"
+#define ENCODER_LIBAV "encoder = { plugin = \"encoder_libav\"; };\n"
 static const char *const qualities[] = {"120p", "240p"};
 #define NQUALITIES 2
 
@@ -458,7 +460,7 @@ static void check_master(ufix_t *f, int64_t id)
 START_TEST(local_storage)
 {
     ufix_t f;
-    ufix_opts_t o = {.job_split = "whole_ladder", .media = MEDIA "preset = \"slow\";", .extra = ENCODER};
+    ufix_opts_t o = {.job_split = "whole_ladder", .media = MEDIA "preset = \"slow\";", .extra = ENCODER_FFMPEG};
     ck_assert_int_eq(ufix_setup(&f, &o), 0);
     ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
     char *clip = tmp_path(&f, "clip.mp4"), *text = tmp_path(&f, "notes.mp4");
@@ -519,7 +521,7 @@ END_TEST
 START_TEST(s3_presigned)
 {
     ufix_t f;
-    ufix_opts_t o = {.job_split = "whole_ladder", .media = MEDIA, .s3 = 1, .extra = ENCODER};
+    ufix_opts_t o = {.job_split = "whole_ladder", .media = MEDIA, .s3 = 1, .extra = ENCODER_LIBAV};
     ck_assert_int_eq(ufix_setup(&f, &o), 0);
     ck_assert_int_ge(ufix_start_worker(&f, 1), 0);
     char *clip = tmp_path(&f, "clip.mp4");
