@@ -113,6 +113,16 @@ tests_e2e_check_guard_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_guard_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_guard_LDADD = $(TEST_LIBS) -lm
 
+# HLS through the real path: upload, the pipeline worker, the playlists
+# served with the cookie (local storage and presigned S3), ffprobe,
+# durations, keyframe alignment, watching while the job runs.
+check_PROGRAMS += tests/e2e/check_hls
+TESTS += tests/e2e/check_hls
+tests_e2e_check_hls_SOURCES = tests/e2e/check_hls.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_hls_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_hls_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_hls_LDADD = $(TEST_LIBS) -lm
+
 # The server's memory while it ingests a big upload with tus and serves a
 # big file (VF_MEMORY_TEST_MIB, default 128; docs/uploads.md).
 check_PROGRAMS += tests/e2e/check_memory
