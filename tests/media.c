@@ -254,3 +254,18 @@ int vfm_copy_prefix(const char *src, const char *dst, size_t bytes)
         ret = -1;
     return ret;
 }
+
+int vfm_make_hls_fmp4(const char *src, const char *dir, double segment_seconds)
+{
+    char playlist[4096], segments[4096], keys[64], secs[32];
+    snprintf(playlist, sizeof playlist, "%s/index.m3u8", dir);
+    snprintf(segments, sizeof segments, "%s/%%d.m4s", dir);
+    snprintf(keys, sizeof keys, "expr:gte(t,n_forced*%g)", segment_seconds);
+    snprintf(secs, sizeof secs, "%g", segment_seconds);
+    char *args[] = {"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", (char *)src, "-c:v", "libx264",
+                    "-preset", "ultrafast", "-force_key_frames", keys, "-c:a", "copy", "-f", "hls",
+                    "-hls_segment_type", "fmp4", "-hls_time", secs, "-hls_playlist_type", "vod",
+                    "-hls_fmp4_init_filename", "init.mp4",
+                    "-hls_segment_filename", segments, playlist, NULL};
+    return ffmpeg(args);
+}

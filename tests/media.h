@@ -53,6 +53,11 @@ int vfm_decodes(const char *path);
  * as 8-bit gray, malloc()ed, with its size; NULL on failure. */
 unsigned char *vfm_first_frame_gray(const char *path, int *width, int *height);
 
+/* Cut src into CMAF HLS in dir with ffmpeg's own segmenter: the video
+ * encoded again with libx264 (a keyframe every segment_seconds), the sound
+ * copied: dir/init.mp4, dir/<n>.m4s and dir/index.m3u8.  0 or -1. */
+int vfm_make_hls_fmp4(const char *src, const char *dir, double segment_seconds);
+
 /* Copy the first `bytes` bytes of src to dst (truncated inputs). */
 int vfm_copy_prefix(const char *src, const char *dst, size_t bytes);
 

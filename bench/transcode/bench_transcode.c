@@ -12,8 +12,14 @@
  * time until the first rendition is playable, output sizes and the ratios
  * to reference A.
  *
+ * With --hls, instead of the references: the pipeline twice in the same
+ * run, media.outputs = ["mp4"] and then ["mp4", "hls"], printing the
+ * "HLS CPU overhead" (CPU of the second over the first) and "first HLS
+ * segment playable" (seconds from the video's creation, which enqueues
+ * its job, until every rendition's media playlist object lists a segment).
+ *
  * usage: bench_transcode [--encoder NAME] [--split whole_ladder|per_rendition]
- *                        [--concurrency N] [--seconds S] [--source FILE]
+ *                        [--concurrency N] [--seconds S] [--source FILE] [--hls]
  */
 #include "config.h"
 #include "tests/e2e/uploads_fixture.h"
@@ -38,7 +44,10 @@ typedef struct result {
     const char *name;
     double cpu, wall, first;
     double bytes;
+    double first_hls;      /* -1: HLS not made */
 } result_t;
+
+static const char *const qualities[] = {"120p", "360p", "720p", "1080p"};
 
 static double now_s(void)
 {
@@ -87,13 +96,33 @@ static int make_source(const char *path, int seconds)
 
 /* --------------------------------------------------------- the pipeline */
 
-static int pipeline(const char *source, const char *encoder, const char *split, int concurrency, result_t *r)
+/* 1 when every rendition's media playlist object lists a segment. */
+static int hls_playable(const ufix_t *f, int64_t vid)
+{
+    for (int i = 0; i < NHEIGHTS; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/videos/%" PRId64 "/1/hls/%s/index.m3u8", f->media_root, vid, qualities[i]);
+        size_t len = 0;
+        char *text = vft_read_file(path, &len);
+        int listed = text && strstr(text, "#EXTINF:") != NULL;
+        free(text);
+        if (!listed)
+            return 0;
+    }
+    return 1;
+}
+
+/* `outputs`: the value of media.outputs, e.g. "\"mp4\", \"hls\"". */
+static int pipeline(const char *source, const char *encoder, const char *split, int concurrency, const char *outputs,
+                    result_t *r)
 {
     char extra[256], media[512];
     snprintf(extra, sizeof extra, "encoder = { plugin = \"%s\"; };\nupload = { chunk_max = 16777216; };", encoder);
     snprintf(media, sizeof media,
              "renditions = ( { name = \"120p\"; height = 120; }, { name = \"360p\"; height = 360; }, "
-             "{ name = \"720p\"; height = 720; }, { name = \"1080p\"; height = 1080; } );");
+             "{ name = \"720p\"; height = 720; }, { name = \"1080p\"; height = 1080; } ); outputs = [%s];",
+             outputs);
+    int hls = strstr(outputs, "hls") != NULL;
     ufix_opts_t o = {.media = media, .job_split = split, .extra = extra};
     ufix_t f;
     if (ufix_setup(&f, &o) != 0) {
@@ -125,6 +154,7 @@ static int pipeline(const char *source, const char *encoder, const char *split, 
     double t0 = now_s();
     int64_t vid = ufix_create_video(&f, "Benchmark", "Documentary", id);
     r->first = -1;
+    r->first_hls = -1;
     json_t *v = NULL;
     char path[96];
     snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", vid);
@@ -136,6 +166,8 @@ static int pipeline(const char *source, const char *encoder, const char *split, 
         const char *st = json_string_value(json_object_get(v, "processing_state"));
         if (r->first < 0 && json_object_size(json_object_get(v, "converted_files")) > 0)
             r->first = now_s() - t0;
+        if (hls && r->first_hls < 0 && hls_playable(&f, vid))
+            r->first_hls = now_s() - t0;
         if (st && (!strcmp(st, "ready") || !strcmp(st, "failed")))
             break;
         usleep(50000);
@@ -242,6 +274,29 @@ static int reference_split(const char *source, const char *dir, result_t *r)
 
 /* ---------------------------------------------------------------- main */
 
+/* --hls: the pipeline without and with HLS, in this order. */
+static int hls_overhead(const char *source, const char *encoder, const char *split, int concurrency)
+{
+    result_t mp4 = {.name = "pipeline, outputs mp4"}, both = {.name = "pipeline, outputs mp4 + hls"};
+    fprintf(stderr, "bench: the pipeline with MP4 only...\n");
+    if (pipeline(source, encoder, split, concurrency, "\"mp4\"", &mp4) != 0)
+        return 1;
+    fprintf(stderr, "bench: the pipeline with MP4 and HLS...\n");
+    if (pipeline(source, encoder, split, concurrency, "\"mp4\", \"hls\"", &both) != 0)
+        return 1;
+    printf("source: %s (%.1f MiB); ladder 120p/360p/720p/1080p + thumbnail; %s, %s, %d slot%s\n", source,
+           file_size(source) / 1048576.0, encoder, split, concurrency, concurrency > 1 ? "s" : "");
+    printf("%-44s %8s %8s %10s\n", "", "cpu s", "wall s", "first s");
+    printf("%-44s %8.1f %8.1f %10.1f\n", mp4.name, mp4.cpu, mp4.wall, mp4.first);
+    printf("%-44s %8.1f %8.1f %10.1f\n", both.name, both.cpu, both.wall, both.first);
+    printf("HLS CPU overhead: %.3f (goal <= 1.03)\n", both.cpu / mp4.cpu);
+    if (both.first_hls < 0)
+        printf("first HLS segment playable: never (a rendition's playlist listed no segment)\n");
+    else
+        printf("first HLS segment playable: %.1f s (goal <= 15 s)\n", both.first_hls);
+    return 0;
+}
+
 static void print_row(const result_t *r, const result_t *ref)
 {
     printf("%-44s %8.1f %8.1f %10.1f %9.1f %8.2f %8.2f\n", r->name, r->cpu, r->wall, r->first, r->bytes / 1048576.0,
@@ -255,19 +310,21 @@ int main(int argc, char **argv)
                                          {"concurrency", required_argument, NULL, 'c'},
                                          {"seconds", required_argument, NULL, 'S'},
                                          {"source", required_argument, NULL, 'i'},
+                                         {"hls", no_argument, NULL, 'H'},
                                          {NULL, 0, NULL, 0}};
     const char *encoder = "encoder_ffmpeg", *split = "whole_ladder", *source = NULL;
-    int concurrency = 1, seconds = 60, opt;
-    while ((opt = getopt_long(argc, argv, "e:s:c:S:i:", opts, NULL)) != -1) {
+    int concurrency = 1, seconds = 60, opt, hls = 0;
+    while ((opt = getopt_long(argc, argv, "e:s:c:S:i:H", opts, NULL)) != -1) {
         switch (opt) {
         case 'e': encoder = optarg; break;
         case 's': split = optarg; break;
         case 'c': concurrency = atoi(optarg); break;
         case 'S': seconds = atoi(optarg); break;
         case 'i': source = optarg; break;
+        case 'H': hls = 1; break;
         default:
             fprintf(stderr, "usage: bench_transcode [--encoder NAME] [--split whole_ladder|per_rendition] "
-                            "[--concurrency N] [--seconds S] [--source FILE]\n");
+                            "[--concurrency N] [--seconds S] [--source FILE] [--hls]\n");
             return 2;
         }
     }
@@ -284,13 +341,19 @@ int main(int argc, char **argv)
         }
         source = made;
     }
+    if (hls) {
+        int status = hls_overhead(source, encoder, split, concurrency);
+        vft_rmrf(dir);
+        free(dir);
+        return status;
+    }
     char name[128];
     snprintf(name, sizeof name, "pipeline (%s, %s, %d slot%s)", encoder, split, concurrency,
              concurrency > 1 ? "s" : "");
     result_t pipe = {.name = name}, sep = {.name = "reference A: 5 ffmpeg processes"},
              one = {.name = "reference B: 1 ffmpeg process, split graph"};
     fprintf(stderr, "bench: the pipeline...\n");
-    if (pipeline(source, encoder, split, concurrency, &pipe) != 0)
+    if (pipeline(source, encoder, split, concurrency, "\"mp4\"", &pipe) != 0)
         return 1;
     fprintf(stderr, "bench: reference A...\n");
     if (reference_separate(source, dir, &sep) != 0)

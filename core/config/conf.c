@@ -168,6 +168,8 @@ static const conf_key_t media_keys[] = {
     STR("work_dir", media.work_dir, "/tmp"),
     INT("url_expires", media.url_expires, 1, 604800, 3600),
     STR("accel_redirect", media.accel_redirect, ""),
+    STRS("outputs", media.outputs, "mp4,hls"),
+    INT("hls_segment_seconds", media.hls_segment_seconds, 1, 15, 4),
     END};
 static const conf_key_t upload_keys[] = {
     INT64("max_size", upload.max_size, 1, INT64_C(1) << 50, INT64_C(20) << 30),
@@ -545,6 +547,27 @@ static int default_renditions(vf_config_t *cfg)
     return 0;
 }
 
+/* media.outputs: known names, each once, at least one. */
+static void check_outputs(vf_config_t *cfg, errs_t *e)
+{
+    const config_setting_t *s = config_setting_lookup(config_root_setting(&cfg->cfg), "media.outputs");
+    cfg->media.output_mp4 = cfg->media.output_hls = 0;
+    for (size_t i = 0; i < cfg->media.outputs.n; i++) {
+        const char *name = cfg->media.outputs.items[i];
+        int *flag = strcmp(name, "mp4") == 0 ? &cfg->media.output_mp4
+                    : strcmp(name, "hls") == 0 ? &cfg->media.output_hls
+                                               : NULL;
+        if (!flag)
+            err_at(e, s, "media.outputs: '%s' is not an output (\"mp4\" or \"hls\")", name);
+        else if (*flag)
+            err_at(e, s, "media.outputs: '%s' appears twice", name);
+        else
+            *flag = 1;
+    }
+    if (cfg->media.outputs.n == 0)
+        err_at(e, s, "media.outputs must name at least one of \"mp4\" and \"hls\"");
+}
+
 static void check_values(vf_config_t *cfg, errs_t *e)
 {
     config_setting_t *root = config_root_setting(&cfg->cfg);
@@ -570,6 +593,7 @@ static void check_values(vf_config_t *cfg, errs_t *e)
     if (strcmp(split, "per_rendition") && strcmp(split, "whole_ladder"))
         err_at(e, config_setting_lookup(root, "media.job_split"),
                "media.job_split must be \"per_rendition\" or \"whole_ladder\"");
+    check_outputs(cfg, e);
     const char *accel = cfg->media.accel_redirect;
     size_t accel_len = strlen(accel);
     if (accel_len && (accel[0] != '/' || accel[accel_len - 1] != '/' || strpbrk(accel, "?#% \\")))

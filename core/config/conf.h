@@ -142,6 +142,10 @@ typedef struct vf_config {
         char *work_dir;
         int url_expires;
         char *accel_redirect; /* "" or the prefix of Nginx's internal location */
+        vf_strlist_t outputs;     /* "mp4", "hls": what a transcode makes */
+        int output_mp4;           /* 1 when outputs names it (set from `outputs`) */
+        int output_hls;
+        int hls_segment_seconds;  /* target length of an HLS segment */
     } media;
     struct {
         int64_t max_size;

@@ -14,6 +14,7 @@
 
 #include "jobs/queue.h"
 #include "jobs/worker.h"
+#include "pipeline/hls_publish.h"
 #include "pipeline/pipeline_db.h"
 #include "pipeline/task_dir.h"
 #include "plugins/job_slots.h"
@@ -91,6 +92,8 @@ typedef struct task_run {
     double pct_from, pct_span;
     int last_written;
     int64_t last_write_us;
+    double fps;            /* the source's, from the probe */
+    vf_hls_publish_t *hls; /* media.outputs has "hls" and the job transcodes */
     char *err;
     size_t errlen;
 } task_run_t;
@@ -286,6 +289,7 @@ static int probe_source(task_run_t *t)
     if (info.duration > t->cfg->media.max_duration)
         return fail_permanently(t, "The video lasts %.0f seconds; the longest allowed is %d seconds.", info.duration,
                                 t->cfg->media.max_duration);
+    t->fps = info.fps;
     task_progress(t, PCT_PROBED);
     return 0;
 }
@@ -323,6 +327,29 @@ static int outputs_add(outputs_t *o, const task_run_t *t, const char *quality)
     return o->paths[i] && o->keys[i] ? 0 : -ENOMEM;
 }
 
+/* HLS is published while the encoder runs (hls_publish.c), on a
+ * connection of its own. */
+static int hls_begin(task_run_t *t)
+{
+    if (!t->cfg->media.output_hls)
+        return 0;
+    vf_hls_job_t job = {.app = t->ctx->app, .video_id = t->video_id, .generation = t->generation,
+                        .qualities = t->renditions, .nqualities = t->nrenditions, .frame_rate = t->fps,
+                        .task_dir = t->dir, .cancelled = job_cancelled, .cancelled_ud = t->job};
+    int ret = vf_hls_publish_begin(&t->hls, &job, t->err, t->errlen);
+    return ret < 0 ? fail_transient(t, ret) : 0;
+}
+
+/* A video replaced meanwhile stops the job as a stale result does
+ * (run_task); anything else is retried, resuming at the stored segment. */
+static int hls_failed(task_run_t *t, int ret)
+{
+    if (vf_hls_publish_stale(t->hls))
+        return ret;
+    snprintf(t->err, t->errlen, "hls: %s", vf_hls_publish_error(t->hls));
+    return fail_transient(t, ret);
+}
+
 static int encode(task_run_t *t, outputs_t *out)
 {
     vf_error_t verr = {0};
@@ -333,9 +360,12 @@ static int encode(task_run_t *t, outputs_t *out)
         const vf_rendition_conf_t *rc = vf_config_rendition(t->cfg, t->renditions[i]);
         if (!rc)
             return fail_permanently(t, "The rendition '%s' is no longer configured.", t->renditions[i]);
+        rend[i] = (vf_rendition_t){rc->name, rc->height, NULL};
+        if (!t->cfg->media.output_mp4)
+            continue;
         if ((ret = outputs_add(out, t, rc->name)) < 0)
             return ret;
-        rend[i] = (vf_rendition_t){rc->name, rc->height, out->paths[out->n - 1]};
+        rend[i].output_path = out->paths[out->n - 1];
     }
     if (t->thumbnail) {
         if ((ret = outputs_add(out, t, NULL)) < 0)
@@ -349,6 +379,8 @@ static int encode(task_run_t *t, outputs_t *out)
      * take them as defaults (encoder.h). */
     int x264 = (t->ctx->app->encoder->encoder_caps.flags & VF_ENCODER_X264_DEFAULTS) != 0;
     int64_t cpu_before_us = vf_metric_cpu_us();
+    if (t->nrenditions > 0 && (ret = hls_begin(t)) < 0)
+        return ret;
     if (t->nrenditions > 0) {
         vf_transcode_params_t params = {
             .size = sizeof params,
@@ -362,8 +394,17 @@ static int encode(task_run_t *t, outputs_t *out)
             .thumbnail_at = t->cfg->media.thumbnail_at,
             .progress = on_encoder_progress,
             .progress_ud = t,
+            .outputs = (t->cfg->media.output_mp4 ? VF_OUTPUT_MP4 : 0) | (t->hls ? VF_OUTPUT_HLS : 0),
+            .hls_dir = t->hls ? vf_hls_publish_dir(t->hls) : NULL,
+            .hls_segment_seconds = t->cfg->media.hls_segment_seconds,
+            .hls_first_segment = t->hls ? vf_hls_publish_first_segment(t->hls) : 0,
+            .hls_file = t->hls ? vf_hls_publish_file : NULL,
+            .hls_ud = t->hls,
         };
         ret = t->encoder->transcode(es, t->source, &params, &verr);
+        /* The renditions are complete: their playlists end. */
+        if (ret == 0 && t->hls)
+            ret = vf_hls_publish_finish(t->hls);
     } else {
         ret = t->encoder->thumbnail(es, t->source, t->cfg->media.thumbnail_at, thumb_path, on_encoder_progress, t,
                                     &verr);
@@ -374,6 +415,9 @@ static int encode(task_run_t *t, outputs_t *out)
                         ret == 0 ? out->n : 0);
     if (ret == 0)
         return 0;
+    /* Publishing stopped the encoder (or failed after it): its reason. */
+    if (t->hls && *vf_hls_publish_error(t->hls))
+        return hls_failed(t, ret);
     scrub(verr.message, sizeof verr.message, t->source);
     if (ret == -ECANCELED) {
         snprintf(t->err, t->errlen, "stopped: %s", vf_job_cancelled(t->job) ? "the job was cancelled" : verr.message);
@@ -389,10 +433,15 @@ static int encode(task_run_t *t, outputs_t *out)
  * that a storage hiccup does not leave them behind. */
 static void discard_outputs(task_run_t *t, const outputs_t *out)
 {
-    json_t *keys = json_array();
+    json_t *keys = json_array(), *prefixes = json_array();
     for (size_t i = 0; keys && i < out->n; i++)
         json_array_append_new(keys, json_string(out->keys[i]));
-    json_t *payload = json_pack("{s:o, s:[]}", "keys", keys, "multipart");
+    /* What this job published of HLS, under the generation's prefix. */
+    char *hls = t->hls ? vf_hls_prefix(t->video_id, t->generation) : NULL;
+    if (hls && prefixes)
+        json_array_append_new(prefixes, json_string(hls));
+    free(hls);
+    json_t *payload = json_pack("{s:o, s:[], s:o}", "keys", keys, "multipart", "prefixes", prefixes);
     char id[VF_JOB_ID_SIZE];
     if (!payload || vf_queue_enqueue(t->ctx, VF_JOB_REMOVE_FILES, payload, id) < 0)
         vf_warn("pipeline: cannot schedule the removal of stale outputs of video %" PRId64, t->video_id);
@@ -468,10 +517,13 @@ static int run_task(task_run_t *t)
     if (slots)
         vf_info("pipeline: %s of video %" PRId64 " gives its encoder turn back", t->task, t->video_id);
     vf_job_slots_leave(slots);
-    if (ret < 0 || (ret = store_outputs(t, &out)) < 0)
+    int stale = ret < 0 && t->hls && vf_hls_publish_stale(t->hls);
+    if (stale)
+        ret = 0;
+    else if (ret < 0 || (ret = store_outputs(t, &out)) < 0)
         goto out;
-    int stale = 0;
-    ret = vf_pipeline_db_finish(t->ctx, t->video_id, t->generation, t->task, out.items, out.n, &stale);
+    else
+        ret = vf_pipeline_db_finish(t->ctx, t->video_id, t->generation, t->task, out.items, out.n, &stale);
     if (ret < 0) {
         snprintf(t->err, t->errlen, "database: %s", vf_db_last_error(t->ctx->db));
         goto out;
@@ -588,6 +640,7 @@ out:
     free(t.source_key);
     free(t.source);
     free(t.source_download);
+    vf_hls_publish_free(&t.hls);
     return ret;
 }
 

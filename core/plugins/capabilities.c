@@ -78,6 +78,7 @@ int vf_encoder_caps_read(const vf_encoder_ops_t *ops, void *state, vf_encoder_ca
         .sources = VF_ENCODER_SOURCE_PATH | (ops->accepts_urls ? VF_ENCODER_SOURCE_HTTP : 0),
         .flags = VF_ENCODER_X264_DEFAULTS,
         .max_jobs = 0,
+        .outputs = VF_OUTPUT_MP4,
     };
     if (!VF_HAS_FIELD(vf_encoder_ops_t, ops, capabilities) || !ops->capabilities)
         return 0;
@@ -85,6 +86,10 @@ int vf_encoder_caps_read(const vf_encoder_ops_t *ops, void *state, vf_encoder_ca
         return -EPROTO;
     if (!(caps->sources & (VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP))) {
         snprintf(err, errlen, "its capabilities make no sense: it reads neither local paths nor URLs");
+        return -EPROTO;
+    }
+    if (!(caps->outputs & (VF_OUTPUT_MP4 | VF_OUTPUT_HLS))) {
+        snprintf(err, errlen, "its capabilities make no sense: it makes neither MP4 nor HLS");
         return -EPROTO;
     }
     return 0;

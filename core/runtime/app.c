@@ -40,6 +40,21 @@ int vf_app_load_plugins(vf_app_t *app, int storage, int encoder, char *err, size
         vf_plugin_load(cfg->plugins.dir, cfg->encoder.plugin, VF_PLUGIN_ENCODER, cfg->encoder.settings,
                        &app->encoder, err, errlen) < 0)
         return -1;
+    /* media.outputs the encoder cannot make would fail every transcode:
+     * refused before the first job, naming both sides. */
+    if (encoder && app->encoder) {
+        uint32_t can = app->encoder->encoder_caps.outputs;
+        const char *missing = cfg->media.output_hls && !(can & VF_OUTPUT_HLS)   ? "hls"
+                              : cfg->media.output_mp4 && !(can & VF_OUTPUT_MP4) ? "mp4"
+                                                                                : NULL;
+        if (missing) {
+            snprintf(err, errlen,
+                     "%s: media.outputs asks for \"%s\", which the encoder %s cannot make "
+                     "(remove it from media.outputs or use an encoder that makes it)",
+                     cfg->path, missing, app->encoder->desc->name);
+            return -1;
+        }
+    }
     return 0;
 }
 

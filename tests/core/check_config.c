@@ -172,6 +172,49 @@ START_TEST(accel_redirect_is_a_path)
 }
 END_TEST
 
+/* media.outputs: both by default; known names only, each once, at least
+ * one; media.hls_segment_seconds in 1..15. */
+START_TEST(media_outputs_and_segments)
+{
+    char *errors = NULL;
+    vf_config_t *cfg = load("", &errors);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_int_eq(cfg->media.output_mp4, 1);
+    ck_assert_int_eq(cfg->media.output_hls, 1);
+    ck_assert_int_eq(cfg->media.hls_segment_seconds, 4);
+    vf_config_free(&cfg);
+    cfg = load("media = { outputs = [\"hls\"]; hls_segment_seconds = 15; };", &errors);
+    ck_assert_msg(cfg != NULL, "%s", errors ? errors : "");
+    ck_assert_int_eq(cfg->media.output_mp4, 0);
+    ck_assert_int_eq(cfg->media.output_hls, 1);
+    ck_assert_int_eq(cfg->media.hls_segment_seconds, 15);
+    vf_config_free(&cfg);
+    cfg = load("media = { outputs = [\"mp4\"]; };", &errors);
+    ck_assert_msg(cfg != NULL, "%s", errors ? errors : "");
+    ck_assert_int_eq(cfg->media.output_mp4, 1);
+    ck_assert_int_eq(cfg->media.output_hls, 0);
+    vf_config_free(&cfg);
+    static const struct {
+        const char *text, *message;
+    } bad[] = {
+        {"media = {\n outputs = [\"mp4\", \"dash\"]; };",
+         "test.conf:2: media.outputs: 'dash' is not an output (\"mp4\" or \"hls\")"},
+        {"media = {\n outputs = [\"hls\", \"hls\"]; };", "test.conf:2: media.outputs: 'hls' appears twice"},
+        {"media = {\n\n outputs = []; };", "test.conf:3: media.outputs must name at least one of \"mp4\" and \"hls\""},
+        {"media = {\n outputs = \"mp4\"; };", "test.conf:2: media.outputs must be a list of strings"},
+        {"media = { hls_segment_seconds = 0; };", "test.conf:1: media.hls_segment_seconds must be an integer in 1..15"},
+        {"media = { hls_segment_seconds = 16; };", "test.conf:1: media.hls_segment_seconds must be an integer in 1..15"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        errors = NULL;
+        cfg = load(bad[i].text, &errors);
+        ck_assert_msg(cfg == NULL, "accepted: %s", bad[i].text);
+        ck_assert_msg(strstr(errors, bad[i].message), "%s: %s", bad[i].text, errors);
+        free(errors);
+    }
+}
+END_TEST
+
 START_TEST(secrets_from_env_and_file)
 {
     char *dir = vft_tmpdir("conf");
@@ -298,6 +341,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, syntax_error_with_line);
     tcase_add_test(tc, samesite_none_needs_secure);
     tcase_add_test(tc, accel_redirect_is_a_path);
+    tcase_add_test(tc, media_outputs_and_segments);
     tcase_add_test(tc, secrets_from_env_and_file);
     tcase_add_test(tc, bad_renditions);
     tcase_add_test(tc, shipped_configs_load);
