@@ -24,7 +24,7 @@ core_libvfcore_la_SOURCES = \
 	core/util/timeutil.c core/util/timeutil.h \
 	core/util/text.c core/util/text.h \
 	core/util/block_pool.c core/util/block_pool.h \
-	core/util/compress.c core/util/compress.h \
+	core/util/compress.c core/util/compress.h core/util/coded_body.c core/util/coded_body.h \
 	core/util/metrics.c core/util/metrics.h core/util/metrics_series.c core/util/metrics_series.h \
 	core/config/conf.c core/config/conf.h \
 	core/plugins/loader.c core/plugins/loader.h \
@@ -48,6 +48,7 @@ core_libvfcore_la_SOURCES = \
 	core/http/path.c core/http/path.h core/http/cookie.c core/http/cookie.h \
 	core/http/json_body.c core/http/json_body.h core/http/range.c core/http/range.h \
 	core/http/accept_encoding.c core/http/accept_encoding.h \
+	core/http/shared_reply.c core/http/shared_reply.h \
 	core/storage/remove_files.c core/storage/remove_files.h \
 	core/cli/cli.h core/cli/startup.c core/cli/serve.c core/cli/routes.c core/cli/job_types.c
 

@@ -7,6 +7,7 @@
 #include "jobs/worker.h"
 #include "runtime/db.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -608,11 +609,13 @@ int vf_mail_job(vf_job_t *job, vf_thread_ctx_t *ctx, char *err, size_t errlen)
     }
     vf_base36_encode((int64_t)user_id, uid36);
     const char *base = confirm ? cfg->server.public_origin : cfg->auth.reset_url;
-    size_t blen = strlen(base);
-    if (confirm && blen && base[blen - 1] == '/')
-        blen--;
-    int n = confirm ? asprintf(&link, "%.*s/users/confirm/?uid=%s&token=%s", (int)blen, base, uid36, token)
-                    : asprintf(&link, "%s%cuid=%s&token=%s", base, strchr(base, '?') ? '&' : '?', uid36, token);
+    char *confirm_url = confirm ? vf_url_join(base, "/users/confirm/") : NULL;
+    int n = -1;
+    if (!confirm)
+        n = asprintf(&link, "%s%cuid=%s&token=%s", base, strchr(base, '?') ? '&' : '?', uid36, token);
+    else if (confirm_url)
+        n = asprintf(&link, "%s?uid=%s&token=%s", confirm_url, uid36, token);
+    free(confirm_url);
     sodium_memzero(token, sizeof token);
     if (n < 0) {
         link = NULL;

@@ -10,9 +10,8 @@
 #include "catalog/content.h"
 #include "accounts/auth.h"
 #include "catalog/content_cache.h"
-#include "http/accept_encoding.h"
 #include "http/http.h"
-#include "http/range.h"
+#include "http/shared_reply.h"
 #include "runtime/db.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -38,38 +37,16 @@ static vf_catalog_t *catalog_or_reply(vf_req_t *r)
     return cat;
 }
 
-/* 200 with len bytes of JSON at data, which the catalogue owns, or 304
- * when the client's copy is current (etag may be NULL); HEAD gets the
- * headers alone.  coding: how data is encoded. */
-static void reply_cached(vf_req_t *r, vf_catalog_t *cat, const char *data, size_t len, const char *etag,
-                         vf_coding_t coding)
+static int add_catalog_reference(void *owner, struct evbuffer *buf, const char *data, size_t len)
 {
-    vf_reply_header(r, "Cache-Control", PRIVATE_CACHE);
-    if (vf_coding_name(coding))
-        vf_reply_header(r, "Content-Encoding", vf_coding_name(coding));
-    if (etag)
-        vf_reply_header(r, "ETag", etag);
-    const char *inm = etag ? vf_req_header(r, "If-None-Match") : NULL;
-    if (inm && vf_etag_list_matches(inm, etag)) {
-        vf_reply_buffer(r, 304, NULL, NULL);
-        return;
-    }
-    if (r->method == VF_HEAD) {
-        char length[24];
-        snprintf(length, sizeof length, "%zu", len);
-        vf_reply_header(r, "Content-Length", length);
-        vf_reply_buffer(r, 200, JSON_TYPE, NULL);
-        return;
-    }
-    struct evbuffer *buf = evbuffer_new();
-    if (!buf || vf_catalog_add_to_buffer(cat, buf, data, len) < 0) {
-        if (buf)
-            evbuffer_free(buf);
-        vf_reply_msg(r, 500, "detail", "Out of memory.");
-        return;
-    }
-    vf_reply_buffer(r, 200, JSON_TYPE, buf);
-    evbuffer_free(buf);
+    return vf_catalog_add_to_buffer(owner, buf, data, len);
+}
+
+/* How bytes the catalogue owns are answered. */
+static vf_shared_reply_t catalog_reply(vf_catalog_t *cat)
+{
+    return (vf_shared_reply_t){.content_type = JSON_TYPE, .cache_control = PRIVATE_CACHE,
+                               .add_reference = add_catalog_reference, .owner = cat};
 }
 
 /* GET /content/ */
@@ -82,36 +59,41 @@ static void content_list(vf_req_t *r)
         return;
     /* Compressed once per catalogue, never per request (the list is the
      * largest answer, and the one every visit asks for). */
-    vf_reply_header(r, "Vary", "Accept-Encoding");
-    vf_coding_t coding = vf_accepted_coding(vf_req_header(r, "Accept-Encoding"));
-    const char *data, *etag;
-    size_t len;
-    if (vf_catalog_body_coded(cat, coding, &data, &len, &etag) < 0) {
-        coding = VF_CODING_IDENTITY;
-        vf_catalog_body_coded(cat, coding, &data, &len, &etag);
-    }
-    reply_cached(r, cat, data, len, etag, coding);
+    vf_shared_reply_t how = catalog_reply(cat);
+    vf_reply_shared_coded(r, &how, vf_catalog_list_body(cat));
     vf_catalog_release(cat);
+}
+
+const vf_catalog_video_t *vf_content_video_or_reply(vf_req_t *r, vf_catalog_t **cat)
+{
+    *cat = NULL;
+    if (vf_auth_require(r) < 0)
+        return NULL;
+    int64_t id;
+    if (vf_parse_id(vf_req_param(r, 0), &id) < 0) {
+        vf_reply_msg(r, 404, "detail", "Not found.");
+        return NULL;
+    }
+    if (!(*cat = catalog_or_reply(r)))
+        return NULL;
+    const vf_catalog_video_t *v = vf_catalog_find(*cat, id);
+    if (!v) {
+        vf_reply_msg(r, 404, "detail", "Not found.");
+        vf_catalog_release(*cat);
+        *cat = NULL;
+    }
+    return v;
 }
 
 /* GET /content/<id>/ */
 static void content_detail(vf_req_t *r)
 {
-    if (vf_auth_require(r) < 0)
+    vf_catalog_t *cat;
+    const vf_catalog_video_t *v = vf_content_video_or_reply(r, &cat);
+    if (!v)
         return;
-    int64_t id;
-    if (vf_parse_id(vf_req_param(r, 0), &id) < 0) {
-        vf_reply_msg(r, 404, "detail", "Not found.");
-        return;
-    }
-    vf_catalog_t *cat = catalog_or_reply(r);
-    if (!cat)
-        return;
-    const vf_catalog_video_t *v = vf_catalog_find(cat, id);
-    if (v)
-        reply_cached(r, cat, cat->body + v->json_off, v->json_len, v->etag, VF_CODING_IDENTITY);
-    else
-        vf_reply_msg(r, 404, "detail", "Not found.");
+    vf_shared_reply_t how = catalog_reply(cat);
+    vf_reply_shared(r, &how, cat->body + v->json_off, v->json_len, v->etag, VF_CODING_IDENTITY);
     vf_catalog_release(cat);
 }
 
@@ -147,8 +129,10 @@ static void content_video_url(vf_req_t *r)
     else if (rc < 0) {
         vf_error("content: no URL for video %" PRId64 " (%s): %s", id, quality ? quality : "source", err.message);
         vf_reply_msg(r, 500, "detail", "Cannot make a URL for this video.");
-    } else
-        reply_cached(r, cat, json, len, NULL, VF_CODING_IDENTITY);
+    } else {
+        vf_shared_reply_t how = catalog_reply(cat);
+        vf_reply_shared(r, &how, json, len, NULL, VF_CODING_IDENTITY);
+    }
     vf_catalog_release(cat);
 }
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "catalog/content_cache.h"
 #include "catalog/video_json.h"
+#include "util/coded_body.h"
 #include "runtime/db.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -51,17 +52,10 @@ typedef struct catalog_impl {
     int url_expires;
     _Atomic(char *) *play_json;   /* per video: its renditions, then its source */
     size_t nslots;
-    /* The body in each content coding, made on first use; one thread
-     * encodes while the others wait for it (coding_lock). */
-    _Atomic(struct coded_body *) coded[VF_CODING_COUNT];
-    pthread_mutex_t coding_lock;
+    /* The body with its ETag and its encodings, made on first use. */
+    vf_coded_body_t coded;
+    int coded_ready;          /* coded was initialised */
 } catalog_impl_t;
-
-typedef struct coded_body {
-    unsigned char *data;
-    size_t len;
-    char etag[32];            /* the body's ETag, marked with the coding */
-} coded_body_t;
 
 static struct {
     pthread_mutex_t lock;
@@ -82,13 +76,8 @@ static struct {
 
 static void catalog_free(catalog_impl_t *c)
 {
-    for (int i = 0; i < VF_CODING_COUNT; i++) {
-        coded_body_t *b = atomic_load(&c->coded[i]);
-        if (b)
-            free(b->data);
-        free(b);
-    }
-    pthread_mutex_destroy(&c->coding_lock);
+    if (c->coded_ready)
+        vf_coded_body_fini(&c->coded);
     for (size_t i = 0; c->play_json && i < c->nslots; i++)
         free(atomic_load(&c->play_json[i]));
     free(c->play_json);
@@ -146,50 +135,7 @@ int vf_catalog_add_to_buffer(vf_catalog_t *cat, struct evbuffer *buf, const char
     return 0;
 }
 
-static int encode_body(const catalog_impl_t *c, vf_coding_t coding, coded_body_t **out)
-{
-    coded_body_t *b = calloc(1, sizeof *b);
-    if (!b)
-        return -ENOMEM;
-    int ret = vf_compress(coding, c->body, c->pub.body_len, &b->data, &b->len);
-    if (ret < 0) {
-        free(b);
-        return ret;
-    }
-    /* "<body's tag>-<coding>": a strong ETag differs per encoding. */
-    size_t n = strlen(c->pub.etag);
-    snprintf(b->etag, sizeof b->etag, "%.*s-%s\"", (int)(n > 1 ? n - 1 : 0), c->pub.etag, vf_coding_name(coding));
-    *out = b;
-    return 0;
-}
-
-int vf_catalog_body_coded(vf_catalog_t *cat, vf_coding_t coding, const char **data, size_t *len, const char **etag)
-{
-    catalog_impl_t *c = (catalog_impl_t *)cat;
-    if (coding <= VF_CODING_IDENTITY || coding >= VF_CODING_COUNT) {
-        *data = cat->body;
-        *len = cat->body_len;
-        *etag = cat->etag;
-        return 0;
-    }
-    coded_body_t *b = atomic_load_explicit(&c->coded[coding], memory_order_acquire);
-    if (!b) {
-        pthread_mutex_lock(&c->coding_lock);
-        b = atomic_load_explicit(&c->coded[coding], memory_order_acquire);
-        int ret = b ? 0 : encode_body(c, coding, &b);
-        if (ret == 0)
-            atomic_store_explicit(&c->coded[coding], b, memory_order_release);
-        pthread_mutex_unlock(&c->coding_lock);
-        if (ret < 0) {
-            vf_error("content: cannot encode the catalogue as %s: %s", vf_coding_name(coding), strerror(-ret));
-            return ret;
-        }
-    }
-    *data = (const char *)b->data;
-    *len = b->len;
-    *etag = b->etag;
-    return 0;
-}
+vf_coded_body_t *vf_catalog_list_body(vf_catalog_t *cat) { return &((catalog_impl_t *)cat)->coded; }
 
 static int make_play_json(const catalog_impl_t *c, const char *key, char **out, vf_error_t *err)
 {
@@ -248,17 +194,6 @@ int vf_catalog_play_json(vf_catalog_t *cat, const vf_catalog_video_t *v, const c
 
 /* --------------------------------------------------------------- building */
 
-/* A quoted ETag of the bytes (FNV-1a: it only has to change when they do). */
-static void make_etag(const char *p, size_t n, char out[24])
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
-}
-
 typedef struct growbuf {
     char *data;
     size_t len, cap;
@@ -312,7 +247,7 @@ static int take_renditions(vf_catalog_video_t *v, json_t *obj)
 
 static int add_row(catalog_impl_t *c, const vf_app_t *app, const PGresult *res, int row, growbuf_t *body)
 {
-    json_t *obj = vf_video_json(app->storage, app->cfg->media.url_expires, res, row);
+    json_t *obj = vf_video_json(app, res, row);
     if (!obj)
         return -ENOMEM;
     vf_catalog_video_t *v = &c->videos[c->nvideos++];
@@ -324,6 +259,8 @@ static int add_row(catalog_impl_t *c, const vf_app_t *app, const PGresult *res, 
         goto out;
     if (take_renditions(v, obj) < 0)
         goto out;
+    v->generation = atoi(PQgetvalue(res, row, VF_VIDEO_COL_GENERATION));
+    snprintf(v->hls_state, sizeof v->hls_state, "%s", PQgetvalue(res, row, VF_VIDEO_COL_HLS_STATE));
     c->nslots += v->nrenditions + 1;
     if (row > 0 && grow_append(",", 1, body) < 0)
         goto out;
@@ -331,7 +268,7 @@ static int add_row(catalog_impl_t *c, const vf_app_t *app, const PGresult *res, 
     if (json_dump_callback(obj, grow_append, body, JSON_COMPACT) != 0)
         goto out;
     v->json_len = body->len - v->json_off;
-    make_etag(body->data + v->json_off, v->json_len, v->etag);
+    vf_etag_of(body->data + v->json_off, v->json_len, v->etag);
     ret = 0;
 out:
     json_decref(obj);
@@ -346,11 +283,6 @@ static int build(vf_thread_ctx_t *ctx, uint64_t generation, catalog_impl_t **out
     int ret = -ENOMEM;
     if (!c)
         goto out;
-    if (pthread_mutex_init(&c->coding_lock, NULL) != 0) {
-        free(c);
-        c = NULL;
-        goto out;
-    }
     c->generation = generation;
     c->built_us = vf_mono_us();
     c->storage = ctx->app->storage;
@@ -376,7 +308,10 @@ static int build(vf_thread_ctx_t *ctx, uint64_t generation, catalog_impl_t **out
         qsort(c->videos, c->nvideos, sizeof *c->videos, cmp_video_id);
     c->body = body.data;
     body.data = NULL;
-    make_etag(c->body, body.len, c->pub.etag);
+    if (vf_coded_body_init(&c->coded, c->body, body.len) < 0)
+        goto out;
+    c->coded_ready = 1;
+    memcpy(c->pub.etag, c->coded.etag, sizeof c->pub.etag);
     c->pub.body = c->body;
     c->pub.body_len = body.len;
     c->pub.videos = c->videos;

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "runtime/app.h"
-#include "util/compress.h"
+#include "util/coded_body.h"
 
 /* The channel the migration's trigger notifies. */
 #define VF_CATALOG_CHANNEL "vf_catalog"
@@ -32,12 +32,14 @@ typedef struct vf_catalog_video {
     int64_t id;
     size_t json_off;          /* the video's object inside the body */
     size_t json_len;
-    char etag[24];            /* quoted strong ETag of the object */
+    char etag[VF_ETAG_SIZE];  /* quoted strong ETag of the object */
     char *source_key;         /* NULL while the video has no source */
     size_t nrenditions;
     char **qualities;         /* converted_files: qualities[i] -> keys[i] */
     char **keys;
     size_t first_slot;        /* internal: where its play URLs are kept */
+    int generation;           /* the current one */
+    char hls_state[12];       /* its HLS: "none", "live", "complete" */
 } vf_catalog_video_t;
 
 /* Read-only once built; hold a reference while reading it. */
@@ -45,7 +47,7 @@ typedef struct vf_catalog vf_catalog_t;
 struct vf_catalog {
     const char *body;         /* the JSON array of GET /content/, newest first */
     size_t body_len;
-    char etag[24];            /* quoted strong ETag of body */
+    char etag[VF_ETAG_SIZE];  /* quoted strong ETag of body */
     const vf_catalog_video_t *videos; /* sorted by id */
     size_t nvideos;
 };
@@ -76,13 +78,10 @@ const vf_catalog_video_t *vf_catalog_find(const vf_catalog_t *cat, int64_t id);
 int vf_catalog_play_json(vf_catalog_t *cat, const vf_catalog_video_t *v, const char *quality, const char **json,
                          size_t *len, vf_error_t *err);
 
-/* The body of GET /content/ in `coding` (identity: the body itself),
- * encoded on first use and kept for the catalogue's life, so a catalogue is
- * compressed once however many requests it answers; its ETag is the body's
- * marked with the coding.  The bytes belong to the catalogue.  0, or a
- * negative errno (logged). */
-int vf_catalog_body_coded(vf_catalog_t *cat, vf_coding_t coding, const char **data, size_t *len,
-                          const char **etag);
+/* The body of GET /content/ with its ETag and its encodings, each made
+ * on first use and kept for the catalogue's life, so a catalogue is
+ * compressed once however many requests it answers.  Owned by cat. */
+vf_coded_body_t *vf_catalog_list_body(vf_catalog_t *cat);
 
 /* Append len bytes at data, which the catalogue owns (its body, a play
  * URL), to buf without copying; the buffer holds its own reference until

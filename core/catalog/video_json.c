@@ -4,8 +4,10 @@
 #include "config.h"
 #include "catalog/video_json.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,18 +53,39 @@ static json_t *converted_files(const PGresult *res, int row)
     return obj;
 }
 
-json_t *vf_video_json(const vf_plugin_t *storage, int url_expires, const PGresult *res, int row)
+char *vf_video_hls_url(const vf_config_t *cfg, long long id)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/content/%lld/hls/master.m3u8", id);
+    return vf_url_join(cfg->server.public_origin, path);
+}
+
+static json_t *hls_url(const vf_config_t *cfg, const char *state, long long id)
+{
+    if (strcmp(state, "none") == 0)
+        return json_null();
+    char *url = vf_video_hls_url(cfg, id);
+    json_t *s = url ? json_string(url) : NULL;
+    free(url);
+    return s ? s : json_null();
+}
+
+json_t *vf_video_json(const vf_app_t *app, const PGresult *res, int row)
 {
     if (PQnfields(res) < VF_VIDEO_NCOLS || row < 0 || row >= PQntuples(res))
         return NULL;
+    const vf_plugin_t *storage = app->storage;
+    int url_expires = app->cfg->media.url_expires;
+    long long id = strtoll(PQgetvalue(res, row, VF_VIDEO_COL_ID), NULL, 10);
+    const char *hls_state = PQgetvalue(res, row, VF_VIDEO_COL_HLS_STATE);
     char created[40];
     vf_time_iso8601(strtoll(PQgetvalue(res, row, VF_VIDEO_COL_CREATED_US), NULL, 10), created, sizeof created);
 
     json_t *image = url_of(storage, url_expires, text_or_null(res, row, VF_VIDEO_COL_THUMBNAIL_KEY), NULL);
     json_t *video = url_of(storage, url_expires, text_or_null(res, row, VF_VIDEO_COL_SOURCE_KEY), "inline");
     /* "o" steals a reference, "O" adds one: image appears twice. */
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:s, s:s, s:i}",
-                     "id", (json_int_t)strtoll(PQgetvalue(res, row, VF_VIDEO_COL_ID), NULL, 10),
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:s, s:s, s:i, s:o, s:s}",
+                     "id", (json_int_t)id,
                      "title", PQgetvalue(res, row, VF_VIDEO_COL_TITLE),
                      "description", PQgetvalue(res, row, VF_VIDEO_COL_DESCRIPTION),
                      "category", PQgetvalue(res, row, VF_VIDEO_COL_CATEGORY),
@@ -73,5 +96,7 @@ json_t *vf_video_json(const vf_plugin_t *storage, int url_expires, const PGresul
                      "converted_files", converted_files(res, row),
                      "processing_state", PQgetvalue(res, row, VF_VIDEO_COL_STATE),
                      "processing_error", PQgetvalue(res, row, VF_VIDEO_COL_ERROR),
-                     "processing_progress", atoi(PQgetvalue(res, row, VF_VIDEO_COL_PROGRESS)));
+                     "processing_progress", atoi(PQgetvalue(res, row, VF_VIDEO_COL_PROGRESS)),
+                     "hls_url", hls_url(app->cfg, hls_state, id),
+                     "hls_state", hls_state);
 }

@@ -115,11 +115,11 @@ int vf_video_cursor_parse(const vf_video_sort_t *s, const char *cursor, char **k
     return 0;
 }
 
-json_t *vf_video_admin_json(const vf_plugin_t *storage, int url_expires, const PGresult *res, int row)
+json_t *vf_video_admin_json(const vf_app_t *app, const PGresult *res, int row)
 {
     if (PQnfields(res) <= VF_VIDEO_COL_RENDITIONS_SIZE)
         return NULL;
-    json_t *v = vf_video_json(storage, url_expires, res, row);
+    json_t *v = vf_video_json(app, res, row);
     if (!v)
         return NULL;
     if (json_object_set_new(v, "source_size",

@@ -55,6 +55,6 @@ int vf_video_cursor_parse(const vf_video_sort_t *s, const char *cursor, char **k
 /* The admin's video object of a row selected with VF_VIDEO_ADMIN_COLUMNS:
  * vf_video_json plus "source_size" and "renditions_size" (bytes; 0 while
  * unknown).  NULL when out of memory. */
-json_t *vf_video_admin_json(const vf_plugin_t *storage, int url_expires, const PGresult *res, int row);
+json_t *vf_video_admin_json(const vf_app_t *app, const PGresult *res, int row);
 
 #endif

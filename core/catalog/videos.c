@@ -63,7 +63,7 @@ static int load_json(vf_req_t *r, int64_t id, json_t **out)
     }
     json_t *all = id ? NULL : json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        json_t *v = vf_video_admin_json(app->storage, app->cfg->media.url_expires, res, i);
+        json_t *v = vf_video_admin_json(app, res, i);
         if (!v) {
             json_decref(all);
             ret = -ENOMEM;
@@ -167,7 +167,7 @@ static void reply_page(vf_req_t *r)
         ret = -ENOMEM;
     int n = ret == 0 ? PQntuples(res) : 0;
     for (int i = 0; ret == 0 && i < n && i < limit; i++) {
-        json_t *v = vf_video_admin_json(r->ctx->app->storage, r->ctx->app->cfg->media.url_expires, res, i);
+        json_t *v = vf_video_admin_json(r->ctx->app, res, i);
         if (!v || json_array_append_new(rows, v) != 0)
             ret = -ENOMEM;
     }

@@ -11,6 +11,7 @@
 #include "admin/users_api.h"
 #include "admin/video_jobs_api.h"
 #include "catalog/content.h"
+#include "catalog/hls_serve.h"
 #include "catalog/media.h"
 #include "catalog/videos.h"
 #include "cli/cli.h"
@@ -23,6 +24,7 @@ void vf_routes_register(vf_router_t *r)
     vf_health_routes(r);
     vf_users_routes(r);
     vf_content_routes(r);
+    vf_hls_routes(r);
     vf_media_routes(r);
     vf_upload_routes(r);
     vf_videos_routes(r);

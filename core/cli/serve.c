@@ -12,6 +12,7 @@
 #include "accounts/sessions.h"
 #include "admin/events.h"
 #include "catalog/content_cache.h"
+#include "catalog/playlist_cache.h"
 #include "cli/cli.h"
 #include "http/metrics_server.h"
 #include "http/offload.h"
@@ -99,6 +100,7 @@ out:
     vf_outbox_relay_stop(&relay);
     if (catalog)
         vf_catalog_stop();
+    vf_playlist_cache_clear();
     if (sessions)
         vf_sessions_stop();
     if (status == VF_EXIT_OK)

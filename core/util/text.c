@@ -61,3 +61,12 @@ int vf_read_first_line(const char *path, char **out)
     fclose(f);
     return ret;
 }
+
+char *vf_url_join(const char *origin, const char *path)
+{
+    size_t olen = strlen(origin);
+    if (olen && origin[olen - 1] == '/')
+        olen--;
+    char *url = NULL;
+    return asprintf(&url, "%.*s%s", (int)olen, origin, path) < 0 ? NULL : url;
+}

@@ -1,6 +1,7 @@
 /*
  * text.h - small pieces of text read the same way everywhere: ids in paths,
- * sizes in headers, cutting UTF-8, the first line of a secret's file.
+ * sizes in headers, cutting UTF-8, the first line of a secret's file,
+ * absolute URLs of the API.
  */
 #ifndef VF_UTIL_TEXT_H
 #define VF_UTIL_TEXT_H
@@ -22,5 +23,10 @@ int vf_utf8_prefix_len(const char *s, int max_bytes);
  * empty first line; the stack copy is wiped: secrets are read this way).
  * 0, -errno when it cannot be read, -ENODATA when the file is empty. */
 int vf_read_first_line(const char *path, char **out);
+
+/* origin (e.g. server.public_origin, with or without a trailing '/')
+ * followed by path, which starts with '/'; malloc()ed, NULL when out of
+ * memory. */
+char *vf_url_join(const char *origin, const char *path);
 
 #endif

@@ -419,7 +419,9 @@ START_TEST(list_newest_first_with_every_field)
              " \"image_file\": \"%s/media/videos/mid/thumb.jpg\", \"image_url\": \"%s/media/videos/mid/thumb.jpg\","
              " \"video_file\": \"%s/media/videos/mid/source.mp4\","
              " \"converted_files\": {\"120p\": \"videos/mid/1/120p.mp4\", \"720p\": \"videos/mid/1/720p.mp4\"},"
-             " \"processing_state\": \"ready\", \"processing_error\": \"\", \"processing_progress\": 100}",
+             " \"processing_state\": \"ready\", \"processing_error\": \"\", \"processing_progress\": 100,"
+             /* Our additions (docs/content.md): no HLS stream yet. */
+             " \"hls_url\": null, \"hls_state\": \"none\"}",
              (long long)mid, local_srv.base, local_srv.base, local_srv.base);
     json_t *exp = json_loads(want, 0, NULL);
     ck_assert_ptr_nonnull(exp);
@@ -632,6 +634,59 @@ START_TEST(one_video)
         assert_body(&r, "{\"detail\": \"Not found.\"}");
         vft_response_free(&r);
     }
+}
+END_TEST
+
+/* hls_state and hls_url (docs/content.md) follow the row; the playlist
+ * routes answer as GET /content/<id>/ does before they look for a stream. */
+START_TEST(hls_fields)
+{
+    empty_catalogue();
+    int64_t id = add_video("Streamed", "2025-04-04T04:04:04Z", "videos/hls/source.mp4", NULL);
+    settle(&local_srv);
+    char path[96], master[96], media[96];
+    snprintf(path, sizeof path, "/content/%lld/", (long long)id);
+    snprintf(master, sizeof master, "/content/%lld/hls/master.m3u8", (long long)id);
+    snprintf(media, sizeof media, "/content/%lld/hls/720p/index.m3u8", (long long)id);
+    json_t *one = get_json(&local_srv, path, alice_cookie, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(one, "hls_state")), "none");
+    ck_assert(json_is_null(json_object_get(one, "hls_url")));
+    json_decref(one);
+
+    vft_response_t r;
+    ck_assert_int_eq(call(&local_srv, "GET", master, NULL, NULL, NULL, &r), 401);
+    assert_body(&r, "{\"detail\": \"Authentication credentials were not provided.\"}");
+    vft_response_free(&r);
+    ck_assert_int_eq(call(&local_srv, "GET", "/content/abc/hls/master.m3u8", NULL, alice_cookie, NULL, &r), 404);
+    assert_body(&r, "{\"detail\": \"Not found.\"}");
+    vft_response_free(&r);
+    ck_assert_int_eq(call(&local_srv, "GET", master, NULL, alice_cookie, NULL, &r), 404);
+    assert_body(&r, "{\"detail\": \"This video has no HLS stream yet.\"}");
+    vft_response_free(&r);
+
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+    const char *params[] = {idtext};
+    free(sql("UPDATE videos SET hls_state = 'complete' WHERE id = $1::int8", 1, params));
+    char want[256];
+    snprintf(want, sizeof want, "%s/content/%lld/hls/master.m3u8", local_srv.base, (long long)id);
+    int seen = 0;
+    for (int waited = 0; waited < 5000 && !seen; waited += 50) {
+        one = get_json(&local_srv, path, alice_cookie, 200);
+        const char *url = json_string_value(json_object_get(one, "hls_url"));
+        seen = url && strcmp(url, want) == 0 &&
+               strcmp(json_string_value(json_object_get(one, "hls_state")), "complete") == 0;
+        json_decref(one);
+        if (!seen)
+            usleep(50000);
+    }
+    ck_assert_msg(seen, "hls_url did not become %s", want);
+    /* A state without stream rows: nothing to list. */
+    ck_assert_int_eq(call(&local_srv, "GET", media, NULL, alice_cookie, NULL, &r), 404);
+    assert_body(&r, "{\"detail\": \"Requested quality not available\"}");
+    vft_response_free(&r);
+    ck_assert_int_eq(call(&local_srv, "GET", master, NULL, alice_cookie, NULL, &r), 404);
+    vft_response_free(&r);
 }
 END_TEST
 
@@ -1185,6 +1240,7 @@ static Suite *content_suite(void)
     tcase_add_test(tc, list_etag_head_and_304);
     tcase_add_test(tc, list_compressed_once_per_catalogue);
     tcase_add_test(tc, one_video);
+    tcase_add_test(tc, hls_fields);
     tcase_add_test(tc, favorites_toggle);
     tcase_add_test(tc, video_urls);
     tcase_add_test(tc, list_is_served_from_the_cache);
