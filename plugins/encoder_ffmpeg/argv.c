@@ -52,6 +52,11 @@ void ffe_argv_addf(ffe_argv_t *a, const char *fmt, ...)
     push_owned(a, n < 0 ? NULL : s);
 }
 
+void ffe_argv_take(ffe_argv_t *a, char *owned)
+{
+    push_owned(a, owned);
+}
+
 int ffe_argv_ok(const ffe_argv_t *a)
 {
     return a->failed || !a->items ? -ENOMEM : 0;

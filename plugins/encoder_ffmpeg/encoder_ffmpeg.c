@@ -3,7 +3,7 @@
  * encodes by running the ffmpeg program (no shell; each run in its own
  * process group, killed as a whole on timeout or cancellation).
  * Owns: the plugin descriptor, create/destroy and the operations table;
- * the work is in probe.c and transcode.c.  See README.md for the settings
+ * the work is in probe.c, transcode.c and hls.c.  See README.md for the settings
  * and the choices both encoder plugins share.
  */
 #include <errno.h>
@@ -67,13 +67,16 @@ static int op_thumbnail(void *state, const char *source, double at, const char *
 }
 
 /* ffmpeg reads local files and http(s) URLs; libx264 takes the caller's
- * preset/crf as defaults; the job limit is a setting. */
+ * preset/crf as defaults; the job limit is a setting; MP4 and HLS (1.2)
+ * from one encode. */
 static int op_capabilities(void *state, vf_encoder_caps_t *caps)
 {
     const ffe_state_t *st = state;
     caps->sources = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
     caps->flags = VF_ENCODER_X264_DEFAULTS;
     caps->max_jobs = (uint32_t)st->settings.max_jobs;
+    if (VF_HAS_FIELD(vf_encoder_caps_t, caps, outputs))
+        caps->outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
     return 0;
 }
 
@@ -86,6 +89,6 @@ static const vf_encoder_ops_t ops = {
     .capabilities = op_capabilities,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, "encoder_ffmpeg", "1.1.0",
-                 "H.264/AAC renditions and JPEG thumbnails by running the ffmpeg program",
+VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, "encoder_ffmpeg", "1.2.0",
+                 "H.264/AAC renditions (MP4, HLS) and JPEG thumbnails by running the ffmpeg program",
                  ffe_create, ffe_destroy, &ops);

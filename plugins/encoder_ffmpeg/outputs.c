@@ -14,16 +14,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "paths.h"
+
 #define PART_SUFFIX ".part"
 
-/* "<dir>/.<base of final>.XXXXXX.part", created empty. */
+/* "<dir>/.<base of final>.XXXXXX.part", created empty; an absolute path,
+ * as ffmpeg may run in another directory (paths.h). */
 static int make_temp(const char *dir_or_null, const char *final_path, char **out)
 {
     int ret = -ENOMEM;
     char *copy_dir = strdup(final_path), *copy_base = strdup(final_path), *path = NULL;
+    char *dir = NULL;
     if (!copy_dir || !copy_base)
         goto out;
-    const char *dir = dir_or_null ? dir_or_null : dirname(copy_dir);
+    if ((ret = ffe_absolute_path(dir_or_null ? dir_or_null : dirname(copy_dir), &dir)) < 0)
+        goto out;
+    ret = -ENOMEM;
     const char *base = basename(copy_base);
     if (asprintf(&path, "%s/.%s.XXXXXX" PART_SUFFIX, dir, base) < 0) {
         path = NULL;
@@ -48,6 +54,7 @@ static int make_temp(const char *dir_or_null, const char *final_path, char **out
     ret = 0;
 out:
     free(path);
+    free(dir);
     free(copy_dir);
     free(copy_base);
     return ret;

@@ -11,6 +11,9 @@ plugins_encoder_ffmpeg_la_SOURCES = \
 	plugins/encoder_ffmpeg/probe.c plugins/encoder_ffmpeg/probe.h \
 	plugins/encoder_ffmpeg/plan.c plugins/encoder_ffmpeg/plan.h \
 	plugins/encoder_ffmpeg/outputs.c plugins/encoder_ffmpeg/outputs.h \
+	plugins/encoder_ffmpeg/paths.c plugins/encoder_ffmpeg/paths.h \
+	plugins/encoder_ffmpeg/tee.c plugins/encoder_ffmpeg/tee.h \
+	plugins/encoder_ffmpeg/hls.c plugins/encoder_ffmpeg/hls.h \
 	plugins/encoder_ffmpeg/transcode.c plugins/encoder_ffmpeg/transcode.h
 plugins_encoder_ffmpeg_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS)
 plugins_encoder_ffmpeg_la_CFLAGS = $(AM_CFLAGS)

@@ -115,7 +115,8 @@ static void close_fd(int *fd)
 
 /* Runs in the child: async-signal-safe calls only. */
 static void __attribute__((noreturn))
-exec_child(char *const argv[], int devnull, int out_w, int err_w, int status_w, int max_fd, pid_t parent)
+exec_child(char *const argv[], const char *cwd, int devnull, int out_w, int err_w, int status_w,
+           int max_fd, pid_t parent)
 {
     setpgid(0, 0);
     /* A worker killed with SIGKILL cannot stop its ffmpeg: the kernel does.
@@ -136,6 +137,8 @@ exec_child(char *const argv[], int devnull, int out_w, int err_w, int status_w, 
 
     if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
         goto fail;
+    if (cwd && chdir(cwd) != 0)
+        goto fail;
     /* Everything from 3 up closes at exec, including descriptors other
      * threads of the host opened without O_CLOEXEC; status_w stays usable
      * until then. */
@@ -150,7 +153,7 @@ fail:;
     _exit(127);
 }
 
-int ffe_proc_start(char *const argv[], ffe_proc_t *p)
+int ffe_proc_start(char *const argv[], const char *cwd, ffe_proc_t *p)
 {
     int ret = -EIO;
     int devnull = -1, out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
@@ -177,7 +180,7 @@ int ffe_proc_start(char *const argv[], ffe_proc_t *p)
         goto out;
     }
     if (pid == 0)
-        exec_child(argv, devnull, out[1], err[1], status[1], max_fd, parent);
+        exec_child(argv, cwd, devnull, out[1], err[1], status[1], max_fd, parent);
 
     /* Also from the parent, so a kill(-pid) right after this returns
      * reaches the group even if the child was not scheduled yet. */

@@ -23,9 +23,10 @@ typedef struct ffe_proc {
  * -ENOENT or -EACCES. */
 int ffe_resolve_program(const char *name, char **path);
 
-/* Start argv[0] (a path from ffe_resolve_program).  Returns 0, or a
- * negative errno: exec() failures in the child are reported here. */
-int ffe_proc_start(char *const argv[], ffe_proc_t *p);
+/* Start argv[0] (a path from ffe_resolve_program) in directory `cwd`
+ * (NULL: this process's).  Returns 0, or a negative errno: chdir() and
+ * exec() failures in the child are reported here. */
+int ffe_proc_start(char *const argv[], const char *cwd, ffe_proc_t *p);
 
 /* Non-blocking check: 1 when the child has exited (it stays unreaped, so
  * its process group id cannot be reused yet), 0 when it still runs. */

@@ -153,9 +153,13 @@ static int supervise(run_state_t *s, ffe_proc_t *p, vf_error_t *err)
         if (o->deadline > 0 && now >= o->deadline)
             return host->error(err, ETIMEDOUT, "%s did not finish within the %g s timeout", o->what,
                                o->timeout);
-        if (s->block_ended || now - s->last_report >= 1.0)
+        if (s->block_ended || now - s->last_report >= 1.0) {
             if (report(s) != 0)
                 return host->error(err, ECANCELED, "%s was cancelled", o->what);
+            int ret = o->tick ? o->tick(o->tick_ud, err) : 0;
+            if (ret < 0)
+                return ret;
+        }
         if (p->out_fd < 0 && p->err_fd < 0 && ffe_proc_exited(p))
             return 0;
 
@@ -188,7 +192,7 @@ int ffe_run(char *const argv[], const ffe_run_opts_t *o, ffe_run_result_t *r, vf
     /* Report once right away, so a caller can cancel before any work. */
     run_state_t s = {.o = o, .r = r, .last_report = ffe_now() - 1.0};
     ffe_proc_t p;
-    int ret = ffe_proc_start(argv, &p);
+    int ret = ffe_proc_start(argv, o->cwd, &p);
     if (ret < 0)
         return o->host->error(err, ret, "cannot run %s (%s): %s", o->what, argv[0], strerror(-ret));
     o->host->log("encoder_ffmpeg", VF_LOG_DEBUG, "started %s as pid %d", o->what, (int)p.pid);

@@ -1,8 +1,9 @@
 /*
  * run.h - running ffmpeg or ffprobe to completion under supervision.
  * Owns: the poll() loop over the child's stdout and stderr, the deadline,
- * the once-a-second progress callback (and cancellation through it), and
- * parsing ffmpeg's "-progress pipe:1" key=value blocks.
+ * the once-a-second progress callback (and cancellation through it), the
+ * caller's tick beside it, and parsing ffmpeg's "-progress pipe:1"
+ * key=value blocks.
  */
 #ifndef FFE_RUN_H
 #define FFE_RUN_H
@@ -22,6 +23,12 @@ typedef struct ffe_run_opts {
     double percent_to;
     vf_progress_fn progress;   /* may be NULL */
     void *progress_ud;
+    const char *cwd;           /* the child's working directory; NULL = ours */
+    /* Called with each progress report (at least once a second) while the
+     * child runs, on this thread; may be NULL.  A negative return stops
+     * the child and ffe_run() returns it (tick filled err). */
+    int (*tick)(void *ud, vf_error_t *err);
+    void *tick_ud;
 } ffe_run_opts_t;
 
 typedef struct ffe_run_result {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "paths.h"
 #include "run.h"
 
 static int is_url(const char *s)
@@ -32,8 +33,14 @@ int ffe_source_init(const ffe_state_t *st, const char *source, ffe_source_t *src
         return st->host->error(err, EINVAL, "unsupported source '%.*s': only local paths and "
                                "http(s) URLs are accepted", (int)strcspn(source, "?#"), source);
     } else {
-        if (asprintf(&src->arg, "file:%s", source) < 0)
+        /* Absolute: ffmpeg may run in another directory (paths.h). */
+        char *absolute = NULL;
+        int ret = ffe_absolute_path(source, &absolute);
+        if (ret < 0 && ret != -ENOMEM)
+            return st->host->error(err, ret, "cannot locate %s: %s", source, strerror(-ret));
+        if (absolute && asprintf(&src->arg, "file:%s", absolute) < 0)
             src->arg = NULL;
+        free(absolute);
         src->shown = strdup(source);
         src->protocols = "file";
     }

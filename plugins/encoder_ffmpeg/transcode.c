@@ -15,10 +15,18 @@
  * ffmpeg's autorotation stays on, so outputs are upright and carry no
  * rotation; metadata and chapters are not copied (phone videos carry
  * locations in their tags).
+ *
+ * With HLS (ABI 1.2) each rendition is still encoded once: its output is
+ * the tee muxer with an mp4 slave (when MP4 is asked for too) and an hls
+ * slave (hls.h), and keyframes are forced at every segment boundary.
+ * ffmpeg then runs inside hls_dir; the playlists are watched on every
+ * progress report, and the rest is reported once ffmpeg succeeded, before
+ * the MP4s are moved into place.
  */
 #include "transcode.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +34,7 @@
 #include <sys/stat.h>
 
 #include "argv.h"
+#include "hls.h"
 #include "outputs.h"
 #include "plan.h"
 #include "probe.h"
@@ -71,8 +80,32 @@ static int x264_crf(const ffe_state_t *st, const vf_transcode_params_t *p)
     return st->settings.crf >= 0 ? st->settings.crf : p->crf >= 0 ? p->crf : 23;
 }
 
+/* The tee target of rendition i: its MP4 (when asked for) and its HLS. */
+static char *tee_target(const ffe_hls_t *hls, size_t i, const char *mp4_tmp_path)
+{
+    ffe_tee_t tee;
+    if (ffe_tee_init(&tee) < 0)
+        return NULL;
+    if (mp4_tmp_path) {
+        char *file = NULL;
+        ffe_tee_slave(&tee, "mp4");
+        ffe_tee_option(&tee, "movflags", "+faststart");
+        if (asprintf(&file, "file:%s", mp4_tmp_path) < 0)
+            file = NULL;
+        ffe_tee_target(&tee, file ? file : "");
+        if (!file)
+            tee.failed = 1;
+        free(file);
+    }
+    ffe_hls_slave(hls, i, &tee);
+    return ffe_tee_finish(&tee);
+}
+
+/* One rendition's encoder and output.  mp4_tmp_path NULL: no MP4; hls
+ * NULL: no HLS. */
 static void add_rendition(ffe_argv_t *a, const ffe_state_t *st, const vf_transcode_params_t *p,
-                          size_t index, int has_audio, const char *tmp_path)
+                          size_t index, int has_audio, const char *mp4_tmp_path,
+                          const ffe_hls_t *hls)
 {
     ffe_argv_add(a, "-map", (char *)NULL);
     ffe_argv_addf(a, "[v%zu]", index);
@@ -89,8 +122,19 @@ static void add_rendition(ffe_argv_t *a, const ffe_state_t *st, const vf_transco
         ffe_argv_addf(a, "%d", p->audio_bitrate);
     }
     /* x264's lookahead delays the first video packet; let audio wait. */
-    ffe_argv_add(a, "-movflags", "+faststart", "-max_muxing_queue_size", "4096", (char *)NULL);
-    add_output_path(a, "mp4", tmp_path);
+    ffe_argv_add(a, "-max_muxing_queue_size", "4096", (char *)NULL);
+    if (!hls) {
+        ffe_argv_add(a, "-movflags", "+faststart", (char *)NULL);
+        add_output_path(a, "mp4", mp4_tmp_path);
+        return;
+    }
+    char keyframes[96];
+    ffe_hls_keyframes(hls, keyframes, sizeof keyframes);
+    /* The tee muxer cannot tell the encoders that its slaves want codec
+     * headers out of band (mp4 does); say so. */
+    ffe_argv_add(a, "-force_key_frames", keyframes, "-flags", "+global_header", "-map_metadata", "-1",
+                 "-map_chapters", "-1", "-f", "tee", (char *)NULL);
+    ffe_argv_take(a, tee_target(hls, index, mp4_tmp_path));
 }
 
 static void add_thumbnail_output(ffe_argv_t *a, const char *label, const char *tmp_path)
@@ -144,10 +188,11 @@ static char *filter_graph(const vf_transcode_params_t *p, const vf_media_info_t 
     return graph;
 }
 
-/* Run one built command line to a successful exit. */
+/* Run one built command line to a successful exit; with `hls`, inside
+ * its directory, reporting finished files as it goes. */
 static int run_ffmpeg(const ffe_state_t *st, const ffe_source_t *src, const ffe_argv_t *argv,
                       double deadline, double duration, const call_progress_t *cp,
-                      double percent_from, vf_error_t *err)
+                      double percent_from, ffe_hls_t *hls, vf_error_t *err)
 {
     ffe_run_opts_t opts = {
         .host = st->host,
@@ -160,6 +205,9 @@ static int run_ffmpeg(const ffe_state_t *st, const ffe_source_t *src, const ffe_
         .percent_to = 100,
         .progress = cp->fn,
         .progress_ud = cp->ud,
+        .cwd = hls ? hls->params->hls_dir : NULL,
+        .tick = hls ? ffe_hls_tick : NULL,
+        .tick_ud = hls,
     };
     ffe_run_result_t result;
     int ret = ffe_run(argv->items, &opts, &result, err);
@@ -209,16 +257,55 @@ static int write_thumbnail(const ffe_state_t *st, const ffe_source_t *src,
         if ((ret = ffe_argv_ok(&argv)) < 0)
             ret = st->host->error(err, ret, "out of memory");
         else
-            ret = run_ffmpeg(st, src, &argv, deadline, 0, cp, percent_from, err);
+            ret = run_ffmpeg(st, src, &argv, deadline, 0, cp, percent_from, NULL, err);
         ffe_argv_free(&argv);
     }
     return ret;
+}
+
+/* What the caller asked for: 1.0 and 1.1 callers know only MP4, and so
+ * does one rebuilt against 1.2 that leaves `outputs` 0. */
+static uint32_t requested_outputs(const vf_transcode_params_t *p)
+{
+    return VF_HAS_FIELD(vf_transcode_params_t, p, outputs) && p->outputs ? p->outputs : VF_OUTPUT_MP4;
+}
+
+static int check_hls_params(const vf_host_api_t *host, const vf_transcode_params_t *p, vf_error_t *err)
+{
+    struct stat st;
+    if (!VF_HAS_FIELD(vf_transcode_params_t, p, hls_ud))
+        return host->error(err, EINVAL, "HLS asked for without the HLS parameters");
+    if (p->nrenditions == 0)
+        return host->error(err, EINVAL, "HLS asked for without a rendition");
+    if (!p->hls_dir || !*p->hls_dir)
+        return host->error(err, EINVAL, "HLS asked for without a directory for its files");
+    if (stat(p->hls_dir, &st) != 0)
+        return host->error(err, errno, "the HLS directory %s: %s", p->hls_dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return host->error(err, ENOTDIR, "the HLS directory %s is not a directory", p->hls_dir);
+    if (!isfinite(p->hls_segment_seconds) || p->hls_segment_seconds < 0.1 ||
+        p->hls_segment_seconds > 600)
+        return host->error(err, EINVAL, "HLS segments of %g s: the length must be 0.1..600 s",
+                           p->hls_segment_seconds);
+    if (p->hls_first_segment < 0)
+        return host->error(err, EINVAL, "the first HLS segment to report is negative (%lld)",
+                           (long long)p->hls_first_segment);
+    if (!p->hls_file)
+        return host->error(err, EINVAL, "HLS asked for without a callback for its files");
+    return 0;
 }
 
 static int check_params(const vf_host_api_t *host, const vf_transcode_params_t *p, vf_error_t *err)
 {
     if (!p || p->size < VF_TRANSCODE_PARAMS_SIZE_1_0)
         return host->error(err, EINVAL, "transcode parameters are missing or too old");
+    uint32_t outputs = requested_outputs(p);
+    if (outputs & ~(uint32_t)(VF_OUTPUT_MP4 | VF_OUTPUT_HLS))
+        return host->error(err, EINVAL, "outputs %#x: only MP4 (%#x) and HLS (%#x) can be made",
+                           outputs, VF_OUTPUT_MP4, VF_OUTPUT_HLS);
+    int ret = outputs & VF_OUTPUT_HLS ? check_hls_params(host, p, err) : 0;
+    if (ret < 0)
+        return ret;
     if (p->nrenditions == 0 && !p->thumbnail_path)
         return host->error(err, EINVAL, "nothing to do: no rendition and no thumbnail asked for");
     if (p->nrenditions > 0 && !p->renditions)
@@ -227,7 +314,7 @@ static int check_params(const vf_host_api_t *host, const vf_transcode_params_t *
         return host->error(err, EINVAL, "too many renditions (%zu)", p->nrenditions);
     for (size_t i = 0; i < p->nrenditions; i++)
         if (p->renditions[i].height <= 0 || p->renditions[i].height > 8640 ||
-            !p->renditions[i].output_path)
+            (!p->renditions[i].output_path && (outputs & VF_OUTPUT_MP4)))
             return host->error(err, EINVAL, "rendition %s needs a height of 1..8640 and an output path",
                                p->renditions[i].name ? p->renditions[i].name : "?");
     if (p->nrenditions > 0) {
@@ -250,12 +337,19 @@ int ffe_transcode(const ffe_state_t *st, const char *source, const vf_transcode_
     ffe_source_t src = {0};
     ffe_outputs_t outputs = {0};
     ffe_argv_t argv = {0};
+    ffe_hls_t hls_state = {0}, *hls = NULL;
     char *graph = NULL;
     int ret = check_params(host, p, err);
     if (ret < 0)
         return ret;
+    int mp4 = (requested_outputs(p) & VF_OUTPUT_MP4) != 0;
+    if (requested_outputs(p) & VF_OUTPUT_HLS) {
+        if ((ret = ffe_hls_init(&hls_state, host, p, err)) < 0)
+            return ret;
+        hls = &hls_state;
+    }
     if ((ret = ffe_source_init(st, source, &src, err)) < 0)
-        return ret;
+        goto out;
 
     double started = ffe_now(), deadline = ffe_deadline(st);
     call_progress_t cp = {p->progress, p->progress_ud};
@@ -263,10 +357,11 @@ int ffe_transcode(const ffe_state_t *st, const char *source, const vf_transcode_
     if ((ret = ffe_probe(st, &src, deadline, cp.fn, cp.ud, &info, err)) < 0)
         goto out;
 
-    for (size_t i = 0; i < p->nrenditions; i++)
+    for (size_t i = 0; mp4 && i < p->nrenditions; i++)
         if ((ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir,
                                    p->renditions[i].output_path, err)) < 0)
             goto out;
+    size_t thumb_index = outputs.count;
     if (p->thumbnail_path &&
         (ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir, p->thumbnail_path, err)) < 0)
         goto out;
@@ -277,30 +372,36 @@ int ffe_transcode(const ffe_state_t *st, const char *source, const vf_transcode_
     add_input(&argv, &src, -1);
     ffe_argv_add(&argv, "-filter_complex", graph ? graph : "", (char *)NULL);
     for (size_t i = 0; i < p->nrenditions; i++)
-        add_rendition(&argv, st, p, i, info.has_audio, outputs.items[i].tmp_path);
+        add_rendition(&argv, st, p, i, info.has_audio, mp4 ? outputs.items[i].tmp_path : NULL, hls);
     if (p->thumbnail_path)
-        add_thumbnail_output(&argv, "[thumb]", outputs.items[p->nrenditions].tmp_path);
+        add_thumbnail_output(&argv, "[thumb]", outputs.items[thumb_index].tmp_path);
     if (!graph || (ret = ffe_argv_ok(&argv)) < 0) {
         ret = host->error(err, ENOMEM, "out of memory");
         goto out;
     }
     host->log("encoder_ffmpeg", VF_LOG_DEBUG, "transcoding %s: %s", src.shown, graph);
-    if ((ret = run_ffmpeg(st, &src, &argv, deadline, info.duration, &cp, 0, err)) < 0)
+    if ((ret = run_ffmpeg(st, &src, &argv, deadline, info.duration, &cp, 0, hls, err)) < 0)
         goto out;
-    const char *thumb_tmp = p->thumbnail_path ? outputs.items[p->nrenditions].tmp_path : NULL;
+    const char *thumb_tmp = p->thumbnail_path ? outputs.items[thumb_index].tmp_path : NULL;
     if (thumb_tmp && is_empty_file(thumb_tmp)) {
         log_first_frame(st, &src, thumb_at);
         if ((ret = write_thumbnail(st, &src, &info, 0, thumb_tmp, deadline, &cp, 99.9, err)) < 0)
             goto out;
     }
+    /* The last segments before the MP4s: a refused segment leaves no MP4. */
+    if (hls && (ret = ffe_hls_finish(hls, err)) < 0)
+        goto out;
     if ((ret = ffe_outputs_commit(&outputs, host, err)) < 0)
         goto out;
     if (cp.fn)
         cp.fn(cp.ud, 100.0);
-    host->log("encoder_ffmpeg", VF_LOG_INFO, "transcoded %s (%.1f s) into %zu rendition%s%s in %.1f s",
+    host->log("encoder_ffmpeg", VF_LOG_INFO, "transcoded %s (%.1f s) into %zu rendition%s (%s)%s in %.1f s",
               src.shown, info.duration, p->nrenditions, p->nrenditions == 1 ? "" : "s",
+              mp4 && hls ? "MP4 and HLS" : hls ? "HLS" : "MP4",
               p->thumbnail_path ? " and a thumbnail" : "", ffe_now() - started);
 out:
+    if (hls)
+        ffe_hls_free(hls);
     ffe_outputs_discard(&outputs);
     ffe_argv_free(&argv);
     free(graph);

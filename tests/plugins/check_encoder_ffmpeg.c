@@ -2,7 +2,10 @@
  * check_encoder_ffmpeg.c - the encoder_ffmpeg plugin against the real
  * ffmpeg and ffprobe: settings, probing good and bad inputs, transcoding
  * (sizes, codecs, audio, faststart, rotation, no upscale), thumbnails,
- * progress, cancellation, timeout, failure messages and process hygiene.
+ * progress, cancellation, timeout, failure messages and process hygiene;
+ * HLS (ABI 1.2) beyond the contract's cases: files reported while ffmpeg
+ * runs from the command line the README gives, tee's escaping in odd
+ * paths, reported files left alone, parameters refused.
  * Clips are generated once per run with tests/media.c.
  */
 #include "config.h"
@@ -1108,6 +1111,393 @@ START_TEST(test_parallel)
 }
 END_TEST
 
+/* ---- HLS (ABI 1.2) ---------------------------------------------------- */
+
+#define HLS_MAX_RENDITIONS 4
+#define HLS_MAX_SEGMENTS 64
+
+/* What the hls_file callback saw, and what it does with each file. */
+typedef struct hls_seen {
+    const char *hls_dir;
+    const char *keep_dir;     /* move each file here as <r>-init.mp4, <r>-<n>.m4s; NULL: leave it */
+    int refuse_at;            /* return -EPIPE on this call (1-based); 0: never */
+    int64_t first;            /* the hls_first_segment asked for */
+    int calls, bad, bad_order, not_a_file, outside_dir;
+    int init_seen[HLS_MAX_RENDITIONS];
+    int64_t next[HLS_MAX_RENDITIONS];
+    double durations[HLS_MAX_RENDITIONS][HLS_MAX_SEGMENTS];
+    int while_running;        /* calls made while an ffmpeg child existed */
+    char cmdline[16384];      /* that child's arguments, NUL-separated */
+    size_t cmdline_len;
+    char cwd[1024];           /* and its working directory */
+} hls_seen_t;
+
+/* An ffmpeg child that still runs (a zombie has neither arguments nor a
+ * working directory): count the call, keep its command line and cwd. */
+static void note_ffmpeg(hls_seen_t *s)
+{
+    pid_t pids[8], groups[8];
+    char comms[8][32];
+    int n = find_children(pids, groups, comms, 8);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(comms[i], "ffmpeg") != 0)
+            continue;
+        char path[64], cwd[sizeof s->cwd], cmdline[sizeof s->cmdline];
+        size_t cmdline_len = 0;
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            cmdline_len = fread(cmdline, 1, sizeof cmdline - 1, f);
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "/proc/%d/cwd", (int)pids[i]);
+        ssize_t len = readlink(path, cwd, sizeof cwd - 1);
+        if (len <= 0 || cmdline_len == 0)
+            return;
+        cwd[len] = '\0';
+        cmdline[cmdline_len] = '\0';
+        s->while_running++;
+        memcpy(s->cwd, cwd, (size_t)len + 1);
+        memcpy(s->cmdline, cmdline, cmdline_len + 1);
+        s->cmdline_len = cmdline_len;
+        return;
+    }
+}
+
+static int record_hls(void *ud, const vf_hls_file_t *f)
+{
+    hls_seen_t *s = ud;
+    s->calls++;
+    if (f->size < VF_HLS_FILE_SIZE_1_2 || f->rendition >= HLS_MAX_RENDITIONS || !f->path) {
+        s->bad++;
+        return -EINVAL;
+    }
+    struct stat st;
+    if (stat(f->path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        s->not_a_file++;
+    size_t dir_len = strlen(s->hls_dir);
+    if (strncmp(f->path, s->hls_dir, dir_len) != 0 || f->path[dir_len] != '/' ||
+        strchr(f->path + dir_len + 1, '/'))
+        s->outside_dir++;
+    size_t r = f->rendition;
+    if (!s->init_seen[r]) {
+        if (f->sequence != VF_HLS_INIT || f->duration != 0)
+            s->bad_order++;
+        s->init_seen[r] = 1;
+        s->next[r] = s->first;
+    } else if (f->sequence != s->next[r] || f->sequence >= HLS_MAX_SEGMENTS)
+        s->bad_order++;
+    else
+        s->durations[r][s->next[r]++] = f->duration;
+    note_ffmpeg(s);
+    if (s->keep_dir) {
+        char to[1024];
+        if (f->sequence == VF_HLS_INIT)
+            snprintf(to, sizeof to, "%s/%zu-init.mp4", s->keep_dir, r);
+        else
+            snprintf(to, sizeof to, "%s/%zu-%lld.m4s", s->keep_dir, r, (long long)f->sequence);
+        if (rename(f->path, to) != 0)
+            s->bad++;
+    }
+    return s->calls == s->refuse_at ? -EPIPE : 0;
+}
+
+static vf_transcode_params_t hls_params(const vf_rendition_t *r, size_t n, uint32_t outputs,
+                                        const char *dir, double seconds, hls_seen_t *seen)
+{
+    vf_transcode_params_t p = params_for(r, n, NULL);
+    p.outputs = outputs;
+    p.hls_dir = dir;
+    p.hls_segment_seconds = seconds;
+    p.hls_first_segment = seen->first;
+    p.hls_file = record_hls;
+    p.hls_ud = seen;
+    seen->hls_dir = dir;
+    return p;
+}
+
+/* The first video packet of a segment (its init prepended): its time and
+ * whether it is a keyframe; NAN when ffprobe cannot read it. */
+static double segment_start(const char *init, const char *segment, int *key)
+{
+    char *joined = NULL, *out = NULL;
+    double t = NAN;
+    *key = 0;
+    ck_assert_int_ge(asprintf(&joined, "%s.joined.mp4", segment), 0);
+    if (vft_sh(NULL, "cat '%s' '%s' > '%s'", init, segment, joined) == 0 &&
+        vft_sh(&out, "ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags "
+               "-of csv=p=0 '%s' | head -n 1", joined) == 0 && out) {
+        char flags[16] = "";
+        if (sscanf(out, "%lf,%15s", &t, flags) == 2)
+            *key = flags[0] == 'K';
+    }
+    if (vfm_decodes(joined) != 1)
+        t = NAN;
+    unlink(joined);
+    free(joined);
+    free(out);
+    return t;
+}
+
+/* Every rendition reported in order, `count` segments of `seconds` (the
+ * last one shorter) adding up to `total`, numbered from s->first, each
+ * starting with a keyframe at the same instant in every rendition. */
+static void assert_hls(const hls_seen_t *s, size_t renditions, int count, double seconds, double total)
+{
+    ck_assert_int_eq(s->bad, 0);
+    ck_assert_int_eq(s->bad_order, 0);
+    ck_assert_int_eq(s->not_a_file, 0);
+    ck_assert_int_eq(s->outside_dir, 0);
+    ck_assert_int_eq(s->calls, (int)renditions * (1 + count - (int)s->first));
+    double first_start = NAN;
+    for (size_t r = 0; r < renditions; r++) {
+        ck_assert_int_eq(s->init_seen[r], 1);
+        ck_assert_int_eq((int)s->next[r], count);
+        double sum = 0;
+        for (int n = (int)s->first; n < count; n++) {
+            double d = s->durations[r][n];
+            if (n < count - 1)
+                assert_between(d, seconds - 0.001, seconds + 0.001, "segment duration");
+            else
+                assert_between(d, 0.01, seconds + 0.001, "last segment duration");
+            sum += d;
+        }
+        if (s->first == 0)
+            assert_between(sum, total - 0.1, total + 0.1, "HLS duration");
+        if (!s->keep_dir)
+            continue;
+        char init[1024], segment[1024];
+        snprintf(init, sizeof init, "%s/%zu-init.mp4", s->keep_dir, r);
+        for (int n = (int)s->first; n < count; n++) {
+            snprintf(segment, sizeof segment, "%s/%zu-%d.m4s", s->keep_dir, r, n);
+            int key;
+            double t = segment_start(init, segment, &key);
+            ck_assert_msg(!isnan(t), "%s does not decode after its init segment", segment);
+            ck_assert_msg(key, "%s does not start with a keyframe", segment);
+            /* Timestamps of a full run: segment n at n * seconds (plus the
+             * constant composition delay of B-frames). */
+            if (isnan(first_start))
+                first_start = t - n * seconds;
+            assert_between(t - n * seconds, first_start - 0.001, first_start + 0.001, "segment start");
+        }
+    }
+    if (s->keep_dir)
+        ck_assert_msg(first_start < 0.2, "segments start %g s late", first_start);
+}
+
+static int argv_has(const hls_seen_t *s, const char *arg)
+{
+    for (size_t i = 0; i < s->cmdline_len; i += strlen(s->cmdline + i) + 1)
+        if (strcmp(s->cmdline + i, arg) == 0)
+            return 1;
+    return 0;
+}
+
+static int argv_contains(const hls_seen_t *s, const char *needle)
+{
+    for (size_t i = 0; i < s->cmdline_len; i += strlen(s->cmdline + i) + 1)
+        if (strstr(s->cmdline + i, needle))
+            return 1;
+    return 0;
+}
+
+START_TEST(test_capabilities_outputs)
+{
+    vf_plugin_t *p = load("");
+    ck_assert_uint_eq(p->encoder_caps.outputs, VF_OUTPUT_MP4 | VF_OUTPUT_HLS);
+    /* A 1.1 caller's structure is not written past its size. */
+    struct {
+        vf_encoder_caps_t caps;
+        uint32_t guard;
+    } old;
+    memset(&old, 0xab, sizeof old);
+    old.caps.size = VF_ENCODER_CAPS_SIZE_1_1;
+    ck_assert_int_eq(vf_encoder_ops(p)->capabilities(p->state, &old.caps), 0);
+    ck_assert_uint_eq(old.caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
+    ck_assert_uint_eq(old.caps.outputs, 0xabababab);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_hls_and_mp4)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out"), *hls = vft_tmpdir("ffe-hls"), *kept = vft_tmpdir("ffe-kept");
+    char *p120 = path_in(out, "120p.mp4"), *p360 = path_in(out, "360p.mp4"),
+         *thumb = path_in(out, "thumb.jpg");
+    vf_rendition_t r[] = {{"120p", 120, p120}, {"360p", 360, p360}};
+    hls_seen_t seen = {.keep_dir = kept};
+    vf_transcode_params_t params = hls_params(r, 2, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, hls, 1.0, &seen);
+    params.thumbnail_path = thumb;
+    watch_t w = {.cancel_after = -1};
+    params.progress = watch_progress;
+    params.progress_ud = &w;
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_av, &params, &err) == 0, "%s", err.message);
+
+    /* The MP4s are what they were without HLS. */
+    assert_rendition(p120, 120, 214, 1, 3.0);
+    assert_rendition(p360, 360, 640, 1, 3.0);
+    assert_jpeg(thumb, 640, 360);
+    ck_assert_int_eq(entries_in(out), 3);
+    assert_hls(&seen, 2, 3, 1.0, 3.0);
+    ck_assert_int_eq(entries_in(hls), 0);   /* playlists gone, segments moved by the callee */
+    ck_assert_msg(w.last_percent == 100.0, "last progress %g", w.last_percent);
+    /* Both segments and the MP4 have sound. */
+    char init[1024], joined[1200];
+    snprintf(init, sizeof init, "%s/1-init.mp4", kept);
+    snprintf(joined, sizeof joined, "%s/joined.mp4", kept);
+    ck_assert_int_eq(vft_sh(NULL, "cat '%s' '%s/1-0.m4s' > '%s'", init, kept, joined), 0);
+    ck_assert_int_eq(vfm_count_streams(joined, "a"), 1);
+    ck_assert_int_eq((int)vfm_probe_num(joined, "v:0", "height"), 360);
+
+    vft_rmrf(out);
+    vft_rmrf(hls);
+    vft_rmrf(kept);
+    free(out);
+    free(hls);
+    free(kept);
+    free(p120);
+    free(p360);
+    free(thumb);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* Files are reported while ffmpeg runs, from the command line the README
+ * describes: one encode per rendition into the tee muxer, keyframes forced
+ * at every boundary, ffmpeg working inside the HLS directory. */
+START_TEST(test_hls_while_running)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *hls = vft_tmpdir("ffe-hls");
+    vf_rendition_t r[] = {{"120p", 120, NULL}};
+    hls_seen_t seen = {0};
+    vf_transcode_params_t params = hls_params(r, 1, VF_OUTPUT_HLS, hls, 2.0, &seen);
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_long, &params, &err) == 0, "%s", err.message);
+    assert_hls(&seen, 1, 15, 2.0, 30.0);
+    fprintf(stderr, "HLS: %d of %d files reported while ffmpeg ran\n", seen.while_running, seen.calls);
+    ck_assert_msg(seen.while_running >= 2, "only %d files reported while ffmpeg ran", seen.while_running);
+    ck_assert_str_eq(seen.cwd, hls);
+    ck_assert(argv_has(&seen, "tee"));
+    ck_assert(argv_has(&seen, "expr:gte(t,n_forced*2.000000)"));
+    ck_assert(argv_has(&seen, "+global_header"));
+    ck_assert(argv_contains(&seen, "[f=hls:onfail=abort:hls_segment_type=fmp4:hls_time=2.000000:"));
+    ck_assert(!argv_contains(&seen, "f=mp4")); /* HLS only: no MP4 slave */
+    /* Only the reported files are left (the callee did not move them). */
+    ck_assert_int_eq(entries_in(hls), seen.calls);
+    vft_rmrf(hls);
+    free(hls);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* Tee's syntax and the hls muxer's templates in the paths of both outputs. */
+START_TEST(test_hls_odd_paths)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *base = vft_tmpdir("ffe-odd"), *kept = vft_tmpdir("ffe-kept");
+    char *dir = path_in(base, " o d|[x]:y='q'\\z%d%v,=a\"b ");
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    char *mp4 = path_in(dir, "[v]|:%d 'x'.mp4");
+    vf_rendition_t r[] = {{"120p", 120, mp4}};
+    hls_seen_t seen = {.keep_dir = kept};
+    vf_transcode_params_t params = hls_params(r, 1, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, dir, 1.0, &seen);
+    vf_error_t err = {0};
+    ck_assert_msg(ops->transcode(p->state, clip_short, &params, &err) == 0, "%s", err.message);
+    assert_rendition(mp4, 120, 160, 0, 1.0);
+    assert_hls(&seen, 1, 1, 1.0, 1.0);
+    ck_assert_int_eq(entries_in(dir), 1); /* the MP4 */
+    vft_rmrf(base);
+    vft_rmrf(kept);
+    free(base);
+    free(kept);
+    free(dir);
+    free(mp4);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* A callback that fails stops ffmpeg: its value is returned, the MP4s and
+ * every unreported file are gone, the reported ones (the refused one too)
+ * are left alone.  (The contract's cases move every file away.) */
+START_TEST(test_hls_refused)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *out = vft_tmpdir("ffe-out"), *hls = vft_tmpdir("ffe-hls");
+    char *mp4 = path_in(out, "v.mp4");
+    vf_rendition_t r[] = {{"120p", 120, mp4}};
+    hls_seen_t seen = {.refuse_at = 3};
+    vf_transcode_params_t params = hls_params(r, 1, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, hls, 2.0, &seen);
+    vf_error_t err = {0};
+    int ret = ops->transcode(p->state, clip_long, &params, &err);
+    ck_assert_msg(ret == -EPIPE, "%d %s", ret, err.message);
+    ck_assert_msg(strstr(err.message, "r0-1.m4s"), "message: %s", err.message);
+    ck_assert_int_eq(seen.calls, 3);
+    ck_assert(no_children_left());
+    ck_assert_int_eq(entries_in(out), 0);
+    ck_assert_int_eq(entries_in(hls), 3);  /* init, 0 and 1 (refused): the callee's */
+    vft_rmrf(out);
+    vft_rmrf(hls);
+    free(out);
+    free(hls);
+    free(mp4);
+    vft_plugin_free(p);
+}
+END_TEST
+
+START_TEST(test_hls_bad_params)
+{
+    vf_plugin_t *p = load("");
+    const vf_encoder_ops_t *ops = vf_encoder_ops(p);
+    char *hls = vft_tmpdir("ffe-hls"), *file = path_in(hls, "file");
+    ck_assert_int_eq(vft_write_pattern(file, 10, 1), 0);
+    vf_rendition_t r[] = {{"120p", 120, NULL}};
+    hls_seen_t seen = {0};
+    struct {
+        uint32_t outputs;
+        const char *dir;
+        double seconds;
+        int64_t first;
+        int no_callback;
+        const char *says;
+    } cases[] = {
+        {0, hls, 4, 0, 0, "output path"},   /* 0: MP4, as before 1.2 */
+        {VF_OUTPUT_HLS | 4, hls, 4, 0, 0, "outputs"},
+        {VF_OUTPUT_MP4, hls, 4, 0, 0, "output path"},
+        {VF_OUTPUT_HLS, NULL, 4, 0, 0, "directory"},
+        {VF_OUTPUT_HLS, "/nonexistent/hls", 4, 0, 0, "/nonexistent/hls"},
+        {VF_OUTPUT_HLS, file, 4, 0, 0, "not a directory"},
+        {VF_OUTPUT_HLS, hls, 0, 0, 0, "0.1..600"},
+        {VF_OUTPUT_HLS, hls, NAN, 0, 0, "0.1..600"},
+        {VF_OUTPUT_HLS, hls, 4, -1, 0, "negative"},
+        {VF_OUTPUT_HLS, hls, 4, 0, 1, "callback"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        seen.first = cases[i].first;
+        vf_transcode_params_t params = hls_params(r, 1, cases[i].outputs, cases[i].dir,
+                                                  cases[i].seconds, &seen);
+        if (cases[i].no_callback)
+            params.hls_file = NULL;
+        vf_error_t err = {0};
+        int ret = ops->transcode(p->state, clip_short, &params, &err);
+        ck_assert_msg(ret < 0, "case %zu accepted", i);
+        ck_assert_msg(strstr(err.message, cases[i].says), "case %zu: %s", i, err.message);
+    }
+    ck_assert_int_eq(seen.calls, 0);
+    ck_assert_int_eq(entries_in(hls), 1);
+    vft_rmrf(hls);
+    free(hls);
+    free(file);
+    vft_plugin_free(p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("encoder_ffmpeg");
@@ -1134,6 +1524,12 @@ static Suite *suite(void)
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_parallel);
+    tcase_add_test(tc, test_capabilities_outputs);
+    tcase_add_test(tc, test_hls_and_mp4);
+    tcase_add_test(tc, test_hls_while_running);
+    tcase_add_test(tc, test_hls_odd_paths);
+    tcase_add_test(tc, test_hls_refused);
+    tcase_add_test(tc, test_hls_bad_params);
     suite_add_tcase(s, tc);
     return s;
 }

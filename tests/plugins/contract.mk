@@ -8,7 +8,8 @@ CONTRACT_SOURCES = tests/plugins/contract.c tests/plugins/contract.h
 STORAGE_CONTRACT_SOURCES = tests/plugins/storage_contract.c tests/plugins/storage_contract.h \
 	tests/plugins/storage_contract_fixture.h tests/plugins/storage_contract_multipart.c \
 	tests/plugins/storage_contract_caps.c
-ENCODER_CONTRACT_SOURCES = tests/plugins/encoder_contract.c tests/plugins/encoder_contract.h
+ENCODER_CONTRACT_SOURCES = tests/plugins/encoder_contract.c tests/plugins/encoder_contract.h \
+	tests/plugins/encoder_contract_fixture.h tests/plugins/encoder_contract_hls.c
 
 tests_plugins_check_storage_local_SOURCES += $(CONTRACT_SOURCES) $(STORAGE_CONTRACT_SOURCES)
 tests_plugins_check_storage_s3_SOURCES += $(CONTRACT_SOURCES) $(STORAGE_CONTRACT_SOURCES)

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "tests/plugins/encoder_contract.h"
+#include "tests/plugins/encoder_contract_fixture.h"
 #include "tests/media.h"
 #include "vftest.h"
 
@@ -23,27 +24,23 @@
 
 #include <videoflix/encoder.h>
 
-/* The source clip: small, with sound, one second. */
+/* The source clips: small, with sound; one second, and a longer one cut
+ * into several HLS segments. */
 #define CLIP_WIDTH 320
 #define CLIP_HEIGHT 180
 #define CLIP_FPS 25
 #define CLIP_SECONDS 1.0
+#define HLS_CLIP_SECONDS 10.5
 
 static const vfc_subject_t *subject;
 static char *clips;              /* made by make_clips() */
-static char *clip_av, *clip_text;/* paths */
+static char *clip_av, *clip_text, *clip_hls; /* paths */
+static double clip_hls_seconds;  /* as ffprobe reads it */
 static char *http_base;          /* "http://127.0.0.1:PORT", serving `clips` */
-static char *url_av, *url_text;  /* the clips over HTTP */
+static char *url_av, *url_text, *url_hls; /* the clips over HTTP */
 static int http_pid = -1;
 
-static struct {
-    vfc_instance_t inst;
-    const vf_encoder_ops_t *ops;
-    void *state;
-    vf_encoder_caps_t caps;      /* what the loader read: declared, or implied by 1.0 */
-    const char *av, *text;       /* the clips as this encoder reads them */
-    char *out;                   /* outputs of the test */
-} fx;
+encoder_fixture_t vfc_efx;
 
 /* Serve the clips directory on a free loopback port; 0 or -1. */
 static int start_http(void)
@@ -59,7 +56,8 @@ static int start_http(void)
     /* MP4s with the index first: http.server does not answer ranges. */
     if (asprintf(&http_base, "http://127.0.0.1:%d", port) < 0 ||
         asprintf(&url_av, "%s/av-faststart.mp4", http_base) < 0 ||
-        asprintf(&url_text, "%s/notes.mp4", http_base) < 0)
+        asprintf(&url_text, "%s/notes.mp4", http_base) < 0 ||
+        asprintf(&url_hls, "%s/hls-faststart.mp4", http_base) < 0)
         return -1;
     return 0;
 }
@@ -78,17 +76,28 @@ static void make_clips(void)
         free(clip_av);
         clip_av = NULL;
     }
+    clip_hls = vfc_path(clips, "hls.mp4");
+    vfm_clip_t longer = {.width = CLIP_WIDTH, .height = CLIP_HEIGHT, .fps = CLIP_FPS, .seconds = HLS_CLIP_SECONDS,
+                         .audio = 1};
+    if (vfm_make_clip(clip_hls, &longer) != 0 ||
+        vft_sh(NULL, "ffmpeg -v error -nostdin -y -i '%s' -c copy -movflags +faststart '%s/hls-faststart.mp4'",
+               clip_hls, clips) != 0 ||
+        !isfinite(clip_hls_seconds = vfm_probe_num(clip_hls, NULL, "duration"))) {
+        free(clip_hls);
+        clip_hls = NULL;
+    }
     FILE *f = fopen(clip_text, "w");
     if (!f || fputs("Not a video, whatever its name says.\n", f) < 0 || fclose(f) != 0) {
         free(clip_text);
         clip_text = NULL;
     }
-    if (clip_av && clip_text && start_http() != 0) {
+    if (clip_av && clip_text && clip_hls && start_http() != 0) {
         free(http_base);
         http_base = NULL;
         free(url_av);
         free(url_text);
-        url_av = url_text = NULL;
+        free(url_hls);
+        url_av = url_text = url_hls = NULL;
     }
 }
 
@@ -100,55 +109,48 @@ static void remove_clips(void)
     free(http_base);
     free(url_av);
     free(url_text);
-    http_base = url_av = url_text = NULL;
+    free(url_hls);
+    http_base = url_av = url_text = url_hls = NULL;
     vft_rmrf(clips);
     free(clips);
     free(clip_av);
     free(clip_text);
-    clips = clip_av = clip_text = NULL;
+    free(clip_hls);
+    clips = clip_av = clip_text = clip_hls = NULL;
 }
 
 static void setup(void)
 {
-    ck_assert_msg(clip_av && clip_text, "cannot make the test clips with the ffmpeg program (is it installed?)");
-    ck_assert_msg(url_av && url_text, "cannot serve the test clips with python3 -m http.server");
-    vfc_open(subject, VF_PLUGIN_ENCODER, &fx.inst);
-    fx.ops = vf_encoder_ops(fx.inst.plugin);
-    fx.state = fx.inst.plugin->state;
-    fx.caps = fx.inst.plugin->encoder_caps;
-    bool paths = fx.caps.sources & VF_ENCODER_SOURCE_PATH;
-    fx.av = paths ? clip_av : url_av;
-    fx.text = paths ? clip_text : url_text;
-    fx.out = vft_tmpdir("vf-contract-out");
-    ck_assert_ptr_nonnull(fx.out);
+    ck_assert_msg(clip_av && clip_text && clip_hls, "cannot make the test clips with the ffmpeg program (is it installed?)");
+    ck_assert_msg(url_av && url_text && url_hls, "cannot serve the test clips with python3 -m http.server");
+    vfc_open(subject, VF_PLUGIN_ENCODER, &vfc_efx.inst);
+    vfc_efx.ops = vf_encoder_ops(vfc_efx.inst.plugin);
+    vfc_efx.state = vfc_efx.inst.plugin->state;
+    vfc_efx.caps = vfc_efx.inst.plugin->encoder_caps;
+    bool paths = vfc_efx.caps.sources & VF_ENCODER_SOURCE_PATH;
+    vfc_efx.av = paths ? clip_av : url_av;
+    vfc_efx.text = paths ? clip_text : url_text;
+    vfc_efx.hls_av = paths ? clip_hls : url_hls;
+    vfc_efx.hls_av_seconds = clip_hls_seconds;
+    vfc_efx.out = vft_tmpdir("vf-contract-out");
+    ck_assert_ptr_nonnull(vfc_efx.out);
 }
 
 static void teardown(void)
 {
-    vfc_close(&fx.inst);
-    if (fx.out) {
-        vft_rmrf(fx.out);
-        free(fx.out);
+    vfc_close(&vfc_efx.inst);
+    if (vfc_efx.out) {
+        vft_rmrf(vfc_efx.out);
+        free(vfc_efx.out);
     }
-    memset(&fx, 0, sizeof fx);
+    memset(&vfc_efx, 0, sizeof vfc_efx);
 }
 
 /* ------------------------------------------------------------ helpers */
 
-/* Two renditions (90 and 180 lines) and a thumbnail into `dir`. */
-typedef struct job {
-    char *paths[2];
-    char *thumb;
-    vf_rendition_t renditions[2];
-    vf_transcode_params_t params;
-    vfc_progress_t progress;
-    int ret;
-    vf_error_t err;
-} job_t;
-
-static void job_init(job_t *j, const char *dir)
+void vfc_job_init(vfc_job_t *j, const char *dir)
 {
-    bool x264 = fx.caps.flags & VF_ENCODER_X264_DEFAULTS;
+    bool x264 = vfc_efx.caps.flags & VF_ENCODER_X264_DEFAULTS;
     memset(j, 0, sizeof *j);
     j->paths[0] = vfc_path(dir, "90p.mp4");
     j->paths[1] = vfc_path(dir, "180p.mp4");
@@ -157,6 +159,7 @@ static void job_init(job_t *j, const char *dir)
     j->renditions[1] = (vf_rendition_t){"180p", 180, j->paths[1]};
     j->params = (vf_transcode_params_t){
         .size = sizeof(vf_transcode_params_t),
+        .outputs = VF_OUTPUT_MP4,
         .renditions = j->renditions,
         .nrenditions = 2,
         /* As the core does: libx264 terms only for encoders that take them. */
@@ -171,7 +174,7 @@ static void job_init(job_t *j, const char *dir)
     };
 }
 
-static void job_free(job_t *j)
+void vfc_job_free(vfc_job_t *j)
 {
     free(j->paths[0]);
     free(j->paths[1]);
@@ -186,9 +189,7 @@ static void assert_probe_str(const char *path, const char *select, const char *e
     free(got);
 }
 
-/* A rendition as videoflix serves it: H.264 of the asked height and the
- * source's shape, stereo AAC, index before the media, whole length. */
-static void assert_rendition(const char *path, int height)
+void vfc_assert_rendition(const char *path, int height, double seconds)
 {
     assert_probe_str(path, "v:0", "codec_name", "h264");
     int h = (int)vfm_probe_num(path, "v:0", "height"), w = (int)vfm_probe_num(path, "v:0", "width");
@@ -198,13 +199,12 @@ static void assert_rendition(const char *path, int height)
     ck_assert_msg(vfm_count_streams(path, "a") == 1, "%s has no audio stream", path);
     assert_probe_str(path, "a:0", "codec_name", "aac");
     ck_assert_msg(vfm_moov_before_mdat(path) == 1, "%s does not have its index (moov) first", path);
-    double seconds = vfm_probe_num(path, NULL, "duration");
-    ck_assert_msg(fabs(seconds - CLIP_SECONDS) <= 0.15, "%s lasts %.3f s, the source %.3f s", path, seconds,
-                  CLIP_SECONDS);
+    double lasts = vfm_probe_num(path, NULL, "duration");
+    ck_assert_msg(fabs(lasts - seconds) <= 0.15, "%s lasts %.3f s, the source %.3f s", path, lasts, seconds);
     ck_assert_msg(vfm_decodes(path), "%s does not decode cleanly", path);
 }
 
-static void assert_jpeg(const char *path)
+void vfc_assert_jpeg(const char *path)
 {
     assert_probe_str(path, "v:0", "codec_name", "mjpeg");
     ck_assert_msg(vfm_probe_num(path, "v:0", "width") > 0 && vfm_probe_num(path, "v:0", "height") > 0,
@@ -216,14 +216,14 @@ static void assert_jpeg(const char *path)
 
 START_TEST(test_descriptor)
 {
-    const vf_plugin_desc_t *d = fx.inst.plugin->desc;
+    const vf_plugin_desc_t *d = vfc_efx.inst.plugin->desc;
     ck_assert_int_eq(d->kind, VF_PLUGIN_ENCODER);
     ck_assert_msg(d->name && d->name[0], "the descriptor has no name");
-    ck_assert_uint_ge(fx.ops->size, VF_ENCODER_OPS_SIZE_1_0);
-    ck_assert_msg(fx.ops->probe && fx.ops->transcode && fx.ops->thumbnail,
+    ck_assert_uint_ge(vfc_efx.ops->size, VF_ENCODER_OPS_SIZE_1_0);
+    ck_assert_msg(vfc_efx.ops->probe && vfc_efx.ops->transcode && vfc_efx.ops->thumbnail,
                   "probe, transcode and thumbnail are required");
-    ck_assert_msg(fx.ops->accepts_urls == 0 || fx.ops->accepts_urls == 1, "accepts_urls is %d, not 0 or 1",
-                  fx.ops->accepts_urls);
+    ck_assert_msg(vfc_efx.ops->accepts_urls == 0 || vfc_efx.ops->accepts_urls == 1, "accepts_urls is %d, not 0 or 1",
+                  vfc_efx.ops->accepts_urls);
 }
 END_TEST
 
@@ -234,7 +234,7 @@ START_TEST(test_probe_clip)
     vf_media_info_t info;
     vf_error_t err;
     memset(&info, 0, sizeof info);
-    VFC_OK(fx.ops->probe(fx.state, fx.av, &info, &err), err);
+    VFC_OK(vfc_efx.ops->probe(vfc_efx.state, vfc_efx.av, &info, &err), err);
     ck_assert_msg(info.has_video && info.has_audio, "has_video %d, has_audio %d", info.has_video, info.has_audio);
     ck_assert_int_eq(info.width, CLIP_WIDTH);
     ck_assert_int_eq(info.height, CLIP_HEIGHT);
@@ -254,10 +254,10 @@ START_TEST(test_probe_refuses_non_media)
 {
     vf_media_info_t info;
     vf_error_t err;
-    VFC_FAILS(-EINVAL, fx.ops->probe(fx.state, fx.text, &info, &err), err);
-    char *missing = fx.av == clip_av ? vfc_path(clips, "no-such-clip.mp4") : vfc_path(http_base, "no-such-clip.mp4");
+    VFC_FAILS(-EINVAL, vfc_efx.ops->probe(vfc_efx.state, vfc_efx.text, &info, &err), err);
+    char *missing = vfc_efx.av == clip_av ? vfc_path(clips, "no-such-clip.mp4") : vfc_path(http_base, "no-such-clip.mp4");
     memset(&err, 0, sizeof err);
-    int ret = fx.ops->probe(fx.state, missing, &info, &err);
+    int ret = vfc_efx.ops->probe(vfc_efx.state, missing, &info, &err);
     ck_assert_msg(ret == -EINVAL || ret == -ENOENT, "probe of a missing file returned %d (%s)", ret, err.message);
     ck_assert_msg(err.message[0], "probe of a missing file failed without a message");
     free(missing);
@@ -268,29 +268,29 @@ END_TEST
 
 START_TEST(test_transcode_two_renditions)
 {
-    job_t j;
-    job_init(&j, fx.out);
+    vfc_job_t j;
+    vfc_job_init(&j, vfc_efx.out);
     vf_error_t err;
-    VFC_OK(fx.ops->transcode(fx.state, fx.av, &j.params, &err), err);
-    assert_rendition(j.paths[0], 90);
-    assert_rendition(j.paths[1], 180);
-    assert_jpeg(j.thumb);
-    ck_assert_msg(vfc_entries(fx.out) == 3, "%d files in the output directory, expected the 3 asked for",
-                  vfc_entries(fx.out));
+    VFC_OK(vfc_efx.ops->transcode(vfc_efx.state, vfc_efx.av, &j.params, &err), err);
+    vfc_assert_rendition(j.paths[0], 90, CLIP_SECONDS);
+    vfc_assert_rendition(j.paths[1], 180, CLIP_SECONDS);
+    vfc_assert_jpeg(j.thumb);
+    ck_assert_msg(vfc_entries(vfc_efx.out) == 3, "%d files in the output directory, expected the 3 asked for",
+                  vfc_entries(vfc_efx.out));
     vfc_assert_progress_sane(&j.progress, "transcode");
     ck_assert_msg(j.progress.last == 100, "the last progress report was %.1f, not 100", j.progress.last);
-    job_free(&j);
+    vfc_job_free(&j);
 }
 END_TEST
 
 START_TEST(test_transcode_refuses_non_media)
 {
-    job_t j;
-    job_init(&j, fx.out);
+    vfc_job_t j;
+    vfc_job_init(&j, vfc_efx.out);
     vf_error_t err;
-    VFC_FAILS(-EINVAL, fx.ops->transcode(fx.state, fx.text, &j.params, &err), err);
-    ck_assert_msg(vfc_entries(fx.out) == 0, "a refused transcode left files behind");
-    job_free(&j);
+    VFC_FAILS(-EINVAL, vfc_efx.ops->transcode(vfc_efx.state, vfc_efx.text, &j.params, &err), err);
+    ck_assert_msg(vfc_entries(vfc_efx.out) == 0, "a refused transcode left files behind");
+    vfc_job_free(&j);
 }
 END_TEST
 
@@ -298,29 +298,29 @@ END_TEST
 START_TEST(test_transcode_cancelled)
 {
     for (int at_start = 1; at_start >= 0; at_start--) {
-        job_t j;
-        job_init(&j, fx.out);
+        vfc_job_t j;
+        vfc_job_init(&j, vfc_efx.out);
         j.progress.cancel_at_call = at_start;
         j.progress.cancel_above_zero = !at_start;
         vf_error_t err;
-        VFC_FAILS(-ECANCELED, fx.ops->transcode(fx.state, fx.av, &j.params, &err), err);
+        VFC_FAILS(-ECANCELED, vfc_efx.ops->transcode(vfc_efx.state, vfc_efx.av, &j.params, &err), err);
         ck_assert_msg(j.progress.cancelled, "the job ended without being cancelled");
-        ck_assert_msg(vfc_entries(fx.out) == 0, "a cancelled transcode (%s) left %d files behind",
-                      at_start ? "at its first report" : "past 0 %", vfc_entries(fx.out));
-        job_free(&j);
+        ck_assert_msg(vfc_entries(vfc_efx.out) == 0, "a cancelled transcode (%s) left %d files behind",
+                      at_start ? "at its first report" : "past 0 %", vfc_entries(vfc_efx.out));
+        vfc_job_free(&j);
     }
 }
 END_TEST
 
 typedef struct concurrent {
     char *dir;
-    job_t job;
+    vfc_job_t job;
 } concurrent_t;
 
 static void *concurrent_run(void *arg)
 {
     concurrent_t *c = arg;
-    c->job.ret = fx.ops->transcode(fx.state, fx.av, &c->job.params, &c->job.err);
+    c->job.ret = vfc_efx.ops->transcode(vfc_efx.state, vfc_efx.av, &c->job.params, &c->job.err);
     return NULL;
 }
 
@@ -329,13 +329,13 @@ START_TEST(test_transcode_concurrent)
 {
     concurrent_t jobs[2];
     pthread_t threads[2];
-    int n = fx.caps.max_jobs == 1 ? 1 : 2;
+    int n = vfc_efx.caps.max_jobs == 1 ? 1 : 2;
     for (int i = 0; i < n; i++) {
         char name[16];
         snprintf(name, sizeof name, "job%d", i);
-        jobs[i].dir = vfc_path(fx.out, name);
+        jobs[i].dir = vfc_path(vfc_efx.out, name);
         ck_assert_int_eq(mkdir(jobs[i].dir, 0755), 0);
-        job_init(&jobs[i].job, jobs[i].dir);
+        vfc_job_init(&jobs[i].job, jobs[i].dir);
     }
     for (int i = 0; i < n; i++)
         ck_assert_int_eq(pthread_create(&threads[i], NULL, concurrent_run, &jobs[i]), 0);
@@ -343,9 +343,9 @@ START_TEST(test_transcode_concurrent)
         ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
     for (int i = 0; i < n; i++) {
         ck_assert_msg(jobs[i].job.ret == 0, "job %d returned %d: %s", i, jobs[i].job.ret, jobs[i].job.err.message);
-        assert_rendition(jobs[i].job.paths[1], 180);
-        assert_jpeg(jobs[i].job.thumb);
-        job_free(&jobs[i].job);
+        vfc_assert_rendition(jobs[i].job.paths[1], 180, CLIP_SECONDS);
+        vfc_assert_jpeg(jobs[i].job.thumb);
+        vfc_job_free(&jobs[i].job);
         free(jobs[i].dir);
     }
 }
@@ -355,17 +355,17 @@ END_TEST
 
 START_TEST(test_thumbnail)
 {
-    char *thumb = vfc_path(fx.out, "at-half.jpg");
+    char *thumb = vfc_path(vfc_efx.out, "at-half.jpg");
     vfc_progress_t progress = {0};
     vf_error_t err;
-    VFC_OK(fx.ops->thumbnail(fx.state, fx.av, 0.5, thumb, vfc_record_progress, &progress, &err), err);
-    assert_jpeg(thumb);
-    ck_assert_int_eq(vfc_entries(fx.out), 1);
+    VFC_OK(vfc_efx.ops->thumbnail(vfc_efx.state, vfc_efx.av, 0.5, thumb, vfc_record_progress, &progress, &err), err);
+    vfc_assert_jpeg(thumb);
+    ck_assert_int_eq(vfc_entries(vfc_efx.out), 1);
     ck_assert_msg(!progress.backwards && !progress.out_of_range, "thumbnail progress went backwards or left 0..100");
     free(thumb);
-    thumb = vfc_path(fx.out, "refused.jpg");
-    VFC_FAILS(-EINVAL, fx.ops->thumbnail(fx.state, fx.text, -1, thumb, NULL, NULL, &err), err);
-    ck_assert_int_eq(vfc_entries(fx.out), 1);
+    thumb = vfc_path(vfc_efx.out, "refused.jpg");
+    VFC_FAILS(-EINVAL, vfc_efx.ops->thumbnail(vfc_efx.state, vfc_efx.text, -1, thumb, NULL, NULL, &err), err);
+    ck_assert_int_eq(vfc_entries(vfc_efx.out), 1);
     free(thumb);
 }
 END_TEST
@@ -374,17 +374,17 @@ END_TEST
 
 START_TEST(test_declared_capabilities)
 {
-    if (!(VF_HAS_FIELD(vf_encoder_ops_t, fx.ops, capabilities) && fx.ops->capabilities)) {
+    if (!(VF_HAS_FIELD(vf_encoder_ops_t, vfc_efx.ops, capabilities) && vfc_efx.ops->capabilities)) {
         fprintf(stderr, "%s: no capabilities operation (a 1.0 encoder); the core assumes 1.0 behaviour\n",
-                fx.inst.plugin->desc->name);
+                vfc_efx.inst.plugin->desc->name);
         return;
     }
     const uint32_t kinds = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
-    ck_assert_msg(fx.caps.sources && !(fx.caps.sources & ~kinds), "sources %#x", fx.caps.sources);
-    ck_assert_msg(!(fx.caps.flags & ~VF_ENCODER_X264_DEFAULTS), "unknown flags %#x", fx.caps.flags);
-    ck_assert_msg(fx.ops->accepts_urls == !!(fx.caps.sources & VF_ENCODER_SOURCE_HTTP),
-                  "accepts_urls is %d but the capabilities say URLs are %s", fx.ops->accepts_urls,
-                  fx.caps.sources & VF_ENCODER_SOURCE_HTTP ? "read" : "not read");
+    ck_assert_msg(vfc_efx.caps.sources && !(vfc_efx.caps.sources & ~kinds), "sources %#x", vfc_efx.caps.sources);
+    ck_assert_msg(!(vfc_efx.caps.flags & ~VF_ENCODER_X264_DEFAULTS), "unknown flags %#x", vfc_efx.caps.flags);
+    ck_assert_msg(vfc_efx.ops->accepts_urls == !!(vfc_efx.caps.sources & VF_ENCODER_SOURCE_HTTP),
+                  "accepts_urls is %d but the capabilities say URLs are %s", vfc_efx.ops->accepts_urls,
+                  vfc_efx.caps.sources & VF_ENCODER_SOURCE_HTTP ? "read" : "not read");
 }
 END_TEST
 
@@ -400,8 +400,8 @@ START_TEST(test_source_kinds)
         vf_media_info_t info;
         vf_error_t err = {0};
         memset(&info, 0, sizeof info);
-        int ret = fx.ops->probe(fx.state, kinds[i].source, &info, &err);
-        if (fx.caps.sources & kinds[i].kind) {
+        int ret = vfc_efx.ops->probe(vfc_efx.state, kinds[i].source, &info, &err);
+        if (vfc_efx.caps.sources & kinds[i].kind) {
             ck_assert_msg(ret == 0, "probe of %s (declared) returned %d: %s", kinds[i].name, ret, err.message);
             ck_assert_int_eq(info.height, CLIP_HEIGHT);
         } else {
@@ -434,6 +434,7 @@ Suite *vfc_encoder_suite(const vfc_subject_t *s)
     tcase_add_test(tc, test_thumbnail);
     tcase_add_test(tc, test_declared_capabilities);
     tcase_add_test(tc, test_source_kinds);
+    vfc_encoder_add_hls(tc);
     suite_add_tcase(suite, tc);
     return suite;
 }
