@@ -158,7 +158,15 @@ tests_e2e_check_admin_browser_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_admin_browser_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_admin_browser_LDADD = $(TEST_LIBS) -lm
 EXTRA_DIST += tests/browser/admin.mjs tests/browser/package.json tests/browser/package-lock.json tests/browser/install.sh
-# hls.js (npm, pinned there too) plays a video's HLS stream (tests/browser/hls.mjs).
+# A video's HLS stream played by hls.js (npm, pinned there too) in chromium,
+# switching level under CDP throttling, and watched while it is processed
+# (tests/browser/hls.mjs).
+check_PROGRAMS += tests/e2e/check_hls_browser
+TESTS += tests/e2e/check_hls_browser
+tests_e2e_check_hls_browser_SOURCES = tests/e2e/check_hls_browser.c $(BROWSER_TEST_SOURCES)
+tests_e2e_check_hls_browser_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_hls_browser_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_hls_browser_LDADD = $(TEST_LIBS) -lm
 EXTRA_DIST += tests/browser/hls.mjs
 
 # make install into a temporary prefix, run from the installed tree only,
