@@ -44,7 +44,7 @@ mkdirSync(shots, { recursive: true });
 // be set once the levels are known.
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>HLS test</title>
-<style>body{font:14px sans-serif;margin:8px} video{width:640px;height:360px;background:#000}</style>
+<style>body{font:14px sans-serif;margin:8px} video{width:640px;height:360px;background:#000} pre{white-space:pre-wrap}</style>
 <script src="/hls-test/hls.js"></script></head>
 <body><video id="video" muted playsinline loop></video><pre id="status"></pre>
 <script>
