@@ -160,13 +160,24 @@ tests_e2e_check_admin_LDADD = $(TEST_LIBS) -lm
 
 # The admin pages in Debian's chromium, driven by tests/browser/admin.mjs
 # (playwright-core, pinned by tests/browser/package-lock.json).
+BROWSER_TEST_SOURCES = tests/e2e/browser_fixture.c tests/e2e/browser_fixture.h $(UPLOADS_TEST_SOURCES)
 check_PROGRAMS += tests/e2e/check_admin_browser
 TESTS += tests/e2e/check_admin_browser
-tests_e2e_check_admin_browser_SOURCES = tests/e2e/check_admin_browser.c $(UPLOADS_TEST_SOURCES)
+tests_e2e_check_admin_browser_SOURCES = tests/e2e/check_admin_browser.c $(BROWSER_TEST_SOURCES)
 tests_e2e_check_admin_browser_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_e2e_check_admin_browser_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_check_admin_browser_LDADD = $(TEST_LIBS) -lm
 EXTRA_DIST += tests/browser/admin.mjs tests/browser/package.json tests/browser/package-lock.json tests/browser/install.sh
+# A video's HLS stream played by hls.js (npm, pinned there too) in chromium,
+# switching level under CDP throttling, and watched while it is processed
+# (tests/browser/hls.mjs).
+check_PROGRAMS += tests/e2e/check_hls_browser
+TESTS += tests/e2e/check_hls_browser
+tests_e2e_check_hls_browser_SOURCES = tests/e2e/check_hls_browser.c $(BROWSER_TEST_SOURCES)
+tests_e2e_check_hls_browser_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_e2e_check_hls_browser_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_check_hls_browser_LDADD = $(TEST_LIBS) -lm
+EXTRA_DIST += tests/browser/hls.mjs
 
 # make install into a temporary prefix, run from the installed tree only,
 # make uninstall (docs/operations.md).
@@ -235,9 +246,9 @@ tests_e2e_check_metrics_LDADD = $(TEST_LIBS) -lm
 TESTS += tests/install/prometheus_rules.sh
 EXTRA_DIST += tests/install/prometheus_rules.sh tests/install/prometheus_rules_test.yml
 
-# The browser test's screenshots and (from a release tree) its own
-# playwright-core: make distcheck wants a clean build folder after distclean.
+# The browser tests' screenshots and (from a release tree) their own
+# npm packages: make distcheck wants a clean build folder after distclean.
 clean-local: clean-browser-artefacts
 clean-browser-artefacts:
-	-rm -rf tests/admin-screenshots tests/browser-run
+	-rm -rf tests/admin-screenshots tests/hls-screenshots tests/browser-run
 .PHONY: clean-browser-artefacts

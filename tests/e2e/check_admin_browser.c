@@ -15,6 +15,7 @@
  * <build>/tests/admin-screenshots/ (the output names the folder).
  */
 #include "config.h"
+#include "browser_fixture.h"
 #include "uploads_fixture.h"
 
 #include <stdio.h>
@@ -43,31 +44,6 @@ static void setup(void)
 
 static void teardown(void) { ufix_teardown(&f); }
 
-/* admin.mjs beside its playwright-core: in the source tree, where the test
- * command installs it, or (a release tree, as make distcheck unpacks it,
- * carries no node_modules and is read-only) a copy in the build folder,
- * installed there from the same lock file. */
-static void browser_script(char *script, size_t len)
-{
-    const char *src = vft_env_or_skip("VF_SRCDIR");
-    struct stat st;
-    char installed[4200];
-    snprintf(installed, sizeof installed, "%s/tests/browser/node_modules/playwright-core/package.json", src);
-    if (stat(installed, &st) == 0) {
-        snprintf(script, len, "%s/tests/browser/admin.mjs", src);
-        return;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tests/browser-run", vft_env_or_skip("VF_BUILDDIR"));
-    ck_assert_msg(vft_sh(NULL,
-                         "mkdir -p '%s' && cp '%s/tests/browser/admin.mjs' '%s/tests/browser/package.json' "
-                         "'%s/tests/browser/package-lock.json' '%s/' && chmod u+w '%s'/* && "
-                         "'%s/scripts/npm-ci.sh' '%s' playwright-core",
-                         dir, src, src, src, dir, dir, src, dir) == 0,
-                  "cannot install playwright-core in %s", dir);
-    snprintf(script, len, "%s/admin.mjs", dir);
-}
-
 START_TEST(upload_through_the_page_reaches_ready_live)
 {
     char clip[4096], shots[4096];
@@ -76,7 +52,7 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     snprintf(shots, sizeof shots, "%s/tests/admin-screenshots", vft_env_or_skip("VF_BUILDDIR"));
     vft_rmrf(shots);
     char script[4096];
-    browser_script(script, sizeof script);
+    bfix_script("admin.mjs", "playwright-core", script, sizeof script);
     setenv("VF_ADMIN_BASE", f.base, 1);
     setenv("VF_ADMIN_EMAIL", STAFF_EMAIL, 1);
     setenv("VF_ADMIN_PASSWORD", STAFF_PASSWORD, 1);
@@ -94,16 +70,8 @@ START_TEST(upload_through_the_page_reaches_ready_live)
     setenv("VF_ADMIN_VIEWER", "viewer@example.com", 1);
     setenv("VF_ADMIN_VIEWER_PASSWORD", "viewer-password-1", 1);
     setenv("VF_ADMIN_SHOTS", shots, 1);
-    char *argv[] = {"node", script, NULL};
-    char *out = NULL;
-    int status = vft_run(argv, &out);
-    printf("%s", out ? out : "");
+    char *out = bfix_run(script, "admin.mjs");
     printf("check_admin_browser: screenshots kept in %s\n", shots);
-    fflush(stdout);
-    /* CI shows the first line of a failure only: name the failed step. */
-    const char *why = out ? strstr(out, "admin.mjs: FAILED: ") : NULL;
-    int why_len = why ? (int)strcspn(why, "\n") : 0;
-    ck_assert_msg(status == 0, "admin.mjs failed (%d): %.*s", status, why_len, why ? why : "(no FAILED line)");
     ck_assert_ptr_nonnull(strstr(out, "the row went "));
     ck_assert_ptr_nonnull(strstr(out, "the 720p rendition played past 2 s"));
     ck_assert_ptr_nonnull(strstr(out, "replaced the source in the dialog"));

@@ -325,15 +325,25 @@ int64_t ufix_add_video(ufix_t *f, const char *file, const char *title)
 
 int ufix_wait_video(ufix_t *f, int64_t id, const char *state, int timeout_ms, json_t **video)
 {
+    return ufix_wait_video_field(f, id, "processing_state", state, timeout_ms, video);
+}
+
+int ufix_wait_video_field(ufix_t *f, int64_t id, const char *field, const char *value, int timeout_ms,
+                          json_t **video)
+{
     char path[96];
     snprintf(path, sizeof path, "/admin/api/videos/%" PRId64 "/", id);
+    int of_state = strcmp(field, "processing_state") == 0;
     for (int waited = 0;; waited += 100) {
         json_t *v = NULL;
         long status = ufix_json(f, "GET", path, NULL, &v);
+        const char *got = json_string_value(json_object_get(v, field));
         const char *st = json_string_value(json_object_get(v, "processing_state"));
-        int reached = status == 200 && st &&
-                      (state ? strcmp(st, state) == 0 : strcmp(st, "ready") == 0 || strcmp(st, "failed") == 0);
-        if (reached || waited >= timeout_ms) {
+        int final = st && (strcmp(st, "ready") == 0 || strcmp(st, "failed") == 0);
+        int reached = status == 200 && got && (value ? strcmp(got, value) == 0 : of_state && final);
+        /* Another field changes no more once processing has ended. */
+        int hopeless = status == 200 && !reached && !of_state && final;
+        if (reached || hopeless || waited >= timeout_ms) {
             if (video)
                 *video = v;
             else

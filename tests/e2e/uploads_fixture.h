@@ -118,6 +118,10 @@ int64_t ufix_add_video(ufix_t *f, const char *file, const char *title);
  * any final state when state is NULL); the last object into *video.
  * 0 when reached, -1 on timeout. */
 int ufix_wait_video(ufix_t *f, int64_t id, const char *state, int timeout_ms, json_t **video);
+/* The same for another field of the video object ("hls_state"), which is
+ * given up on (-1) as soon as processing has ended without it. */
+int ufix_wait_video_field(ufix_t *f, int64_t id, const char *field, const char *value, int timeout_ms,
+                          json_t **video);
 
 /* First column of the first row of a query on the test database (malloc()ed),
  * or NULL. */
