@@ -78,7 +78,7 @@ int vf_encoder_caps_read(const vf_encoder_ops_t *ops, void *state, vf_encoder_ca
         .sources = VF_ENCODER_SOURCE_PATH | (ops->accepts_urls ? VF_ENCODER_SOURCE_HTTP : 0),
         .flags = VF_ENCODER_X264_DEFAULTS,
         .max_jobs = 0,
-        .outputs = VF_OUTPUT_MP4,
+        .outputs = VF_OUTPUT_MP4, /* 1.2: what a 1.0/1.1 encoder makes */
     };
     if (!VF_HAS_FIELD(vf_encoder_ops_t, ops, capabilities) || !ops->capabilities)
         return 0;

@@ -167,7 +167,6 @@ static int playlist_written(lav_hls_t *h, char *text)
 
 /* ---- the muxer's I/O ---- */
 
-
 static int hls_io_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags, AVDictionary **options)
 {
     lav_hls_t *h = s->opaque;
