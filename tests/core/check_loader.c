@@ -63,6 +63,9 @@ START_TEST(good_plugin_loads_and_works)
     char *path = NULL;
     ck_assert_int_eq(vf_storage_local_path(p, "a/b.mp4", &path, &verr), -ENOTSUP);
     ck_assert_ptr_null(path);
+    /* remove_prefix is NULL (optional): not offered. */
+    ck_assert_int_eq(vf_storage_removes_prefixes(p), 0);
+    ck_assert_int_eq(vf_storage_remove_prefix(p, "a/", &verr), -ENOTSUP);
 
     /* Copies go through the cancellable 1.1 operation. */
     vf_storage_stat_t st;
@@ -140,6 +143,17 @@ static void expect_parts_joined(vf_plugin_t *p)
     free(etag);
 }
 
+/* A plugin without remove_prefix (older, or NULL): the core never calls
+ * into it and says why it cannot remove a prefix. */
+static void expect_no_remove_prefix(vf_plugin_t *p)
+{
+    vf_error_t verr = {0};
+    ck_assert_int_eq(vf_storage_removes_prefixes(p), 0);
+    ck_assert_int_eq(vf_storage_remove_prefix(p, "videos/1/2/hls/", &verr), -ENOTSUP);
+    ck_assert_msg(strstr(verr.message, p->desc->name) && strstr(verr.message, "remove_prefix"), "message: %s",
+                  verr.message);
+}
+
 /* Built against 1.0: accepted, nothing past its `size` read (the poison
  * there would crash), capabilities from 1.0's rules, copies through
  * put_file. */
@@ -172,6 +186,7 @@ START_TEST(abi_1_0_plugin_loads)
     ck_assert_int_eq(vf_storage_ops(p)->stat(p->state, "x/z.mp4", &st, &verr), 0);
     ck_assert_str_eq(st.etag, "put_file x/y.mp4");
     expect_parts_joined(p);
+    expect_no_remove_prefix(p);
     vf_plugin_free(&p);
 }
 END_TEST
@@ -188,6 +203,7 @@ START_TEST(early_1_1_plugin_loads)
     ck_assert_uint_eq(vf_storage_ops(p)->size, VF_STORAGE_OPS_SIZE_1_1);
     ck_assert_uint_eq(p->storage_caps.max_part_size, 100000); /* its capabilities were asked */
     expect_parts_joined(p);
+    expect_no_remove_prefix(p);
     vf_plugin_free(&p);
 }
 END_TEST
