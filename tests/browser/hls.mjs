@@ -10,12 +10,14 @@
 //   VF_HLS_SCENARIO  "switch": starts at the top level, plays past 2 s, sees
 //                    >= 2 levels, then under CDP network throttling sees
 //                    hls.js switch to a lower level, and unthrottled back up.
-//                    "live": the video is still processing; starts from 0
-//                    and plays past 1 s, then reads the video's state.
+//                    "live": the video is being processed; once its
+//                    hls_state is "live" (read by the page, so that the
+//                    browser's start-up is over by then), plays from 0 past
+//                    1 s, then reads the video's state again.
 //   VF_HLS_EMAIL, VF_HLS_PASSWORD   the account the page signs in with
 //                    (POST /users/login/ from the page); unset: no sign-in
 //   VF_HLS_VIDEO     the video's id ("live": its state is read from
-//                    /admin/api/videos/<id>/ the moment playback passed 1 s)
+//                    /admin/api/videos/<id>/, by a staff account)
 //   VF_HLS_SHOTS     the folder screenshots are kept in
 //   VF_CHROMIUM      the browser (default /usr/bin/chromium)
 // Prints one line per step, "hls.mjs: RESULT {json}" with what it measured,
@@ -146,6 +148,28 @@ try {
     step('signed in from the page (the access cookie goes with every playlist request)');
   }
 
+  // The state of the video, as staff see it.
+  const videoState = () => page.evaluate(async (id) => {
+    const r = await fetch(`/admin/api/videos/${id}/`, { credentials: 'same-origin' });
+    const v = r.ok ? await r.json() : {};
+    return { status: r.status, processing_state: v.processing_state, hls_state: v.hls_state };
+  }, env('VF_HLS_VIDEO'));
+  if (scenario === 'live') {
+    current = 'waiting for hls_state "live"';
+    for (const until = Date.now() + 600000; ;) {
+      const state = await videoState();
+      if (state.status !== 200) throw new Error(`GET /admin/api/videos/<id>/ answered ${state.status}`);
+      if (state.hls_state === 'live') break;
+      if (state.hls_state === 'complete' || state.processing_state === 'ready' || state.processing_state === 'failed') {
+        throw new Error(`the video went ${state.processing_state} / ${state.hls_state} before its stream was seen live`);
+      }
+      if (Date.now() > until) throw new Error(`still ${state.processing_state} / ${state.hls_state} after 600 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    result.live_seen_at_ms = Date.now();
+    step('the video\'s hls_state is "live"');
+  }
+
   // Playback from the master playlist.  "switch" starts at the top level so
   // that a switch down can be seen; "live" lets hls.js choose.
   current = 'starting playback';
@@ -174,11 +198,7 @@ try {
     // The state of the video the moment playback passed 1 s: still
     // processing, its stream still growing.
     current = 'reading the video\'s state while it plays';
-    const state = await page.evaluate(async (id) => {
-      const r = await fetch(`/admin/api/videos/${id}/`, { credentials: 'same-origin' });
-      const v = r.ok ? await r.json() : {};
-      return { status: r.status, processing_state: v.processing_state, hls_state: v.hls_state };
-    }, env('VF_HLS_VIDEO'));
+    const state = await videoState();
     if (state.status !== 200) throw new Error(`GET /admin/api/videos/<id>/ answered ${state.status}`);
     result.processing_state = state.processing_state;
     result.hls_state = state.hls_state;
