@@ -39,44 +39,6 @@ static int64_t playlist_ttl_us(const vf_app_t *app)
     return expire ? (int64_t)app->cfg->media.url_expires * 1000000 / 3 : 0;
 }
 
-static uint64_t fold(uint64_t h, const char *text, uint64_t number)
-{
-    for (const char *q = text; *q; q++) {
-        h ^= (unsigned char)*q;
-        h *= 0x100000001b3ULL;
-    }
-    h ^= number + 0x9e3779b97f4a7c15ULL;
-    return h * 0x100000001b3ULL;
-}
-
-/* While the stream grows: the version of the rendition (quality), or of
- * the master (every rendition's, folded), read from the stream rows, which
- * notify nobody (a segment every few seconds must not rebuild the
- * catalogue).  One primary-key read per request, and a render only when a
- * segment came.  0, -ENOENT without such a rendition, or the database's
- * error. */
-static int live_version(vf_db_t *db, const vf_catalog_video_t *v, const char *quality, uint64_t *version)
-{
-    char id[24], generation[16];
-    snprintf(id, sizeof id, "%" PRId64, v->id);
-    snprintf(generation, sizeof generation, "%d", v->generation);
-    const char *params[] = {id, generation, quality};
-    PGresult *res = NULL;
-    int ret = vf_db_exec(db, &res,
-                         quality ? "SELECT quality, version FROM video_hls_streams"
-                                   " WHERE video_id = $1::int8 AND generation = $2::int AND quality = $3"
-                                 : "SELECT quality, version FROM video_hls_streams"
-                                   " WHERE video_id = $1::int8 AND generation = $2::int ORDER BY quality",
-                         quality ? 3 : 2, params);
-    if (ret == 0 && PQntuples(res) == 0)
-        ret = -ENOENT;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int i = 0; ret == 0 && i < PQntuples(res); i++)
-        h = fold(h, PQgetvalue(res, i, 0), strtoull(PQgetvalue(res, i, 1), NULL, 10));
-    PQclear(res);
-    *version = h;
-    return ret;
-}
 
 typedef struct uri_ctx {
     const vf_app_t *app;
@@ -125,11 +87,9 @@ static int render(vf_thread_ctx_t *ctx, vf_playlist_key_t *key, int live, vf_pla
     if (ret < 0)
         goto out;
     int ended = 1;
-    uint64_t version = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         ended &= streams[i].ended != 0;
-        version = fold(version, streams[i].quality, (uint64_t)streams[i].version);
-    }
+    uint64_t version = vf_hls_streams_version(streams, n);
     if (quality) {
         ret = -ENOMEM;
         if (!(u.prefix = vf_hls_prefix(key->video_id, (int)key->generation)))
@@ -199,7 +159,7 @@ static void serve(vf_req_t *r, const char *quality)
     snprintf(key.quality, sizeof key.quality, "%s", quality ? quality : "");
     /* A complete generation never changes: its playlists are keyed by the
      * generation alone (version 0), and cost no query. */
-    if (live && (ret = live_version(r->ctx->db, v, quality, &key.version)) < 0)
+    if (live && (ret = vf_hls_db_version(r->ctx->db, v->id, v->generation, quality, &key.version)) < 0)
         goto out;
     p = vf_playlist_cache_get(&key, playlist_ttl_us(r->ctx->app));
     if (!p && (ret = render(r->ctx, &key, live, &p)) < 0 && ret != -ENOENT)

@@ -260,3 +260,52 @@ void vf_hls_db_unlock_master(vf_db_t *db, int64_t video_id, int generation)
     if (vf_db_run(db, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, p) < 0)
         vf_warn("hls: cannot release the master lock of video %" PRId64 "; it goes with the connection", video_id);
 }
+
+#define VERSION_SEED 0xcbf29ce484222325ULL
+
+static uint64_t fold(uint64_t h, const char *text, uint64_t number)
+{
+    for (const char *q = text; *q; q++) {
+        h ^= (unsigned char)*q;
+        h *= 0x100000001b3ULL;
+    }
+    h ^= number + 0x9e3779b97f4a7c15ULL;
+    return h * 0x100000001b3ULL;
+}
+
+/* While the stream grows: the version of the rendition (quality), or of
+ * the master (every rendition's, folded), read from the stream rows, which
+ * notify nobody (a segment every few seconds must not rebuild the
+ * catalogue).  One primary-key read per request, and a render only when a
+ * segment came.  0, -ENOENT without such a rendition, or the database's
+ * error. */
+int vf_hls_db_version(vf_db_t *db, int64_t video_id, int generation, const char *quality, uint64_t *version)
+{
+    char id[24], gen[16];
+    snprintf(id, sizeof id, "%" PRId64, video_id);
+    snprintf(gen, sizeof gen, "%d", generation);
+    const char *params[] = {id, gen, quality};
+    PGresult *res = NULL;
+    int ret = vf_db_exec(db, &res,
+                         quality ? "SELECT quality, version FROM video_hls_streams"
+                                   " WHERE video_id = $1::int8 AND generation = $2::int AND quality = $3"
+                                 : "SELECT quality, version FROM video_hls_streams"
+                                   " WHERE video_id = $1::int8 AND generation = $2::int ORDER BY quality",
+                         quality ? 3 : 2, params);
+    if (ret == 0 && PQntuples(res) == 0)
+        ret = -ENOENT;
+    uint64_t h = VERSION_SEED;
+    for (int i = 0; ret == 0 && i < PQntuples(res); i++)
+        h = fold(h, PQgetvalue(res, i, 0), strtoull(PQgetvalue(res, i, 1), NULL, 10));
+    PQclear(res);
+    *version = h;
+    return ret;
+}
+
+uint64_t vf_hls_streams_version(const vf_hls_stream_t *streams, size_t n)
+{
+    uint64_t h = VERSION_SEED;
+    for (size_t i = 0; i < n; i++)
+        h = fold(h, streams[i].quality, (uint64_t)streams[i].version);
+    return h;
+}

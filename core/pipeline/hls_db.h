@@ -22,6 +22,16 @@
 int vf_hls_db_load(vf_db_t *db, int64_t video_id, int generation, const char *quality, vf_hls_stream_t **streams,
                    size_t *nstreams);
 
+/* While a stream grows: a number that changes whenever the rendition
+ * `quality` (or, when NULL, any rendition of the generation) gets a segment
+ * or ends, read from the stream rows with one indexed query; the serving
+ * side keys its cached playlists with it.  0, -ENOENT without such a
+ * rendition, or the negative errno of vf_db_exec. */
+int vf_hls_db_version(vf_db_t *db, int64_t video_id, int generation, const char *quality, uint64_t *version);
+/* The same number for streams already loaded (ordered by quality, as
+ * vf_hls_db_load gives them). */
+uint64_t vf_hls_streams_version(const vf_hls_stream_t *streams, size_t n);
+
 /* The media segments of a rendition already published (its `segments`;
  * 0 without a row): where a retried job resumes. */
 int vf_hls_db_published(vf_db_t *db, int64_t video_id, int generation, const char *quality, int64_t *segments);
