@@ -235,7 +235,7 @@ int vf_hls_db_set_state(vf_db_t *db, int64_t video_id, int generation, const cha
     const char *p[] = {ids.vid, ids.gen, state};
     return vf_db_run(db,
                      "UPDATE videos SET hls_state = $3 WHERE id = $1::bigint AND generation = $2::int "
-                     "AND hls_state <> $3",
+                     "AND hls_state <> $3 AND processing_state <> 'failed'",
                      3, p);
 }
 

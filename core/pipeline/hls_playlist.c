@@ -2,8 +2,11 @@
  * hls_playlist.c - see hls_playlist.h.  The tags follow Apple's HLS
  * authoring specification for CMAF (version 7: EXT-X-MAP with fragmented
  * MP4) and what hls.js reads.  Durations are written with three decimals
- * and the target duration is the ceiling of the longest one as written, so
- * no EXTINF rounds above it.
+ * and the target duration is the longest one as written rounded to the
+ * nearest integer, as RFC 8216 allows: segments cut at forced keyframes
+ * run a few milliseconds over the segment length, and a ceiling would let
+ * one such segment raise the target of a growing playlist, which must not
+ * change.
  */
 #include "config.h"
 #include "pipeline/hls_playlist.h"
@@ -63,7 +66,7 @@ int vf_hls_media_playlist(const vf_hls_stream_t *s, vf_hls_uri_fn uri_fn, void *
         if (written_duration(s->segments[i].duration) > longest)
             longest = written_duration(s->segments[i].duration);
     /* An empty playlist still needs a positive target. */
-    long target = (long)ceil(longest);
+    long target = lround(longest);
     fprintf(f,
             "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
             "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MEDIA-SEQUENCE:0\n",

@@ -15,6 +15,7 @@
 #include "plugins/storage_calls.h"
 #include "runtime/db.h"
 #include "util/log.h"
+#include "util/metrics_series.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -85,7 +86,13 @@ static int put(vf_hls_publish_t *p, const char *path, const char *quality, const
 {
     char *key = key_of(p, quality, name);
     vf_error_t verr = {0};
+    struct stat st;
+    int64_t bytes = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
     int ret = key ? vf_storage_put(p->job.app->storage, key, path, put_progress, p, &verr) : -ENOMEM;
+    /* The encoder's files (not the playlists, which are ours) count in
+     * videoflix_transcode_output_bytes_total, as the MP4s do. */
+    if (ret == 0 && !strstr(name, ".m3u8") && p->job.app->encoder)
+        vf_metric_transcode_output(p->job.app->encoder->desc->name, bytes);
     if (unlink(path) < 0 && errno != ENOENT)
         vf_warn("hls: cannot remove %s: %s", path, strerror(errno));
     free(key);

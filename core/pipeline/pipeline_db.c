@@ -230,13 +230,16 @@ int vf_pipeline_db_fail(vf_thread_ctx_t *ctx, int64_t video_id, int generation, 
     /* The video's other unfinished tasks end with it: their queued jobs
      * find the video failed and do nothing (vf_pipeline_db_start), so
      * nothing else would ever finish them.  A task running elsewhere still
-     * ends done if its outputs get recorded. */
+     * ends done if its outputs get recorded.  Its HLS stream is withdrawn
+     * (hls_state 'none'): it would never end, and players poll a growing
+     * playlist until it does. */
     if ((ret = vf_db_run(ctx->db,
                          "UPDATE video_tasks SET state = 'failed', error = $4, updated_at = now() "
                          "WHERE video_id = $1::bigint AND generation = $2::int AND task = $3",
                          4, ptask)) < 0 ||
         (ret = vf_db_run(ctx->db,
-                         "UPDATE videos SET processing_state = 'failed', processing_error = $3 "
+                         "UPDATE videos SET processing_state = 'failed', processing_error = $3, "
+                         "hls_state = 'none' "
                          "WHERE id = $1::bigint AND generation = $2::int "
                          "AND processing_state IN ('pending', 'processing')",
                          3, pmsg)) < 0 ||

@@ -65,7 +65,7 @@ static vf_metric_family_t transcode_cpu = {
     VF_METRIC_FAMILY_INIT};
 static vf_metric_family_t transcode_bytes = {
     .name = "videoflix_transcode_output_bytes_total",
-    .help = "Bytes of the files encoders wrote (renditions and thumbnails), by encoder.",
+    .help = "Bytes of the files encoders wrote (renditions, HLS segments and thumbnails), by encoder.",
     .kind = VF_METRIC_COUNTER, .scale = 1, .nlabels = 1, .labels = {"encoder"}, VF_METRIC_FAMILY_INIT};
 static vf_metric_family_t transcodes = {
     .name = "videoflix_transcodes_total",
@@ -126,6 +126,12 @@ void vf_metric_transcode(const char *encoder, int64_t cpu_before_us, const char 
     int64_t cpu = vf_metric_cpu_us() - cpu_before_us;
     vf_metric_add(&transcodes, values, 1);
     vf_metric_add(&transcode_cpu, values, cpu > 0 ? cpu : 0);
+    vf_metric_add(&transcode_bytes, values, bytes);
+}
+
+void vf_metric_transcode_output(const char *encoder, int64_t bytes)
+{
+    const char *values[] = {encoder};
     vf_metric_add(&transcode_bytes, values, bytes);
 }
 

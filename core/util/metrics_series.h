@@ -40,6 +40,8 @@ int64_t vf_metric_cpu_us(void);
 /* An encoder finished: its CPU time since cpu_before_us and the sizes of
  * the files it wrote (paths that do not exist count 0). */
 void vf_metric_transcode(const char *encoder, int64_t cpu_before_us, const char *const *paths, size_t npaths);
+/* A file an encoder wrote that was stored while it ran (an HLS segment). */
+void vf_metric_transcode_output(const char *encoder, int64_t bytes);
 
 /* The whole page: the process's own series, then the collectors with ctx.
  * role is "server" or "worker". */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,42 @@ void ffe_hls_slave(const ffe_hls_t *h, size_t i, ffe_tee_t *tee)
 }
 
 /* Hand one finished file to the callee; its negative return is ours. */
+/* 1 when the file at `path` is whole: its top-level ISO-BMFF boxes (ftyp,
+ * moov; styp, moof, mdat, ...) add up to its size exactly.  ffmpeg's hls
+ * muxer lists a segment even when writing its end failed (it ignores the
+ * close's error), so a full disk would otherwise publish a cut segment. */
+static int boxes_whole(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return 0;
+    int whole = fstat(fd, &st) == 0 && st.st_size >= 8;
+    for (uint64_t at = 0, total = (uint64_t)st.st_size; whole && at < total;) {
+        unsigned char head[16];
+        if (total - at < 8 || pread(fd, head, 16, (off_t)at) < 8) {
+            whole = 0;
+            break;
+        }
+        uint64_t size = (uint64_t)head[0] << 24 | (uint64_t)head[1] << 16 | (uint64_t)head[2] << 8 | head[3];
+        if (size == 1) {
+            if (total - at < 16)
+                size = 0;
+            else
+                for (int k = 8; k < 16; k++)
+                    size = (k == 8 ? 0 : size << 8) | head[k];
+        } else if (size == 0) {
+            size = total - at; /* to the end of the file */
+        }
+        if (size < 8 || size > total - at)
+            whole = 0;
+        else
+            at += size;
+    }
+    close(fd);
+    return whole;
+}
+
 static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, double duration,
                   vf_error_t *err)
 {
@@ -86,6 +123,12 @@ static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, do
     char *path = NULL;
     if (asprintf(&path, "%s/%s", p->hls_dir, name) < 0)
         return h->host->error(err, ENOMEM, "out of memory");
+    if (!boxes_whole(path)) {
+        int ret = h->host->error(err, EIO, "ffmpeg listed the HLS file %s of rendition %s, but it is cut short "
+                                           "(a write failed: is the disk full?)", name, rendition_name(h, i));
+        free(path);
+        return ret;
+    }
     vf_hls_file_t file = {
         .size = sizeof file,
         .rendition = i,

@@ -120,10 +120,10 @@ static int report_locked(lav_hls_t *h, int64_t sequence, const char *path, doubl
  * first), or removed when it comes before hls_first_segment. */
 static int segment_done(lav_hls_t *h, const char *uri, double duration)
 {
-    int64_t sequence = h->listed++;
     char *path = uri[0] == '/' ? av_strdup(uri) : av_asprintf("%s/%s", h->dir, uri);
     if (!path)
         return AVERROR(ENOMEM);
+    int64_t sequence = h->listed++;
     int ret = 0;
     if (sequence < h->reports->params->hls_first_segment) {
         unlink(path);
@@ -146,6 +146,8 @@ static int playlist_written(lav_hls_t *h, char *text)
 {
     if (h->discarding)
         return 0;
+    if (h->io_error)
+        return h->io_error;
     int64_t index = 0;
     double duration = -1;
     for (char *save = NULL, *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
@@ -196,8 +198,12 @@ static int hls_io_close(AVFormatContext *s, AVIOContext *pb)
     lav_hls_t *h = s->opaque;
     if (!pb)
         return 0;
-    if (pb != h->playlist_pb)
-        return avio_close(pb);
+    if (pb != h->playlist_pb) {
+        int closed = avio_close(pb);
+        if (closed < 0 && !h->io_error)
+            h->io_error = closed;
+        return closed;
+    }
     h->playlist_pb = NULL;
     uint8_t *data = NULL;
     /* A terminating NUL, so the text can be read as a string. */
@@ -205,6 +211,8 @@ static int hls_io_close(AVFormatContext *s, AVIOContext *pb)
     int len = avio_close_dyn_buf(pb, &data);
     int ret = len > 0 ? playlist_written(h, (char *)data) : AVERROR(ENOMEM);
     av_free(data);
+    if (ret < 0 && !h->io_error)
+        h->io_error = ret;
     return ret;
 }
 
@@ -287,6 +295,8 @@ static int muxer_result(lav_hls_t *h, int ret, char *msg, const char *step)
         snprintf(msg, LAV_MSG_MAX, "publishing HLS files: hls_file returned %d", failed);
         return failed;
     }
+    if (ret >= 0 && h->io_error)
+        ret = h->io_error;
     return ret < 0 ? fail(msg, ret, step) : 0;
 }
 

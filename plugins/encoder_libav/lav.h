@@ -228,6 +228,10 @@ typedef struct lav_hls {
     int init_reported;
     int header_written;
     int discarding;          /* the job failed: report nothing more */
+    /* The first failure of the muxer's file I/O: the hls muxer ignores what
+     * io_close2 returns, so a segment whose last write failed would
+     * otherwise be listed, and reported, as finished. */
+    int io_error;
     char **files;            /* written and not handed over: removed at close */
     size_t nfiles;
 } lav_hls_t;

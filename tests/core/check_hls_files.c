@@ -14,6 +14,8 @@
  *               playlists list every segment once
  *   failed_put_resumes  a put that fails ends the job with the storage's
  *               reason; the retry starts at the first segment not stored
+ *   failed_video_has_no_stream  a failed video's hls_state is 'none', and
+ *               stays so while a rendition goes on publishing;
  *   stale       a replaced video (a new generation) has hls_state 'none' and
  *               no rows of the old one; its job stops publishing with
  *               -ESTALE and records nothing more
@@ -26,6 +28,7 @@
 #include "config.h"
 #include "pipeline/hls_db.h"
 #include "pipeline/hls_publish.h"
+#include "pipeline/pipeline_db.h"
 #include "runtime/db.h"
 #include "tests/media.h"
 #include "vftest.h"
@@ -373,6 +376,26 @@ START_TEST(stale)
 }
 END_TEST
 
+/* A failed video offers no stream (players would poll a playlist that
+ * never ends), and a rendition still publishing does not bring it back. */
+START_TEST(failed_video_has_no_stream)
+{
+    vf_hls_publish_t *p = begin();
+    ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 0, 0), 0);
+    ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 1, 0), 0);
+    expect_sql("SELECT hls_state FROM videos", "live");
+    vf_thread_ctx_t ctx = {.app = &app, .db = db};
+    ck_assert_int_eq(vf_pipeline_db_fail(&ctx, 5, 1, "rendition/120p", "The source is broken."), 0);
+    expect_sql("SELECT processing_state || ' ' || hls_state FROM videos", "failed none");
+    ck_assert_int_eq(report(p, 1, 1), 0);
+    ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    expect_sql("SELECT hls_state FROM videos", "none");
+    vf_hls_publish_free(&p);
+}
+END_TEST
+
 START_TEST(bad_reports)
 {
     vf_hls_publish_t *p = begin();
@@ -457,6 +480,7 @@ static Suite *hls_files_suite(void)
     tcase_add_test(tc, resume);
     tcase_add_test(tc, failed_put_resumes);
     tcase_add_test(tc, stale);
+    tcase_add_test(tc, failed_video_has_no_stream);
     tcase_add_test(tc, bad_reports);
     tcase_add_test(tc, encoder_without_hls);
     suite_add_tcase(s, tc);

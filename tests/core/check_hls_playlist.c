@@ -65,10 +65,15 @@ START_TEST(target_duration_is_the_ceiling_as_written)
                            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n"
                            "#EXTINF:4.000,\n0.m4s\n#EXTINF:4.000,\n1.m4s\n#EXT-X-ENDLIST\n");
     free(text);
+    /* A hair over the segment length keeps the target (it rounds to it). */
     segs[1].duration = 4.0006;
     text = media(&s, NULL, NULL);
-    ck_assert_ptr_nonnull(strstr(text, "#EXT-X-TARGETDURATION:5\n"));
+    ck_assert_ptr_nonnull(strstr(text, "#EXT-X-TARGETDURATION:4\n"));
     ck_assert_ptr_nonnull(strstr(text, "#EXTINF:4.001,\n1.m4s\n"));
+    free(text);
+    segs[1].duration = 4.5;
+    text = media(&s, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "#EXT-X-TARGETDURATION:5\n"));
     free(text);
 }
 END_TEST

@@ -390,7 +390,7 @@ static void check_segments(ufix_t *f, int64_t id, int presigned)
         media_playlist_t m;
         get_media(f, id, qualities[q], &m);
         ck_assert_int_eq(m.ended, 1);
-        /* The longest segment rounded up: the target, or a hair over it. */
+        /* The longest segment rounded: the segment length, or one more. */
         ck_assert_int_ge(m.target, SEGMENT_SECONDS);
         ck_assert_int_le(m.target, SEGMENT_SECONDS + 1);
         ck_assert_ptr_nonnull(m.map_uri);

@@ -97,9 +97,10 @@ static long file_size(const char *path)
 static long long tree_bytes;
 static int add_file_bytes(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-    (void)path;
     (void)ftw;
-    if (type == FTW_F)
+    size_t n = strlen(path);
+    /* Playlists are written by the core, not by an encoder. */
+    if (type == FTW_F && !(n > 5 && strcmp(path + n - 5, ".m3u8") == 0))
         tree_bytes += st->st_size;
     return 0;
 }
