@@ -352,7 +352,9 @@ START_TEST(failed_put_resumes)
 }
 END_TEST
 
-START_TEST(stale)
+/* A job whose two renditions each published an init and a segment: the
+ * video is live. */
+static vf_hls_publish_t *begin_live(void)
 {
     vf_hls_publish_t *p = begin();
     ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
@@ -360,6 +362,12 @@ START_TEST(stale)
     ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
     ck_assert_int_eq(report(p, 1, 0), 0);
     expect_sql("SELECT hls_state FROM videos", "live");
+    return p;
+}
+
+START_TEST(stale)
+{
+    vf_hls_publish_t *p = begin_live();
     /* The source is replaced: the new generation starts with nothing. */
     ck_assert_int_eq(vf_db_run(db, "UPDATE videos SET generation = 2", 0, NULL), 0);
     expect_sql("SELECT hls_state || ' ' || (SELECT count(*) FROM video_hls_streams) FROM videos", "none 0");
@@ -380,12 +388,7 @@ END_TEST
  * never ends), and a rendition still publishing does not bring it back. */
 START_TEST(failed_video_has_no_stream)
 {
-    vf_hls_publish_t *p = begin();
-    ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
-    ck_assert_int_eq(report(p, 0, 0), 0);
-    ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
-    ck_assert_int_eq(report(p, 1, 0), 0);
-    expect_sql("SELECT hls_state FROM videos", "live");
+    vf_hls_publish_t *p = begin_live();
     vf_thread_ctx_t ctx = {.app = &app, .db = db};
     ck_assert_int_eq(vf_pipeline_db_fail(&ctx, 5, 1, "rendition/120p", "The source is broken."), 0);
     expect_sql("SELECT processing_state || ' ' || hls_state FROM videos", "failed none");
