@@ -139,18 +139,36 @@ typedef struct vf_transcode_params {
     /* VF_OUTPUT_HLS: the first segment to report, for a resumed job whose
      * earlier segments were published before it stopped; 0 normally.
      * Segments keep their numbers and timestamps (segment n starts at
-     * n * hls_segment_seconds whatever this is).  An encoder may start
-     * decoding near that instant when outputs has no VF_OUTPUT_MP4; with
-     * MP4 it encodes the whole source and only leaves the earlier segments
-     * unreported.  Each rendition's initialisation segment is reported again. */
+     * n * hls_segment_seconds whatever this is).  Without
+     * hls_published_dir (1.3) the encoder encodes the whole source and only
+     * leaves the earlier segments unreported.  Each rendition's
+     * initialisation segment is reported again. */
     int64_t hls_first_segment;
     /* VF_OUTPUT_HLS: not NULL.  See vf_hls_file_fn. */
     vf_hls_file_fn hls_file;
     void *hls_ud;
+
+    /* ---- appended in 1.3 (read only when `size` covers it) ---- */
+
+    /* Resuming (1.3): NULL, or, when hls_first_segment > 0 and the encoder
+     * declares VF_ENCODER_HLS_RESUME, a local directory holding what the
+     * stopped job published of every rendition: <name>/init.mp4 and
+     * <name>/<n>.m4s for n = 0 .. hls_first_segment - 1 (<name> as in
+     * renditions[]).  Read only.  The encoder then does not encode those
+     * segments again: it starts decoding near hls_first_segment *
+     * hls_segment_seconds, gives the new segments the timestamps a whole run
+     * would have given them (they play on from the published ones), and
+     * makes each VF_OUTPUT_MP4 file from the published segments followed by
+     * the new ones (a remux, no encode).  When the published files cannot
+     * be continued (missing, unreadable, or their initialisation segment
+     * differs from the one it would write now, say after an upgrade) it
+     * encodes the whole source as without this, and says so in its log. */
+    const char *hls_published_dir;
 } vf_transcode_params_t;
 
 #define VF_TRANSCODE_PARAMS_SIZE_1_0 VF_SIZE_THROUGH(vf_transcode_params_t, progress_ud)
 #define VF_TRANSCODE_PARAMS_SIZE_1_2 VF_SIZE_THROUGH(vf_transcode_params_t, hls_ud)
+#define VF_TRANSCODE_PARAMS_SIZE_1_3 VF_SIZE_THROUGH(vf_transcode_params_t, hls_published_dir)
 
 /* ---- 1.1: capabilities ---- */
 
@@ -160,13 +178,14 @@ typedef struct vf_transcode_params {
 
 /* Flags. */
 #define VF_ENCODER_X264_DEFAULTS (1u << 0) /* takes params->preset/crf as libx264 defaults */
+#define VF_ENCODER_HLS_RESUME (1u << 1)    /* 1.3: continues from params->hls_published_dir */
 
 typedef struct vf_encoder_caps {
     /* Set by the caller, who fills every field with its fallback first (as
      * for vf_storage_caps_t). */
     uint32_t size;
     uint32_t sources;          /* VF_ENCODER_SOURCE_*; at least one */
-    uint32_t flags;            /* VF_ENCODER_X264_DEFAULTS */
+    uint32_t flags;            /* VF_ENCODER_X264_DEFAULTS, VF_ENCODER_HLS_RESUME */
     uint32_t max_jobs;         /* operations this state may run at once; 0 = no limit */
     /* ---- appended in 1.2 ---- */
     uint32_t outputs;          /* VF_OUTPUT_* it can make; fallback VF_OUTPUT_MP4 */

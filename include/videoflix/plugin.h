@@ -53,7 +53,7 @@ extern "C" {
 #endif
 
 #define VF_ABI_MAJOR 1 /* bump on any incompatible change */
-#define VF_ABI_MINOR 2 /* bump when fields or operations are appended */
+#define VF_ABI_MINOR 3 /* bump when fields or operations are appended */
 
 #define VF_PLUGIN_DESC_SYMBOL "vf_plugin_desc"
 
