@@ -33,6 +33,7 @@ struct vf_hls_publish {
     vf_hls_job_t job;
     vf_db_t *db;
     char *dir;
+    char *published_dir;    /* what vf_hls_publish_fetch fetched, or NULL */
     int64_t first_segment;
     int64_t *published;     /* per rendition: segments stored before this run */
     int state_seen;         /* index into states[] last seen or set */
@@ -349,8 +350,80 @@ void vf_hls_publish_free(vf_hls_publish_t **pp)
     vf_db_free(&p->db);
     free(p->published);
     free(p->dir);
+    free(p->published_dir);
     free(p);
     *pp = NULL;
+}
+
+/* One stored file of the generation into <dir>/<quality>/<name>. */
+static int fetch_one(vf_hls_publish_t *p, const char *dir, const char *quality, const char *name, int64_t *bytes,
+                     vf_error_t *verr)
+{
+    char *key = key_of(p, quality, name), *path = NULL;
+    int ret = -ENOMEM;
+    if (key && asprintf(&path, "%s/%s/%s", dir, quality, name) >= 0 &&
+        (ret = vf_storage_get(p->job.app->storage, key, path, put_progress, p, verr)) == 0) {
+        struct stat st;
+        *bytes += stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+    } else if (ret == -ENOMEM) {
+        snprintf(verr->message, sizeof verr->message, "out of memory");
+    }
+    free(key);
+    free(path);
+    return ret;
+}
+
+int vf_hls_publish_fetch(vf_hls_publish_t *p, const char **dir_out)
+{
+    *dir_out = NULL;
+    if (p->first_segment <= 0)
+        return 0;
+    char *dir = NULL;
+    vf_error_t verr = {0};
+    int64_t bytes = 0;
+    int ret = asprintf(&dir, "%s/published", p->job.task_dir) < 0 ? -ENOMEM : 0;
+    if (ret == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        ret = -errno;
+        snprintf(verr.message, sizeof verr.message, "cannot make %s: %s", dir, strerror(errno));
+    }
+    for (size_t i = 0; ret == 0 && i < p->job.nqualities; i++) {
+        const char *quality = p->job.qualities[i];
+        char *sub = NULL;
+        if (asprintf(&sub, "%s/%s", dir, quality) < 0) {
+            ret = -ENOMEM;
+            break;
+        }
+        if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
+            ret = -errno;
+            snprintf(verr.message, sizeof verr.message, "cannot make %s: %s", sub, strerror(errno));
+        }
+        free(sub);
+        if (ret == 0)
+            ret = fetch_one(p, dir, quality, VF_HLS_INIT_NAME, &bytes, &verr);
+        for (int64_t n = 0; ret == 0 && n < p->first_segment; n++) {
+            char name[32];
+            snprintf(name, sizeof name, "%" PRId64 ".m4s", n);
+            ret = fetch_one(p, dir, quality, name, &bytes, &verr);
+        }
+    }
+    if (ret == -ECANCELED) {
+        free(dir);
+        return fail(p, ret, "stopped: the job was cancelled");
+    }
+    if (ret < 0) {
+        /* The encoder can still make everything from the source. */
+        vf_warn("hls: video %" PRId64 " generation %d encodes from the start: the published segments cannot be "
+                "fetched (%s)", p->job.video_id, p->job.generation, dir ? verr.message : "out of memory");
+        free(dir);
+        return 0;
+    }
+    vf_info("hls: video %" PRId64 " generation %d continues from segment %" PRId64 " with %zu rendition(s) "
+            "published before (%" PRId64 " bytes fetched)", p->job.video_id, p->job.generation, p->first_segment,
+            p->job.nqualities, bytes);
+    free(p->published_dir);
+    p->published_dir = dir;
+    *dir_out = dir;
+    return 0;
 }
 
 const char *vf_hls_publish_dir(const vf_hls_publish_t *p) { return p->dir; }
