@@ -179,8 +179,12 @@ static int state_index(const char *state)
 
 /* Under the master lock: when the rows call for a later state than the
  * video has, put the master they describe, then record the state (so a
- * failed put is tried again by the next segment or attempt). */
-static int advance_state(vf_hls_publish_t *p)
+ * failed put is tried again by the next segment or attempt).  `rewrite`
+ * puts the master even when the state stays: the lock is a session lock,
+ * lost if the connection breaks during the put, and a job that lost it
+ * (its set_state then fails) may have put an older master over a newer
+ * one; its retry rewrites it when it ends. */
+static int advance_state(vf_hls_publish_t *p, int rewrite)
 {
     int ret = vf_hls_db_lock_master(p->db, p->job.video_id, p->job.generation);
     if (ret < 0)
@@ -202,13 +206,15 @@ static int advance_state(vf_hls_publish_t *p)
     }
     int have = state_index(current), want = wanted_state(p->job.app->cfg, streams, n);
     p->state_seen = have > want ? have : want;
-    if (want <= have)
+    if (want <= have && !(rewrite && want > 0))
         goto out;
     if ((ret = vf_hls_master_playlist(streams, n, NULL, NULL, &text, &len)) < 0) {
         ret = fail(p, ret, "cannot render the master playlist: %s", strerror(-ret));
         goto out;
     }
     if ((ret = put_text(p, text, len, NULL, VF_HLS_MASTER_PLAYLIST_NAME)) < 0)
+        goto out;
+    if (want <= have)
         goto out;
     if ((ret = vf_hls_db_set_state(p->db, p->job.video_id, p->job.generation, states[want])) < 0) {
         ret = db_fail(p, ret);
@@ -266,7 +272,7 @@ static int publish_segment(vf_hls_publish_t *p, size_t r, const vf_hls_file_t *f
     if ((ret = put_media_playlist(p, quality)) < 0)
         return ret;
     /* Until the video is live, each segment may be the one that makes it. */
-    return p->state_seen == 0 ? advance_state(p) : 0;
+    return p->state_seen == 0 ? advance_state(p, 0) : 0;
 }
 
 int vf_hls_publish_file(void *ud, const vf_hls_file_t *file)
@@ -296,7 +302,7 @@ int vf_hls_publish_finish(vf_hls_publish_t *p)
         if ((ret = put_media_playlist(p, p->job.qualities[i])) < 0)
             return ret;
     }
-    return advance_state(p);
+    return advance_state(p, 1);
 }
 
 int vf_hls_publish_begin(vf_hls_publish_t **out, const vf_hls_job_t *job, char *err, size_t errlen)
