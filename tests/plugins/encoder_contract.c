@@ -395,7 +395,8 @@ START_TEST(test_declared_capabilities)
     }
     const uint32_t kinds = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
     ck_assert_msg(vfc_efx.caps.sources && !(vfc_efx.caps.sources & ~kinds), "sources %#x", vfc_efx.caps.sources);
-    ck_assert_msg(!(vfc_efx.caps.flags & ~VF_ENCODER_X264_DEFAULTS), "unknown flags %#x", vfc_efx.caps.flags);
+    ck_assert_msg(!(vfc_efx.caps.flags & ~(VF_ENCODER_X264_DEFAULTS | VF_ENCODER_HLS_RESUME)), "unknown flags %#x",
+                  vfc_efx.caps.flags);
     ck_assert_msg(vfc_efx.ops->accepts_urls == !!(vfc_efx.caps.sources & VF_ENCODER_SOURCE_HTTP),
                   "accepts_urls is %d but the capabilities say URLs are %s", vfc_efx.ops->accepts_urls,
                   vfc_efx.caps.sources & VF_ENCODER_SOURCE_HTTP ? "read" : "not read");
