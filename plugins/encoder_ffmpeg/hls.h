@@ -22,6 +22,7 @@
 #include <time.h>
 #include <videoflix/encoder.h>
 
+#include "resume.h"
 #include "tee.h"
 
 typedef struct ffe_hls_track {
@@ -38,12 +39,18 @@ typedef struct ffe_hls {
     const vf_transcode_params_t *params;
     ffe_hls_track_t *tracks;   /* one per rendition */
     size_t count;
+    const ffe_resume_t *resume; /* see ffe_hls_resume() */
 } ffe_hls_t;
 
 /* Start the HLS part of a transcode whose params asked for it (checked by
  * the caller: hls_dir a directory, hls_file set). */
 int ffe_hls_init(ffe_hls_t *h, const vf_host_api_t *host, const vf_transcode_params_t *params,
                  vf_error_t *err);
+/* Make the run a resumed one (resume.h): segments numbered from
+ * hls_first_segment, the published init reported, each segment moved onto
+ * the published timeline before it is reported.  NULL once `resume` is
+ * freed (what was reported stays the callee's). */
+void ffe_hls_resume(ffe_hls_t *h, const ffe_resume_t *resume);
 /* -force_key_frames' value: a keyframe at each multiple of the segment
  * length, where the hls muxer cuts. */
 void ffe_hls_keyframes(const ffe_hls_t *h, char *buf, size_t len);
