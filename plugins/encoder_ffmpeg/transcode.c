@@ -560,9 +560,11 @@ static int encode_resumed(job_t *j, vf_error_t *err)
     char why[600] = "";
     int mp4 = (requested_outputs(p) & VF_OUTPUT_MP4) != 0;
     int ret = ffe_resume_open(&r, p, mp4, why, sizeof why);
-    if (ret == 0 && r.start >= j->info.duration)
-        ret = snprintf(why, sizeof why, "the source ends at %.3f s, before segment %" PRId64, j->info.duration,
-                       p->hls_first_segment) > 0;
+    if (ret == 0 && r.start >= j->info.duration) {
+        snprintf(why, sizeof why, "the source ends at %.3f s, before segment %" PRId64, j->info.duration,
+                 p->hls_first_segment);
+        ret = 1;
+    }
     if (ret == 0)
         ret = resume_trial(j, &r, why, sizeof why, err);
     if (ret == -ENOMEM)
