@@ -1561,8 +1561,8 @@ typedef struct resume_run {
     char *log;                      /* what the plugin logged */
 } resume_run_t;
 
-static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
-                       const char *published)
+static void resume_run_cancelled(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs,
+                                 int64_t first, const char *published, double cancel_after)
 {
     memset(run, 0, sizeof *run);
     run->out = vft_tmpdir("ffe-resume-out");
@@ -1574,7 +1574,7 @@ static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint
     run->r[0] = (vf_rendition_t){"90p", 90, mp4 ? run->mp4[0] : NULL};
     run->r[1] = (vf_rendition_t){"180p", 180, mp4 ? run->mp4[1] : NULL};
     run->seen = (hls_seen_t){.keep_dir = run->kept, .first = first};
-    run->watch = (watch_t){.cancel_after = -1};
+    run->watch = (watch_t){.cancel_after = cancel_after};
     vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, RESUME_SECONDS, &run->seen);
     params.hls_published_dir = published;
     params.progress = watch_progress;
@@ -1594,6 +1594,12 @@ static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint
     ck_assert_int_eq(vft_sh(&run->log, "cat '%s'", log), 0);
     unlink(log);
     free(log);
+}
+
+static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
+                       const char *published)
+{
+    resume_run_cancelled(run, p, clip, outputs, first, published, -1);
 }
 
 static void resume_run_free(resume_run_t *run)
@@ -1814,6 +1820,31 @@ START_TEST(test_hls_resume_falls_back)
 }
 END_TEST
 
+/* A resumed job cancelled (in its trial run or its encode) leaves nothing:
+ * no MP4, hls_dir empty (trial directory and joined files included), no
+ * child, and the published files untouched. */
+START_TEST(test_hls_resume_cancelled)
+{
+    vf_plugin_t *p = load("");
+    resume_run_t a, b;
+    char *published = whole_run_published(&a, p, 0);
+    for (int k = 0; k < 2; k++) {
+        resume_run_cancelled(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published, k * 0.3);
+        ck_assert_msg(b.ret == -ECANCELED, "cancelled after %.1f s: %d (%s)", k * 0.3, b.ret, b.err.message);
+        ck_assert_int_eq(entries_in(b.hls), 0);
+        ck_assert_int_eq(entries_in(b.out), 0);
+        ck_assert_msg(no_children_left(), "a child outlived the cancelled job");
+        resume_run_free(&b);
+    }
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/1-1.m4s' '%s/180p/1.m4s' && cmp -s '%s/1-init.mp4' '%s/180p/init.mp4'",
+                            a.kept, published, a.kept, published), 0);
+    resume_run_free(&a);
+    vft_rmrf(published);
+    free(published);
+    vft_plugin_free(p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("encoder_ffmpeg");
@@ -1854,6 +1885,7 @@ static Suite *suite(void)
     tcase_add_test(resume, test_hls_resume);
     tcase_add_test(resume, test_hls_resume_no_bframes);
     tcase_add_test(resume, test_hls_resume_falls_back);
+    tcase_add_test(resume, test_hls_resume_cancelled);
     suite_add_tcase(s, resume);
     return s;
 }
