@@ -56,6 +56,7 @@ int ffe_hls_init(ffe_hls_t *h, const vf_host_api_t *host, const vf_transcode_par
     h->host = host;
     h->params = params;
     h->count = params->nrenditions;
+    h->first = params->hls_first_segment;
     return 0;
 }
 
@@ -63,7 +64,12 @@ void ffe_hls_resume(ffe_hls_t *h, const ffe_resume_t *resume)
 {
     h->resume = resume;
     for (size_t i = 0; resume && i < h->count; i++)
-        h->tracks[i].next = h->params->hls_first_segment;
+        h->tracks[i].next = h->first;
+}
+
+void ffe_hls_report_all(ffe_hls_t *h)
+{
+    h->first = 0;
 }
 
 void ffe_hls_keyframes(const ffe_hls_t *h, char *buf, size_t len)
@@ -82,7 +88,7 @@ void ffe_hls_slave(const ffe_hls_t *h, size_t i, ffe_tee_t *tee)
     ffe_tee_option(tee, "hls_flags", "independent_segments+temp_file");
     init_name(name, i);
     ffe_tee_option(tee, "hls_fmp4_init_filename", name);
-    ffe_tee_optionf(tee, "start_number", "%" PRId64, h->resume ? h->params->hls_first_segment : (int64_t)0);
+    ffe_tee_optionf(tee, "start_number", "%" PRId64, h->resume ? h->first : (int64_t)0);
     ffe_tee_optionf(tee, "hls_segment_filename", "r%zu-%%d.m4s", i);
     playlist_name(name, i);
     ffe_tee_target(tee, name);
@@ -139,7 +145,7 @@ static int unexpected(ffe_hls_t *h, size_t i, const char *what, const char *line
 }
 
 /* Segment n, listed as `uri`: the initialisation segment first, then the
- * segment itself (removed instead when it comes before hls_first_segment). */
+ * segment itself (removed instead when it comes before h->first). */
 static int handle_segment(ffe_hls_t *h, size_t i, const char *map, int64_t n, const char *uri,
                           double duration, vf_error_t *err)
 {
@@ -160,7 +166,7 @@ static int handle_segment(ffe_hls_t *h, size_t i, const char *map, int64_t n, co
             return ret;
     }
     t->next = n + 1;
-    if (n >= h->params->hls_first_segment)
+    if (n >= h->first)
         return report(h, i, n, uri, duration, err);
     /* Published by the run this one resumes. */
     int dir = open(h->params->hls_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -552,7 +552,8 @@ static int resumable(const vf_transcode_params_t *p)
 }
 
 /* Continue from the published segments: 0 done, 1 when they cannot be
- * continued (logged; the caller encodes the whole source), or an error. */
+ * continued (logged; the caller encodes the whole source, every segment
+ * reported from 0, as encoder.h asks), or an error. */
 static int encode_resumed(job_t *j, vf_error_t *err)
 {
     const vf_transcode_params_t *p = j->p;
@@ -569,10 +570,13 @@ static int encode_resumed(job_t *j, vf_error_t *err)
         ret = resume_trial(j, &r, why, sizeof why, err);
     if (ret == -ENOMEM)
         ret = j->st->host->error(err, ENOMEM, "out of memory");
-    if (ret == 1)
+    if (ret == 1) {
         j->st->host->log("encoder_ffmpeg", VF_LOG_WARNING,
                          "%s: cannot continue the %" PRId64 " published HLS segments (%s); encoding the whole "
-                         "source again", j->src.shown, p->hls_first_segment, why);
+                         "source again and reporting every segment from 0", j->src.shown, p->hls_first_segment,
+                         why);
+        ffe_hls_report_all(j->hls);
+    }
     else if (ret == 0)
         ret = encode_rest(j, &r, err);
     ffe_resume_free(&r);

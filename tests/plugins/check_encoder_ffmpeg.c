@@ -1561,8 +1561,8 @@ typedef struct resume_run {
     char *log;                      /* what the plugin logged */
 } resume_run_t;
 
-static void resume_run_cancelled(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs,
-                                 int64_t first, const char *published, double cancel_after)
+static void resume_run_as(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
+                          const char *published, int64_t reported_from, double cancel_after)
 {
     memset(run, 0, sizeof *run);
     run->out = vft_tmpdir("ffe-resume-out");
@@ -1573,9 +1573,10 @@ static void resume_run_cancelled(resume_run_t *run, vf_plugin_t *p, const char *
     int mp4 = (outputs & VF_OUTPUT_MP4) != 0;
     run->r[0] = (vf_rendition_t){"90p", 90, mp4 ? run->mp4[0] : NULL};
     run->r[1] = (vf_rendition_t){"180p", 180, mp4 ? run->mp4[1] : NULL};
-    run->seen = (hls_seen_t){.keep_dir = run->kept, .first = first};
+    run->seen = (hls_seen_t){.keep_dir = run->kept, .first = reported_from};
     run->watch = (watch_t){.cancel_after = cancel_after};
     vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, RESUME_SECONDS, &run->seen);
+    params.hls_first_segment = first;
     params.hls_published_dir = published;
     params.progress = watch_progress;
     params.progress_ud = &run->watch;
@@ -1599,7 +1600,14 @@ static void resume_run_cancelled(resume_run_t *run, vf_plugin_t *p, const char *
 static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
                        const char *published)
 {
-    resume_run_cancelled(run, p, clip, outputs, first, published, -1);
+    resume_run_as(run, p, clip, outputs, first, published, first, -1);
+}
+
+/* A resumed run that cannot continue `published`: reported from 0. */
+static void resume_run_falling_back(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs,
+                                    const char *published)
+{
+    resume_run_as(run, p, clip, outputs, RESUME_FIRST, published, 0, -1);
 }
 
 static void resume_run_free(resume_run_t *run)
@@ -1781,13 +1789,14 @@ END_TEST
 
 /* Published files that do not fit what this run writes (the renditions'
  * inits swapped), or are missing: one warning, the whole source encoded
- * again, the job still succeeds with the segments from the first asked. */
+ * again, the job still succeeds, every segment reported from 0 (the
+ * caller replaces what the new init cannot play). */
 START_TEST(test_hls_resume_falls_back)
 {
     vf_plugin_t *p = load("");
     resume_run_t a, b, c;
     char *swapped = whole_run_published(&a, p, 1);
-    resume_run(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, swapped);
+    resume_run_falling_back(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, swapped);
     ck_assert_msg(b.ret == 0, "resumed run: %s", b.err.message);
     ck_assert_msg(strstr(b.log, "cannot continue the 2 published HLS segments") && strstr(b.log, "differs"),
                   "no warning about the mismatch: %s", b.log);
@@ -1802,7 +1811,7 @@ START_TEST(test_hls_resume_falls_back)
 
     char *missing = publish(&a, 0);
     ck_assert_int_eq(vft_sh(NULL, "rm '%s/180p/1.m4s'", missing), 0);
-    resume_run(&c, p, clip_resume_b, VF_OUTPUT_HLS, RESUME_FIRST, missing);
+    resume_run_falling_back(&c, p, clip_resume_b, VF_OUTPUT_HLS, missing);
     ck_assert_msg(c.ret == 0, "resumed run: %s", c.err.message);
     ck_assert_msg(strstr(c.log, "cannot continue") && strstr(c.log, "1.m4s"), "no warning about the missing "
                   "segment: %s", c.log);
@@ -1829,7 +1838,8 @@ START_TEST(test_hls_resume_cancelled)
     resume_run_t a, b;
     char *published = whole_run_published(&a, p, 0);
     for (int k = 0; k < 2; k++) {
-        resume_run_cancelled(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published, k * 0.3);
+        resume_run_as(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published, RESUME_FIRST,
+                      k * 0.3);
         ck_assert_msg(b.ret == -ECANCELED, "cancelled after %.1f s: %d (%s)", k * 0.3, b.ret, b.err.message);
         ck_assert_int_eq(entries_in(b.hls), 0);
         ck_assert_int_eq(entries_in(b.out), 0);
