@@ -3,7 +3,7 @@
  * encodes by running the ffmpeg program (no shell; each run in its own
  * process group, killed as a whole on timeout or cancellation).
  * Owns: the plugin descriptor, create/destroy and the operations table;
- * the work is in probe.c, transcode.c and hls.c.  See README.md for the settings
+ * the work is in probe.c, transcode.c, hls.c and resume.c.  See README.md for the settings
  * and the choices both encoder plugins share.
  */
 #include <errno.h>
@@ -68,12 +68,12 @@ static int op_thumbnail(void *state, const char *source, double at, const char *
 
 /* ffmpeg reads local files and http(s) URLs; libx264 takes the caller's
  * preset/crf as defaults; the job limit is a setting; MP4 and HLS (1.2)
- * from one encode. */
+ * from one encode; a resumed HLS job continues what it published (1.3). */
 static int op_capabilities(void *state, vf_encoder_caps_t *caps)
 {
     const ffe_state_t *st = state;
     caps->sources = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
-    caps->flags = VF_ENCODER_X264_DEFAULTS;
+    caps->flags = VF_ENCODER_X264_DEFAULTS | VF_ENCODER_HLS_RESUME;
     caps->max_jobs = (uint32_t)st->settings.max_jobs;
     if (VF_HAS_FIELD(vf_encoder_caps_t, caps, outputs))
         caps->outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
@@ -89,6 +89,6 @@ static const vf_encoder_ops_t ops = {
     .capabilities = op_capabilities,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, "encoder_ffmpeg", "1.2.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, "encoder_ffmpeg", "1.3.0",
                  "H.264/AAC renditions (MP4, HLS) and JPEG thumbnails by running the ffmpeg program",
                  ffe_create, ffe_destroy, &ops);

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmff.h"
+
 #define NAME_LEN 64
 #define PLAYLIST_MAX (16u << 20)
 #define TEMP_SUFFIX ".tmp"     /* the hls muxer's temp_file names */
@@ -54,7 +56,20 @@ int ffe_hls_init(ffe_hls_t *h, const vf_host_api_t *host, const vf_transcode_par
     h->host = host;
     h->params = params;
     h->count = params->nrenditions;
+    h->first = params->hls_first_segment;
     return 0;
+}
+
+void ffe_hls_resume(ffe_hls_t *h, const ffe_resume_t *resume)
+{
+    h->resume = resume;
+    for (size_t i = 0; resume && i < h->count; i++)
+        h->tracks[i].next = h->first;
+}
+
+void ffe_hls_report_all(ffe_hls_t *h)
+{
+    h->first = 0;
 }
 
 void ffe_hls_keyframes(const ffe_hls_t *h, char *buf, size_t len)
@@ -73,49 +88,18 @@ void ffe_hls_slave(const ffe_hls_t *h, size_t i, ffe_tee_t *tee)
     ffe_tee_option(tee, "hls_flags", "independent_segments+temp_file");
     init_name(name, i);
     ffe_tee_option(tee, "hls_fmp4_init_filename", name);
-    ffe_tee_option(tee, "start_number", "0");
+    ffe_tee_optionf(tee, "start_number", "%" PRId64, h->resume ? h->first : (int64_t)0);
     ffe_tee_optionf(tee, "hls_segment_filename", "r%zu-%%d.m4s", i);
     playlist_name(name, i);
     ffe_tee_target(tee, name);
 }
 
-/* Hand one finished file to the callee; its negative return is ours. */
-/* 1 when the file at `path` is whole: its top-level ISO-BMFF boxes (ftyp,
- * moov; styp, moof, mdat, ...) add up to its size exactly.  ffmpeg's hls
- * muxer lists a segment even when writing its end failed (it ignores the
- * close's error), so a full disk would otherwise publish a cut segment. */
-static int boxes_whole(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0)
-        return 0;
-    int whole = fstat(fd, &st) == 0 && st.st_size >= 8;
-    for (uint64_t at = 0, total = (uint64_t)st.st_size; whole && at < total;) {
-        unsigned char head[16];
-        if (total - at < 8 || pread(fd, head, 16, (off_t)at) < 8) {
-            whole = 0;
-            break;
-        }
-        uint64_t size = (uint64_t)head[0] << 24 | (uint64_t)head[1] << 16 | (uint64_t)head[2] << 8 | head[3];
-        if (size == 1) {
-            if (total - at < 16)
-                size = 0;
-            else
-                for (int k = 8; k < 16; k++)
-                    size = (k == 8 ? 0 : size << 8) | head[k];
-        } else if (size == 0) {
-            size = total - at; /* to the end of the file */
-        }
-        if (size < 8 || size > total - at)
-            whole = 0;
-        else
-            at += size;
-    }
-    close(fd);
-    return whole;
-}
-
+/* Hand one finished file to the callee; its negative return is ours.
+ * ffmpeg's hls muxer lists a segment even when writing its end failed (it
+ * ignores the close's error), so a full disk would publish a cut segment
+ * unless its boxes are checked to add up.  A resumed run reports the
+ * published initialisation segment and its segments moved onto the
+ * published timeline (resume.h). */
 static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, double duration,
                   vf_error_t *err)
 {
@@ -123,8 +107,18 @@ static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, do
     char *path = NULL;
     if (asprintf(&path, "%s/%s", p->hls_dir, name) < 0)
         return h->host->error(err, ENOMEM, "out of memory");
-    if (!boxes_whole(path)) {
-        int ret = h->host->error(err, EIO, "ffmpeg listed the HLS file %s of rendition %s, but it is cut short "
+    int ret = 0;
+    if (h->resume && ffe_bmff_whole_file(path))
+        ret = sequence == VF_HLS_INIT ? ffe_resume_put_init(h->resume, i, path)
+                                      : ffe_resume_segment(h->resume, i, path);
+    if (ret < 0) {
+        ret = h->host->error(err, ret, "cannot continue the published HLS files of rendition %s with %s: %s",
+                             rendition_name(h, i), name, strerror(-ret));
+        free(path);
+        return ret;
+    }
+    if (!ffe_bmff_whole_file(path)) {
+        ret = h->host->error(err, EIO, "ffmpeg listed the HLS file %s of rendition %s, but it is cut short "
                                            "(a write failed: is the disk full?)", name, rendition_name(h, i));
         free(path);
         return ret;
@@ -136,7 +130,7 @@ static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, do
         .path = path,
         .duration = duration,
     };
-    int ret = p->hls_file(p->hls_ud, &file);
+    ret = p->hls_file(p->hls_ud, &file);
     if (ret < 0)
         h->host->error(err, ret, "the HLS file %s of rendition %s was refused: %s", name,
                        rendition_name(h, i), strerror(-ret));
@@ -151,7 +145,7 @@ static int unexpected(ffe_hls_t *h, size_t i, const char *what, const char *line
 }
 
 /* Segment n, listed as `uri`: the initialisation segment first, then the
- * segment itself (removed instead when it comes before hls_first_segment). */
+ * segment itself (removed instead when it comes before h->first). */
 static int handle_segment(ffe_hls_t *h, size_t i, const char *map, int64_t n, const char *uri,
                           double duration, vf_error_t *err)
 {
@@ -172,7 +166,7 @@ static int handle_segment(ffe_hls_t *h, size_t i, const char *map, int64_t n, co
             return ret;
     }
     t->next = n + 1;
-    if (n >= h->params->hls_first_segment)
+    if (n >= h->first)
         return report(h, i, n, uri, duration, err);
     /* Published by the run this one resumes. */
     int dir = open(h->params->hls_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -11,7 +11,7 @@
  * (which the hls muxer would expand) or tee syntax never reaches it.
  * Segments keep the numbers of a full run (start_number 0, segment n at
  * n * hls_segment_seconds); those before hls_first_segment are removed
- * unreported.  A segment is finished once its playlist lists it: the hls
+ * unreported (all are reported after ffe_hls_report_all()).  A segment is finished once its playlist lists it: the hls
  * muxer writes it under a temporary name, renames it, and only then
  * rewrites the playlist (itself renamed into place).
  */
@@ -22,6 +22,7 @@
 #include <time.h>
 #include <videoflix/encoder.h>
 
+#include "resume.h"
 #include "tee.h"
 
 typedef struct ffe_hls_track {
@@ -38,12 +39,22 @@ typedef struct ffe_hls {
     const vf_transcode_params_t *params;
     ffe_hls_track_t *tracks;   /* one per rendition */
     size_t count;
+    int64_t first;             /* the first segment to report */
+    const ffe_resume_t *resume; /* see ffe_hls_resume() */
 } ffe_hls_t;
 
 /* Start the HLS part of a transcode whose params asked for it (checked by
  * the caller: hls_dir a directory, hls_file set). */
 int ffe_hls_init(ffe_hls_t *h, const vf_host_api_t *host, const vf_transcode_params_t *params,
                  vf_error_t *err);
+/* Make the run a resumed one (resume.h): segments numbered from
+ * hls_first_segment, the published init reported, each segment moved onto
+ * the published timeline before it is reported.  NULL once `resume` is
+ * freed (what was reported stays the callee's). */
+void ffe_hls_resume(ffe_hls_t *h, const ffe_resume_t *resume);
+/* Report every segment from 0 (a resumed job that cannot continue what it
+ * published: the caller replaces what the new init cannot play). */
+void ffe_hls_report_all(ffe_hls_t *h);
 /* -force_key_frames' value: a keyframe at each multiple of the segment
  * length, where the hls muxer cuts. */
 void ffe_hls_keyframes(const ffe_hls_t *h, char *buf, size_t len);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "paths.h"
 
 #define PART_SUFFIX ".part"
@@ -84,45 +85,6 @@ int ffe_outputs_add(ffe_outputs_t *o, const vf_host_api_t *host, const char *tmp
     return 0;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    int ret = 0;
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = in < 0 ? -1 : open(to, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (in < 0 || out < 0) {
-        ret = -errno;
-        goto out;
-    }
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = -errno;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        for (ssize_t done = 0; done < n;) {
-            ssize_t w = write(out, buf + done, (size_t)(n - done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                ret = -errno;
-                goto out;
-            }
-            done += w;
-        }
-    }
-out:
-    if (out >= 0 && close(out) != 0 && ret == 0)
-        ret = -errno;
-    if (in >= 0)
-        close(in);
-    return ret;
-}
-
 /* Move one temporary into place, across file systems if need be. */
 static int move_into_place(ffe_output_t *item)
 {
@@ -134,7 +96,7 @@ static int move_into_place(ffe_output_t *item)
     int ret = make_temp(NULL, item->final_path, &beside);
     if (ret < 0)
         return ret;
-    ret = copy_file(item->tmp_path, beside);
+    ret = ffe_copy_file(item->tmp_path, beside, 0);
     if (ret == 0 && rename(beside, item->final_path) != 0)
         ret = -errno;
     if (ret < 0)

@@ -13,6 +13,9 @@ plugins_encoder_ffmpeg_la_SOURCES = \
 	plugins/encoder_ffmpeg/outputs.c plugins/encoder_ffmpeg/outputs.h \
 	plugins/encoder_ffmpeg/paths.c plugins/encoder_ffmpeg/paths.h \
 	plugins/encoder_ffmpeg/tee.c plugins/encoder_ffmpeg/tee.h \
+	plugins/encoder_ffmpeg/fileio.c plugins/encoder_ffmpeg/fileio.h \
+	plugins/encoder_ffmpeg/bmff.c plugins/encoder_ffmpeg/bmff.h \
+	plugins/encoder_ffmpeg/resume.c plugins/encoder_ffmpeg/resume.h \
 	plugins/encoder_ffmpeg/hls.c plugins/encoder_ffmpeg/hls.h \
 	plugins/encoder_ffmpeg/transcode.c plugins/encoder_ffmpeg/transcode.h
 plugins_encoder_ffmpeg_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS)

@@ -25,19 +25,23 @@
  */
 #include "transcode.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "argv.h"
 #include "hls.h"
 #include "outputs.h"
 #include "plan.h"
 #include "probe.h"
+#include "resume.h"
 #include "run.h"
 
 /* The caller's progress callback, shared by the probe and ffmpeg runs. */
@@ -52,11 +56,17 @@ static void add_head(ffe_argv_t *a, const ffe_state_t *st)
                  "-progress", "pipe:1", "-y", (char *)NULL);
 }
 
-static void add_input(ffe_argv_t *a, const ffe_source_t *src, double seek)
+/* seek >= 0: start there (input seeking, frames before it decoded and
+ * dropped); limit > 0: read that many seconds. */
+static void add_input(ffe_argv_t *a, const ffe_source_t *src, double seek, double limit)
 {
     if (seek >= 0) {
         ffe_argv_add(a, "-ss", (char *)NULL);
-        ffe_argv_addf(a, "%.3f", seek);
+        ffe_argv_addf(a, "%.6f", seek);
+    }
+    if (limit > 0) {
+        ffe_argv_add(a, "-t", (char *)NULL);
+        ffe_argv_addf(a, "%.6f", limit);
     }
     ffe_argv_add(a, "-protocol_whitelist", src->protocols, "-format_whitelist", VF_ENCODER_SOURCE_FORMATS, "-i",
                  src->arg, (char *)NULL);
@@ -160,9 +170,9 @@ static void appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 
 /* "[0:v:0]split=N[s0]..;[s0]scale..[v0];..;[sK]trim..,scale..[thumb]" */
 static char *filter_graph(const vf_transcode_params_t *p, const vf_media_info_t *info,
-                          double thumb_at)
+                          double thumb_at, int with_thumb)
 {
-    size_t branches = p->nrenditions + (p->thumbnail_path ? 1 : 0);
+    size_t branches = p->nrenditions + (with_thumb ? 1 : 0);
     size_t cap = 256 + branches * 160, len = 0;
     char *graph = malloc(cap), scale[96];
     if (!graph)
@@ -176,7 +186,7 @@ static char *filter_graph(const vf_transcode_params_t *p, const vf_media_info_t 
         ffe_scale_filter(scale, sizeof scale, h);
         appendf(graph, cap, &len, ";[s%zu]%s[v%zu]", i, scale, i);
     }
-    if (p->thumbnail_path) {
+    if (with_thumb) {
         ffe_scale_filter(scale, sizeof scale, ffe_thumbnail_height(display_height));
         appendf(graph, cap, &len, ";[s%zu]trim=start=%.3f,trim=end_frame=1,%s[thumb]",
                 p->nrenditions, thumb_at, scale);
@@ -188,11 +198,17 @@ static char *filter_graph(const vf_transcode_params_t *p, const vf_media_info_t 
     return graph;
 }
 
-/* Run one built command line to a successful exit; with `hls`, inside
- * its directory, reporting finished files as it goes. */
+/* The share of the whole call one ffmpeg run covers, and where it runs. */
+typedef struct run_part {
+    double duration;           /* seconds of output, for its percentages */
+    double from, to;           /* percent */
+    const char *cwd;           /* NULL: ours */
+    ffe_hls_t *hls;            /* reports finished HLS files as it goes */
+} run_part_t;
+
+/* Run one built command line to a successful exit. */
 static int run_ffmpeg(const ffe_state_t *st, const ffe_source_t *src, const ffe_argv_t *argv,
-                      double deadline, double duration, const call_progress_t *cp,
-                      double percent_from, ffe_hls_t *hls, vf_error_t *err)
+                      double deadline, const call_progress_t *cp, const run_part_t *part, vf_error_t *err)
 {
     ffe_run_opts_t opts = {
         .host = st->host,
@@ -200,14 +216,14 @@ static int run_ffmpeg(const ffe_state_t *st, const ffe_source_t *src, const ffe_
         .deadline = deadline,
         .timeout = st->settings.timeout,
         .stdout_is_progress = 1,
-        .duration = duration,
-        .percent_from = percent_from,
-        .percent_to = 100,
+        .duration = part->duration,
+        .percent_from = part->from,
+        .percent_to = part->to,
         .progress = cp->fn,
         .progress_ud = cp->ud,
-        .cwd = hls ? hls->params->hls_dir : NULL,
-        .tick = hls ? ffe_hls_tick : NULL,
-        .tick_ud = hls,
+        .cwd = part->cwd,
+        .tick = part->hls ? ffe_hls_tick : NULL,
+        .tick_ud = part->hls,
     };
     ffe_run_result_t result;
     int ret = ffe_run(argv->items, &opts, &result, err);
@@ -251,13 +267,13 @@ static int write_thumbnail(const ffe_state_t *st, const ffe_source_t *src,
         }
         ffe_argv_t argv = {0};
         add_head(&argv, st);
-        add_input(&argv, src, at);
+        add_input(&argv, src, at, -1);
         ffe_argv_add(&argv, "-vf", scale, (char *)NULL);
         add_thumbnail_output(&argv, "0:v:0", tmp_path);
         if ((ret = ffe_argv_ok(&argv)) < 0)
             ret = st->host->error(err, ret, "out of memory");
         else
-            ret = run_ffmpeg(st, src, &argv, deadline, 0, cp, percent_from, NULL, err);
+            ret = run_ffmpeg(st, src, &argv, deadline, cp, &(run_part_t){.from = percent_from, .to = 100}, err);
         ffe_argv_free(&argv);
     }
     return ret;
@@ -330,15 +346,249 @@ static int check_params(const vf_host_api_t *host, const vf_transcode_params_t *
     return 0;
 }
 
+/* The encode of every rendition into *argv: from `seek` (< 0: the start)
+ * for `limit` seconds (<= 0: to the end); MP4s into mp4_tmp[i] (NULL: no
+ * MP4), the thumbnail as a branch of the split into thumb_tmp (NULL: none).
+ * Returns the filter graph (the caller frees it), NULL when memory ran out. */
+static char *build_encode(ffe_argv_t *argv, const ffe_state_t *st, const ffe_source_t *src,
+                          const vf_transcode_params_t *p, const vf_media_info_t *info, const ffe_outputs_t *mp4,
+                          const char *thumb_tmp, double thumb_at, const ffe_hls_t *hls, double seek, double limit)
+{
+    char *graph = filter_graph(p, info, thumb_at, thumb_tmp != NULL);
+    add_head(argv, st);
+    add_input(argv, src, seek, limit);
+    ffe_argv_add(argv, "-filter_complex", graph ? graph : "", (char *)NULL);
+    for (size_t i = 0; i < p->nrenditions; i++)
+        add_rendition(argv, st, p, i, info->has_audio, mp4 ? mp4->items[i].tmp_path : NULL, hls);
+    if (thumb_tmp)
+        add_thumbnail_output(argv, "[thumb]", thumb_tmp);
+    if (ffe_argv_ok(argv) < 0) {
+        free(graph);
+        return NULL;
+    }
+    return graph;
+}
+
+/* Everything a transcode call works with. */
+typedef struct job {
+    const ffe_state_t *st;
+    const vf_transcode_params_t *p;
+    ffe_source_t src;
+    vf_media_info_t info;
+    ffe_outputs_t outputs;     /* the MP4s (when asked for), then the thumbnail */
+    const char *thumb_tmp;     /* NULL: no thumbnail */
+    double thumb_at;
+    ffe_hls_t *hls;            /* NULL: no HLS */
+    double deadline;
+    call_progress_t cp;
+    double percent;            /* reported so far */
+} job_t;
+
+/* The thumbnail when the video has no frame at its time: the first one. */
+static int thumbnail_fallback(job_t *j, vf_error_t *err)
+{
+    if (!j->thumb_tmp || !is_empty_file(j->thumb_tmp))
+        return 0;
+    log_first_frame(j->st, &j->src, j->thumb_at);
+    return write_thumbnail(j->st, &j->src, &j->info, 0, j->thumb_tmp, j->deadline, &j->cp, 99.9, err);
+}
+
+/* The whole source in one ffmpeg run (1.2; also a resume's fallback). */
+static int encode_whole(job_t *j, vf_error_t *err)
+{
+    const vf_transcode_params_t *p = j->p;
+    ffe_argv_t argv = {0};
+    int mp4 = (requested_outputs(p) & VF_OUTPUT_MP4) != 0;
+    char *graph = build_encode(&argv, j->st, &j->src, p, &j->info, mp4 ? &j->outputs : NULL, j->thumb_tmp,
+                               j->thumb_at, j->hls, -1, -1);
+    int ret;
+    if (!graph) {
+        ret = j->st->host->error(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    j->st->host->log("encoder_ffmpeg", VF_LOG_DEBUG, "transcoding %s: %s", j->src.shown, graph);
+    run_part_t part = {.duration = j->info.duration, .from = j->percent, .to = 100,
+                       .cwd = j->hls ? p->hls_dir : NULL, .hls = j->hls};
+    if ((ret = run_ffmpeg(j->st, &j->src, &argv, j->deadline, &j->cp, &part, err)) < 0 ||
+        (ret = thumbnail_fallback(j, err)) < 0)
+        goto out;
+    /* The last segments before the MP4s: a refused segment leaves no MP4. */
+    if (j->hls)
+        ret = ffe_hls_finish(j->hls, err);
+out:
+    free(graph);
+    ffe_argv_free(&argv);
+    return ret;
+}
+
+/* Percent of a resumed call spent on its parts. */
+#define RESUME_TRIAL_END 3.0
+#define RESUME_ENCODE_END 92.0
+#define RESUME_TRIAL_SECONDS 0.5
+
+/* Remove a directory of plain files (a trial run's). */
+static void remove_flat_dir(const vf_host_api_t *host, const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && unlinkat(dirfd(d), e->d_name, 0) != 0)
+            host->log("encoder_ffmpeg", VF_LOG_WARNING, "cannot remove %s/%s: %s", dir, e->d_name, strerror(errno));
+    if (d)
+        closedir(d);
+    if (rmdir(dir) != 0 && errno != ENOENT)
+        host->log("encoder_ffmpeg", VF_LOG_WARNING, "cannot remove %s: %s", dir, strerror(errno));
+}
+
+/* A short run from the resume point into a private directory: its
+ * initialisation segments are those the resumed run will write.  0, 1 with
+ * why[] (continue the whole way), or an error (cancelled, timed out). */
+static int resume_trial(job_t *j, ffe_resume_t *r, char *why, size_t whylen, vf_error_t *err)
+{
+    const vf_host_api_t *host = j->st->host;
+    ffe_argv_t argv = {0};
+    char *dir = NULL, *graph = NULL;
+    int ret;
+    if (asprintf(&dir, "%s/.trial-XXXXXX", j->p->hls_dir) < 0) {
+        dir = NULL;
+        return host->error(err, ENOMEM, "out of memory");
+    }
+    if (!mkdtemp(dir)) {
+        ret = host->error(err, errno, "cannot make a directory in %s: %s", j->p->hls_dir, strerror(errno));
+        free(dir);
+        return ret;
+    }
+    graph = build_encode(&argv, j->st, &j->src, j->p, &j->info, NULL, NULL, 0, j->hls, r->start,
+                         RESUME_TRIAL_SECONDS);
+    if (!graph) {
+        ret = host->error(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    run_part_t part = {.duration = RESUME_TRIAL_SECONDS, .from = j->percent, .to = RESUME_TRIAL_END, .cwd = dir};
+    ret = run_ffmpeg(j->st, &j->src, &argv, j->deadline, &j->cp, &part, err);
+    if (ret == -ECANCELED || ret == -ETIMEDOUT)
+        goto out;
+    j->percent = RESUME_TRIAL_END;
+    if (ret < 0) {
+        snprintf(why, whylen, "the trial run failed: %s", err->message);
+        ret = 1;
+    } else {
+        ret = ffe_resume_check_trial(r, dir, why, whylen);
+        if (ret == -ENOMEM)
+            ret = host->error(err, ENOMEM, "out of memory");
+    }
+out:
+    remove_flat_dir(host, dir);
+    free(dir);
+    free(graph);
+    ffe_argv_free(&argv);
+    return ret;
+}
+
+/* Rendition i's MP4 from its joined file: a remux, no encode. */
+static int remux_joined(job_t *j, const ffe_resume_t *r, size_t i, double from, double to, vf_error_t *err)
+{
+    const ffe_resume_rendition_t *rr = &r->renditions[i];
+    ffe_argv_t argv = {0};
+    char drop[128];
+    int ret = ffe_resume_audio_drop(r, i, drop, sizeof drop);
+    add_head(&argv, j->st);
+    ffe_argv_add(&argv, "-protocol_whitelist", "file", "-f", "mp4", "-i", (char *)NULL);
+    ffe_argv_addf(&argv, "file:%s", rr->joined);
+    ffe_argv_add(&argv, "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", (char *)NULL);
+    if (drop[0])
+        ffe_argv_add(&argv, "-bsf:a", drop, (char *)NULL);
+    ffe_argv_add(&argv, "-movflags", "+faststart", (char *)NULL);
+    add_output_path(&argv, "mp4", j->outputs.items[i].tmp_path);
+    if (ret < 0 || (ret = ffe_argv_ok(&argv)) < 0)
+        ret = j->st->host->error(err, ENOMEM, "out of memory");
+    else
+        ret = run_ffmpeg(j->st, &j->src, &argv, j->deadline, &j->cp,
+                         &(run_part_t){.duration = j->info.duration, .from = from, .to = to}, err);
+    ffe_argv_free(&argv);
+    return ret;
+}
+
+/* The resumed run once the published files passed: from X to the end,
+ * HLS only; then the MP4s by remuxing and the thumbnail on its own. */
+static int encode_rest(job_t *j, ffe_resume_t *r, vf_error_t *err)
+{
+    const vf_transcode_params_t *p = j->p;
+    ffe_argv_t argv = {0};
+    int ret;
+    ffe_hls_resume(j->hls, r);
+    char *graph = build_encode(&argv, j->st, &j->src, p, &j->info, NULL, NULL, 0, j->hls, r->start, -1);
+    if (!graph) {
+        ret = j->st->host->error(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    j->st->host->log("encoder_ffmpeg", VF_LOG_DEBUG, "resuming %s at %.3f s: %s", j->src.shown, r->start, graph);
+    run_part_t part = {.duration = j->info.duration - r->start, .from = j->percent, .to = RESUME_ENCODE_END,
+                       .cwd = p->hls_dir, .hls = j->hls};
+    if ((ret = run_ffmpeg(j->st, &j->src, &argv, j->deadline, &j->cp, &part, err)) < 0 ||
+        (ret = ffe_hls_finish(j->hls, err)) < 0)
+        goto out;
+    j->percent = RESUME_ENCODE_END;
+    double step = (99.0 - j->percent) / (double)(p->nrenditions + 1);
+    for (size_t i = 0; i < r->count && r->renditions[i].joined; i++) {
+        if ((ret = remux_joined(j, r, i, j->percent, j->percent + step, err)) < 0)
+            goto out;
+        j->percent += step;
+    }
+    if (j->thumb_tmp)
+        ret = write_thumbnail(j->st, &j->src, &j->info, j->thumb_at, j->thumb_tmp, j->deadline, &j->cp, j->percent,
+                              err);
+out:
+    ffe_hls_resume(j->hls, NULL);
+    free(graph);
+    ffe_argv_free(&argv);
+    return ret;
+}
+
+/* 1.3: params name the published files of a resumed HLS job. */
+static int resumable(const vf_transcode_params_t *p)
+{
+    return VF_HAS_FIELD(vf_transcode_params_t, p, hls_published_dir) && p->hls_published_dir &&
+           p->hls_first_segment > 0;
+}
+
+/* Continue from the published segments: 0 done, 1 when they cannot be
+ * continued (logged; the caller encodes the whole source, every segment
+ * reported from 0, as encoder.h asks), or an error. */
+static int encode_resumed(job_t *j, vf_error_t *err)
+{
+    const vf_transcode_params_t *p = j->p;
+    ffe_resume_t r;
+    char why[600] = "";
+    int mp4 = (requested_outputs(p) & VF_OUTPUT_MP4) != 0;
+    int ret = ffe_resume_open(&r, p, mp4, why, sizeof why);
+    if (ret == 0 && r.start >= j->info.duration) {
+        snprintf(why, sizeof why, "the source ends at %.3f s, before segment %" PRId64, j->info.duration,
+                 p->hls_first_segment);
+        ret = 1;
+    }
+    if (ret == 0)
+        ret = resume_trial(j, &r, why, sizeof why, err);
+    if (ret == -ENOMEM)
+        ret = j->st->host->error(err, ENOMEM, "out of memory");
+    if (ret == 1) {
+        j->st->host->log("encoder_ffmpeg", VF_LOG_WARNING,
+                         "%s: cannot continue the %" PRId64 " published HLS segments (%s); encoding the whole "
+                         "source again and reporting every segment from 0", j->src.shown, p->hls_first_segment,
+                         why);
+        ffe_hls_report_all(j->hls);
+    }
+    else if (ret == 0)
+        ret = encode_rest(j, &r, err);
+    ffe_resume_free(&r);
+    return ret;
+}
+
 int ffe_transcode(const ffe_state_t *st, const char *source, const vf_transcode_params_t *p,
                   vf_error_t *err)
 {
     const vf_host_api_t *host = st->host;
-    ffe_source_t src = {0};
-    ffe_outputs_t outputs = {0};
-    ffe_argv_t argv = {0};
-    ffe_hls_t hls_state = {0}, *hls = NULL;
-    char *graph = NULL;
+    ffe_hls_t hls_state = {0};
+    job_t j = {.st = st, .p = p};
     int ret = check_params(host, p, err);
     if (ret < 0)
         return ret;
@@ -346,66 +596,44 @@ int ffe_transcode(const ffe_state_t *st, const char *source, const vf_transcode_
     if (requested_outputs(p) & VF_OUTPUT_HLS) {
         if ((ret = ffe_hls_init(&hls_state, host, p, err)) < 0)
             return ret;
-        hls = &hls_state;
+        j.hls = &hls_state;
     }
-    if ((ret = ffe_source_init(st, source, &src, err)) < 0)
+    if ((ret = ffe_source_init(st, source, &j.src, err)) < 0)
         goto out;
 
-    double started = ffe_now(), deadline = ffe_deadline(st);
-    call_progress_t cp = {p->progress, p->progress_ud};
-    vf_media_info_t info;
-    if ((ret = ffe_probe(st, &src, deadline, cp.fn, cp.ud, &info, err)) < 0)
+    double started = ffe_now();
+    j.deadline = ffe_deadline(st);
+    j.cp = (call_progress_t){p->progress, p->progress_ud};
+    if ((ret = ffe_probe(st, &j.src, j.deadline, j.cp.fn, j.cp.ud, &j.info, err)) < 0)
         goto out;
 
     for (size_t i = 0; mp4 && i < p->nrenditions; i++)
-        if ((ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir,
+        if ((ret = ffe_outputs_add(&j.outputs, host, st->settings.tmp_dir,
                                    p->renditions[i].output_path, err)) < 0)
             goto out;
-    size_t thumb_index = outputs.count;
-    if (p->thumbnail_path &&
-        (ret = ffe_outputs_add(&outputs, host, st->settings.tmp_dir, p->thumbnail_path, err)) < 0)
-        goto out;
-
-    double thumb_at = ffe_thumbnail_time(p->thumbnail_at, info.duration);
-    graph = filter_graph(p, &info, thumb_at);
-    add_head(&argv, st);
-    add_input(&argv, &src, -1);
-    ffe_argv_add(&argv, "-filter_complex", graph ? graph : "", (char *)NULL);
-    for (size_t i = 0; i < p->nrenditions; i++)
-        add_rendition(&argv, st, p, i, info.has_audio, mp4 ? outputs.items[i].tmp_path : NULL, hls);
-    if (p->thumbnail_path)
-        add_thumbnail_output(&argv, "[thumb]", outputs.items[thumb_index].tmp_path);
-    if (!graph || (ret = ffe_argv_ok(&argv)) < 0) {
-        ret = host->error(err, ENOMEM, "out of memory");
-        goto out;
-    }
-    host->log("encoder_ffmpeg", VF_LOG_DEBUG, "transcoding %s: %s", src.shown, graph);
-    if ((ret = run_ffmpeg(st, &src, &argv, deadline, info.duration, &cp, 0, hls, err)) < 0)
-        goto out;
-    const char *thumb_tmp = p->thumbnail_path ? outputs.items[thumb_index].tmp_path : NULL;
-    if (thumb_tmp && is_empty_file(thumb_tmp)) {
-        log_first_frame(st, &src, thumb_at);
-        if ((ret = write_thumbnail(st, &src, &info, 0, thumb_tmp, deadline, &cp, 99.9, err)) < 0)
+    if (p->thumbnail_path) {
+        if ((ret = ffe_outputs_add(&j.outputs, host, st->settings.tmp_dir, p->thumbnail_path, err)) < 0)
             goto out;
+        j.thumb_tmp = j.outputs.items[j.outputs.count - 1].tmp_path;
     }
-    /* The last segments before the MP4s: a refused segment leaves no MP4. */
-    if (hls && (ret = ffe_hls_finish(hls, err)) < 0)
+    j.thumb_at = ffe_thumbnail_time(p->thumbnail_at, j.info.duration);
+
+    ret = j.hls && resumable(p) ? encode_resumed(&j, err) : 1;
+    if (ret == 1)
+        ret = encode_whole(&j, err);
+    if (ret < 0 || (ret = ffe_outputs_commit(&j.outputs, host, err)) < 0)
         goto out;
-    if ((ret = ffe_outputs_commit(&outputs, host, err)) < 0)
-        goto out;
-    if (cp.fn)
-        cp.fn(cp.ud, 100.0);
+    if (j.cp.fn)
+        j.cp.fn(j.cp.ud, 100.0);
     host->log("encoder_ffmpeg", VF_LOG_INFO, "transcoded %s (%.1f s) into %zu rendition%s (%s)%s in %.1f s",
-              src.shown, info.duration, p->nrenditions, p->nrenditions == 1 ? "" : "s",
-              mp4 && hls ? "MP4 and HLS" : hls ? "HLS" : "MP4",
+              j.src.shown, j.info.duration, p->nrenditions, p->nrenditions == 1 ? "" : "s",
+              mp4 && j.hls ? "MP4 and HLS" : j.hls ? "HLS" : "MP4",
               p->thumbnail_path ? " and a thumbnail" : "", ffe_now() - started);
 out:
-    if (hls)
-        ffe_hls_free(hls);
-    ffe_outputs_discard(&outputs);
-    ffe_argv_free(&argv);
-    free(graph);
-    ffe_source_free(&src);
+    if (j.hls)
+        ffe_hls_free(j.hls);
+    ffe_outputs_discard(&j.outputs);
+    ffe_source_free(&j.src);
     return ret;
 }
 

@@ -5,7 +5,8 @@
  * progress, cancellation, timeout, failure messages and process hygiene;
  * HLS (ABI 1.2) beyond the contract's cases: files reported while ffmpeg
  * runs from the command line the README gives, tee's escaping in odd
- * paths, reported files left alone, parameters refused.
+ * paths, reported files left alone, parameters refused; resuming (ABI
+ * 1.3) from published segments, and falling back when they do not fit.
  * Clips are generated once per run with tests/media.c.
  */
 #include "config.h"
@@ -40,6 +41,8 @@ static char clip_rot270[512];/* 320x180 halves, rotate tag 270 */
 static char clip_long[512];  /* 640x360, 25 fps, 30 s, audio */
 static char clip_short[512]; /* 320x240, 1 s */
 static char clip_long_audio[512]; /* 1 s of video, 3 s of audio */
+static char clip_resume_a[512];    /* 320x180 halves, 25 fps, 7 s, audio: a run to resume */
+static char clip_resume_b[512];    /* the same shape with the moving picture */
 static char clip_faststart[512];  /* av.mp4 with its index first, served over HTTP */
 static char audio_only[512], empty_file[512], text_file[512], truncated[512];
 static pid_t http_server;
@@ -67,6 +70,9 @@ static void make_clips(void)
     make(clip_rot270, "rot270.mp4", (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 1, .halves = 1, .rotate = 270});
     make(clip_long, "long.mp4", (vfm_clip_t){.width = 640, .height = 360, .fps = 25, .seconds = 30, .audio = 1});
     make(clip_short, "short.mp4", (vfm_clip_t){.width = 320, .height = 240, .fps = 25, .seconds = 1});
+    make(clip_resume_a, "resume-a.mp4",
+         (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 7, .audio = 1, .halves = 1});
+    make(clip_resume_b, "resume-b.mp4", (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 7, .audio = 1});
 
     snprintf(clip_long_audio, sizeof clip_long_audio, "%s/long-audio.mp4", clips);
     snprintf(clip_faststart, sizeof clip_faststart, "%s/fast.mp4", clips);
@@ -929,7 +935,7 @@ START_TEST(test_own_codec_settings)
 {
     vf_plugin_t *p = load("preset = \"no-such-preset-of-ours\";\ncrf = 30;\nmax_jobs = 3;");
     ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
-    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
+    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS | VF_ENCODER_HLS_RESUME);
     ck_assert_uint_eq(p->encoder_caps.max_jobs, 3);
     char *out = vft_tmpdir("ffe-own");
     char *video = path_in(out, "v.mp4");
@@ -1498,6 +1504,357 @@ START_TEST(test_hls_bad_params)
 }
 END_TEST
 
+/* ---- resuming from published segments (ABI 1.3) ----------------------- */
+
+#define RESUME_SECONDS 2.0
+#define RESUME_FIRST 2
+#define RESUME_COUNT 4              /* 7 s in segments of 2 s */
+#define RESUME_PACKETS 512
+
+/* A file's packets of one stream ("v:0", "a:0") in decode order; the
+ * hashes of the video's. */
+typedef struct packets {
+    int count;
+    double pts[RESUME_PACKETS], dts[RESUME_PACKETS], duration[RESUME_PACKETS];
+    char hash[RESUME_PACKETS][40];
+} packets_t;
+
+static void read_packets(const char *path, const char *stream, packets_t *pk)
+{
+    char *out = NULL;
+    memset(pk, 0, sizeof *pk);
+    int video = stream[0] == 'v';
+    ck_assert_msg(vft_sh(&out, "ffprobe -v error -select_streams %s %s -show_entries "
+                         "packet=pts_time,dts_time,duration_time%s -of csv=p=0 '%s'", stream,
+                         video ? "-show_data_hash MD5" : "", video ? ",data_hash" : "", path) == 0 && out,
+                  "ffprobe cannot read the packets of %s", path);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        ck_assert_int_lt(pk->count, RESUME_PACKETS);
+        int n = pk->count++;
+        ck_assert_msg(sscanf(line, "%lf,%lf,%lf,MD5:%39s", &pk->pts[n], &pk->dts[n], &pk->duration[n],
+                             pk->hash[n]) == 3 + video, "%s: ffprobe says '%s'", path, line);
+    }
+    free(out);
+}
+
+/* The packets of segment n of rendition r kept in `kept`, read after the
+ * initialisation segment `init`. */
+static void segment_packets(const char *init, const char *kept, size_t r, int n, const char *stream, packets_t *pk)
+{
+    char *joined = NULL;
+    ck_assert_int_ge(asprintf(&joined, "%s/joined-%zu-%d.mp4", kept, r, n), 0);
+    ck_assert_int_eq(vft_sh(NULL, "cat '%s' '%s/%zu-%d.m4s' > '%s'", init, kept, r, n, joined), 0);
+    read_packets(joined, stream, pk);
+    unlink(joined);
+    free(joined);
+}
+
+/* One HLS transcode of `clip` in segments of RESUME_SECONDS from `first`,
+ * its files moved into `kept`, MP4s (when asked for) into out/<name>.mp4. */
+typedef struct resume_run {
+    char *out, *hls, *kept, *mp4[2];
+    vf_rendition_t r[2];
+    hls_seen_t seen;
+    watch_t watch;
+    vf_error_t err;
+    int ret;
+    char *log;                      /* what the plugin logged */
+} resume_run_t;
+
+static void resume_run_as(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
+                          const char *published, int64_t reported_from, double cancel_after)
+{
+    memset(run, 0, sizeof *run);
+    run->out = vft_tmpdir("ffe-resume-out");
+    run->hls = vft_tmpdir("ffe-resume-hls");
+    run->kept = vft_tmpdir("ffe-resume-kept");
+    run->mp4[0] = path_in(run->out, "90p.mp4");
+    run->mp4[1] = path_in(run->out, "180p.mp4");
+    int mp4 = (outputs & VF_OUTPUT_MP4) != 0;
+    run->r[0] = (vf_rendition_t){"90p", 90, mp4 ? run->mp4[0] : NULL};
+    run->r[1] = (vf_rendition_t){"180p", 180, mp4 ? run->mp4[1] : NULL};
+    run->seen = (hls_seen_t){.keep_dir = run->kept, .first = reported_from};
+    run->watch = (watch_t){.cancel_after = cancel_after};
+    vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, RESUME_SECONDS, &run->seen);
+    params.hls_first_segment = first;
+    params.hls_published_dir = published;
+    params.progress = watch_progress;
+    params.progress_ud = &run->watch;
+    /* The plugin logs through the core's log, on stderr. */
+    char *log = path_in(run->out, "log");
+    fflush(stderr);
+    int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(dup2(fd, 2), 0);
+    close(fd);
+    run->ret = vf_encoder_ops(p)->transcode(p->state, clip, &params, &run->err);
+    fflush(stderr);
+    ck_assert_int_ge(dup2(saved, 2), 0);
+    close(saved);
+    ck_assert_int_eq(vft_sh(&run->log, "cat '%s'", log), 0);
+    unlink(log);
+    free(log);
+}
+
+static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
+                       const char *published)
+{
+    resume_run_as(run, p, clip, outputs, first, published, first, -1);
+}
+
+/* A resumed run that cannot continue `published`: reported from 0. */
+static void resume_run_falling_back(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs,
+                                    const char *published)
+{
+    resume_run_as(run, p, clip, outputs, RESUME_FIRST, published, 0, -1);
+}
+
+static void resume_run_free(resume_run_t *run)
+{
+    vft_rmrf(run->out);
+    vft_rmrf(run->hls);
+    vft_rmrf(run->kept);
+    free(run->out);
+    free(run->hls);
+    free(run->kept);
+    free(run->mp4[0]);
+    free(run->mp4[1]);
+    free(run->log);
+}
+
+/* Lay out a whole run's files as a stopped job published them: segments
+ * 0 .. RESUME_FIRST - 1; `swap` exchanges the two renditions' inits. */
+static char *publish(const resume_run_t *whole, int swap)
+{
+    char *dir = vft_tmpdir("ffe-published");
+    for (size_t r = 0; r < 2; r++) {
+        const char *name = whole->r[r].name;
+        ck_assert_int_eq(vft_sh(NULL, "mkdir '%s/%s' && cp '%s/%zu-init.mp4' '%s/%s/init.mp4'", dir, name,
+                                whole->kept, swap ? 1 - r : r, dir, name), 0);
+        for (int n = 0; n < RESUME_FIRST; n++)
+            ck_assert_int_eq(vft_sh(NULL, "cp '%s/%zu-%d.m4s' '%s/%s/%d.m4s'", whole->kept, r, n, dir, name, n), 0);
+    }
+    return dir;
+}
+
+/* Run A: a whole run of another picture, published as far as
+ * RESUME_FIRST (`swap`: see publish()); returns the published dir. */
+static char *whole_run_published(resume_run_t *a, vf_plugin_t *p, int swap)
+{
+    resume_run(a, p, clip_resume_a, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0, NULL);
+    ck_assert_msg(a->ret == 0, "whole run: %s", a->err.message);
+    return publish(a, swap);
+}
+
+/* The MP4 of rendition r: whole and playable, its video packets those of
+ * `early`'s segments before RESUME_FIRST (or not, `early_same` 0) followed
+ * by `late`'s later segments, its audio packets not overlapping. */
+static void assert_joined_mp4(const resume_run_t *run, size_t r, const resume_run_t *early, int early_same,
+                              const resume_run_t *late)
+{
+    const char *mp4 = run->mp4[r];
+    /* (not assert_rendition(): ultrafast makes Constrained Baseline) */
+    ck_assert_int_eq((int)vfm_probe_num(mp4, "v:0", "height"), run->r[r].height);
+    ck_assert_int_eq(vfm_count_streams(mp4, "a"), 1);
+    double seconds = vfm_probe_num(mp4, NULL, "duration");
+    ck_assert_msg(fabs(seconds - 7.0) <= 0.1, "%s lasts %.3f s, the clip 7 s", mp4, seconds);
+    ck_assert_msg(vfm_moov_before_mdat(mp4) == 1, "%s: moov is not before mdat", mp4);
+    ck_assert_msg(vfm_decodes(mp4), "%s does not decode", mp4);
+    packets_t *all = malloc(sizeof *all), *seg = malloc(sizeof *seg);
+    ck_assert_ptr_nonnull(all);
+    ck_assert_ptr_nonnull(seg);
+    read_packets(mp4, "v:0", all);
+    int at = 0, differ = 0;
+    char init[1024];
+    for (int n = 0; n < RESUME_COUNT; n++) {
+        const resume_run_t *from = n < RESUME_FIRST ? early : late;
+        snprintf(init, sizeof init, "%s/%zu-init.mp4", from->kept, r);
+        segment_packets(init, from->kept, r, n, "v:0", seg);
+        for (int k = 0; k < seg->count; k++, at++) {
+            ck_assert_msg(at < all->count, "%s has fewer video packets than its segments", mp4);
+            int same = strcmp(all->hash[at], seg->hash[k]) == 0;
+            if (n >= RESUME_FIRST || early_same)
+                ck_assert_msg(same, "%s: video packet %d is not packet %d of segment %d", mp4, at, k, n);
+            else
+                differ += !same;
+        }
+    }
+    ck_assert_int_eq(at, all->count);
+    if (!early_same)
+        ck_assert_msg(differ > 0, "%s begins with the published packets although they did not fit", mp4);
+    read_packets(mp4, "a:0", all);
+    /* No audio packet begins before the one before it ends: an MP4 cannot
+     * say so, its durations are the gaps between decode times, so a packet
+     * that did would leave the one before it shorter than an AAC frame. */
+    for (int k = 1; k < all->count; k++) {
+        ck_assert_msg(all->dts[k] > all->dts[k - 1], "%s: audio packet %d at %.6f s after %.6f s", mp4, k,
+                      all->dts[k], all->dts[k - 1]);
+        ck_assert_msg(all->dts[k] - all->dts[k - 1] >= 1024 / 48000.0 - 0.0005,
+                      "%s: audio packet %d at %.6f s overlaps the one at %.6f s", mp4, k, all->dts[k],
+                      all->dts[k - 1]);
+    }
+    free(all);
+    free(seg);
+}
+
+/* Segment RESUME_FIRST of `resumed` starts where the whole run's did: its
+ * first video dts is the end of the published segment before it, its
+ * first video pts the whole run's. */
+static void assert_continues(const resume_run_t *whole, const resume_run_t *resumed)
+{
+    packets_t *prev = malloc(sizeof *prev), *next = malloc(sizeof *next), *own = malloc(sizeof *own);
+    ck_assert_ptr_nonnull(prev);
+    ck_assert_ptr_nonnull(next);
+    ck_assert_ptr_nonnull(own);
+    char init[1024];
+    for (size_t r = 0; r < 2; r++) {
+        snprintf(init, sizeof init, "%s/%zu-init.mp4", whole->kept, r);
+        segment_packets(init, whole->kept, r, RESUME_FIRST - 1, "v:0", prev);
+        segment_packets(init, whole->kept, r, RESUME_FIRST, "v:0", own);
+        segment_packets(init, resumed->kept, r, RESUME_FIRST, "v:0", next);
+        ck_assert_int_gt(prev->count, 0);
+        ck_assert_int_gt(next->count, 0);
+        double end = prev->dts[prev->count - 1] + prev->duration[prev->count - 1];
+        ck_assert_msg(fabs(next->dts[0] - end) < 0.0005, "rendition %zu: segment %d starts at dts %.6f s, the "
+                      "published segment before it ends at %.6f s", r, RESUME_FIRST, next->dts[0], end);
+        ck_assert_msg(fabs(next->pts[0] - own->pts[0]) < 0.0005 && fabs(next->dts[0] - own->dts[0]) < 0.0005,
+                      "rendition %zu: segment %d starts at pts %.6f dts %.6f, a whole run's at %.6f %.6f", r,
+                      RESUME_FIRST, next->pts[0], next->dts[0], own->pts[0], own->dts[0]);
+    }
+    free(prev);
+    free(next);
+    free(own);
+}
+
+/* Run A (a whole run of another picture) published 2 segments; run B
+ * continues them on this clip: only the rest is encoded, with the
+ * timestamps of a whole run, and the MP4 is A's first segments followed
+ * by B's.  With HLS alone, the same segments and no MP4. */
+static void check_resume(const char *config)
+{
+    vf_plugin_t *p = load(config);
+    ck_assert_uint_eq(p->encoder_caps.flags & VF_ENCODER_HLS_RESUME, VF_ENCODER_HLS_RESUME);
+    resume_run_t a, b, c;
+    char *published = whole_run_published(&a, p, 0);
+
+    resume_run(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published);
+    ck_assert_msg(b.ret == 0, "resumed run: %s", b.err.message);
+    ck_assert_msg(!strstr(b.log, "cannot continue"), "the resumed run fell back: %s", b.log);
+    assert_hls(&b.seen, 2, RESUME_COUNT, RESUME_SECONDS, 7.0);
+    assert_continues(&a, &b);
+    for (size_t r = 0; r < 2; r++) {
+        assert_joined_mp4(&b, r, &a, 1, &b);
+        /* The initialisation segment reported is the published one. */
+        char init[1024];
+        snprintf(init, sizeof init, "%s/%zu-init.mp4", b.kept, r);
+        ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s' '%s/%s/init.mp4'", init, published, b.r[r].name), 0);
+    }
+    ck_assert_int_eq(entries_in(b.hls), 0);
+    ck_assert_int_eq(entries_in(b.out), 2);
+    ck_assert_msg(!b.watch.decreasing && !b.watch.out_of_range, "progress went backwards or out of range");
+    ck_assert_msg(b.watch.last_percent == 100.0, "last progress %g", b.watch.last_percent);
+    /* The published files are read, never changed. */
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/0-1.m4s' '%s/90p/1.m4s'", a.kept, published), 0);
+
+    resume_run(&c, p, clip_resume_b, VF_OUTPUT_HLS, RESUME_FIRST, published);
+    ck_assert_msg(c.ret == 0, "resumed run, HLS alone: %s", c.err.message);
+    assert_hls(&c.seen, 2, RESUME_COUNT, RESUME_SECONDS, 7.0);
+    assert_continues(&a, &c);
+    ck_assert_int_eq(entries_in(c.hls), 0);
+    ck_assert_int_eq(entries_in(c.out), 0);
+
+    resume_run_free(&a);
+    resume_run_free(&b);
+    resume_run_free(&c);
+    vft_rmrf(published);
+    free(published);
+    vft_plugin_free(p);
+}
+
+START_TEST(test_hls_resume)
+{
+    check_resume("");
+}
+END_TEST
+
+/* Without B-frames the whole run's muxer shifts by the AAC priming alone:
+ * the new audio then begins before the published audio ends, and those
+ * packets are dropped from the MP4 (its decode times keep rising). */
+START_TEST(test_hls_resume_no_bframes)
+{
+    check_resume("preset = \"ultrafast\";");
+}
+END_TEST
+
+/* Published files that do not fit what this run writes (the renditions'
+ * inits swapped), or are missing: one warning, the whole source encoded
+ * again, the job still succeeds, every segment reported from 0 (the
+ * caller replaces what the new init cannot play). */
+START_TEST(test_hls_resume_falls_back)
+{
+    vf_plugin_t *p = load("");
+    resume_run_t a, b, c;
+    char *swapped = whole_run_published(&a, p, 1);
+    resume_run_falling_back(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, swapped);
+    ck_assert_msg(b.ret == 0, "resumed run: %s", b.err.message);
+    ck_assert_msg(strstr(b.log, "cannot continue the 2 published HLS segments") && strstr(b.log, "differs"),
+                  "no warning about the mismatch: %s", b.log);
+    ck_assert_msg(!strstr(strstr(b.log, "cannot continue") + 1, "cannot continue"), "warned more than once: %s",
+                  b.log);
+    assert_hls(&b.seen, 2, RESUME_COUNT, RESUME_SECONDS, 7.0);
+    for (size_t r = 0; r < 2; r++)
+        assert_joined_mp4(&b, r, &a, 0, &b);
+    ck_assert_int_eq(entries_in(b.hls), 0);
+    ck_assert_msg(b.watch.last_percent == 100.0 && !b.watch.decreasing, "progress: last %g, decreasing %d",
+                  b.watch.last_percent, b.watch.decreasing);
+
+    char *missing = publish(&a, 0);
+    ck_assert_int_eq(vft_sh(NULL, "rm '%s/180p/1.m4s'", missing), 0);
+    resume_run_falling_back(&c, p, clip_resume_b, VF_OUTPUT_HLS, missing);
+    ck_assert_msg(c.ret == 0, "resumed run: %s", c.err.message);
+    ck_assert_msg(strstr(c.log, "cannot continue") && strstr(c.log, "1.m4s"), "no warning about the missing "
+                  "segment: %s", c.log);
+    assert_hls(&c.seen, 2, RESUME_COUNT, RESUME_SECONDS, 7.0);
+    ck_assert_int_eq(entries_in(c.hls), 0);
+
+    resume_run_free(&a);
+    resume_run_free(&b);
+    resume_run_free(&c);
+    vft_rmrf(swapped);
+    vft_rmrf(missing);
+    free(swapped);
+    free(missing);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* A resumed job cancelled (in its trial run or its encode) leaves nothing:
+ * no MP4, hls_dir empty (trial directory and joined files included), no
+ * child, and the published files untouched. */
+START_TEST(test_hls_resume_cancelled)
+{
+    vf_plugin_t *p = load("");
+    resume_run_t a, b;
+    char *published = whole_run_published(&a, p, 0);
+    for (int k = 0; k < 2; k++) {
+        resume_run_as(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published, RESUME_FIRST,
+                      k * 0.3);
+        ck_assert_msg(b.ret == -ECANCELED, "cancelled after %.1f s: %d (%s)", k * 0.3, b.ret, b.err.message);
+        ck_assert_int_eq(entries_in(b.hls), 0);
+        ck_assert_int_eq(entries_in(b.out), 0);
+        ck_assert_msg(no_children_left(), "a child outlived the cancelled job");
+        resume_run_free(&b);
+    }
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/1-1.m4s' '%s/180p/1.m4s' && cmp -s '%s/1-init.mp4' '%s/180p/init.mp4'",
+                            a.kept, published, a.kept, published), 0);
+    resume_run_free(&a);
+    vft_rmrf(published);
+    free(published);
+    vft_plugin_free(p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("encoder_ffmpeg");
@@ -1531,6 +1888,15 @@ static Suite *suite(void)
     tcase_add_test(tc, test_hls_refused);
     tcase_add_test(tc, test_hls_bad_params);
     suite_add_tcase(s, tc);
+    /* A case of its own: CK_RUN_CASE=hls_resume runs it alone. */
+    TCase *resume = tcase_create("hls_resume");
+    tcase_add_unchecked_fixture(resume, setup, teardown);
+    tcase_set_timeout(resume, 120);
+    tcase_add_test(resume, test_hls_resume);
+    tcase_add_test(resume, test_hls_resume_no_bframes);
+    tcase_add_test(resume, test_hls_resume_falls_back);
+    tcase_add_test(resume, test_hls_resume_cancelled);
+    suite_add_tcase(s, resume);
     return s;
 }
 
