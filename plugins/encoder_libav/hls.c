@@ -19,6 +19,7 @@
 #include "lav.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libavutil/avstring.h>
 #include <libavutil/bprint.h>
 #include <stdio.h>
@@ -123,7 +124,7 @@ static int segment_done(lav_hls_t *h, const char *uri, double duration)
     char *path = uri[0] == '/' ? av_strdup(uri) : av_asprintf("%s/%s", h->dir, uri);
     if (!path)
         return AVERROR(ENOMEM);
-    int64_t sequence = h->listed++;
+    int64_t sequence = h->first_number + h->listed++;
     int ret = 0;
     if (sequence < h->reports->params->hls_first_segment) {
         unlink(path);
@@ -218,6 +219,28 @@ static int hls_io_close(AVFormatContext *s, AVIOContext *pb)
 
 /* ---- the rendition's output ---- */
 
+/* A copy of `from` at `to` (a file of ours until it is reported). */
+static int copy_file(lav_hls_t *h, const char *from, const char *to)
+{
+    int ret = own_file(h, to);
+    if (ret < 0)
+        return ret;
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    ret = in && out ? 0 : AVERROR(errno);
+    while (!ret && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            ret = AVERROR(errno);
+    if (!ret && ferror(in))
+        ret = AVERROR(EIO);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0 && !ret)
+        ret = AVERROR(errno);
+    return ret;
+}
+
 /* hls_segment_filename for rendition n: a printf-like pattern, so a '%'
  * in the directory's name is doubled. */
 static char *segment_pattern(const char *dir, size_t rendition)
@@ -234,23 +257,32 @@ static char *segment_pattern(const char *dir, size_t rendition)
 }
 
 int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
-                 AVRational frame_rate, const AVCodecContext *aenc, char *msg)
+                 AVRational frame_rate, const AVCodecContext *aenc, const char *published_init, char *msg)
 {
     const vf_transcode_params_t *p = reports->params;
     AVDictionary *opts = NULL;
-    char seconds[32], *init_name = NULL, *segments = NULL;
+    char seconds[32], number[32], *init_name = NULL, *segments = NULL;
     int ret;
 
     memset(h, 0, sizeof *h);
     h->reports = reports;
     h->rendition = rendition;
+    h->first_number = published_init ? p->hls_first_segment : 0;
     snprintf(seconds, sizeof seconds, "%.6f", p->hls_segment_seconds);
+    snprintf(number, sizeof number, "%" PRId64, h->first_number);
+    /* Resumed, the muxer's own initialisation segment (whose edit lists
+     * would start at the resumed point) is only ours: the published one,
+     * which the new segments continue, is reported instead. */
     if (!(h->dir = av_strdup(p->hls_dir)) ||
         !(h->playlist_path = av_asprintf(MEMORY_SCHEME "%s/%zu.m3u8", p->hls_dir, rendition)) ||
-        !(init_name = av_asprintf("%zu-init.mp4", rendition)) ||
-        !(h->init_path = av_asprintf("%s/%s", p->hls_dir, init_name)) ||
+        !(init_name = av_asprintf(published_init ? "%zu-init.muxed.mp4" : "%zu-init.mp4", rendition)) ||
+        !(h->init_path = av_asprintf("%s/%zu-init.mp4", p->hls_dir, rendition)) ||
         !(segments = segment_pattern(p->hls_dir, rendition))) {
         ret = fail(msg, AVERROR(ENOMEM), "creating the HLS output");
+        goto out;
+    }
+    if (published_init && (ret = copy_file(h, published_init, h->init_path)) < 0) {
+        ret = fail(msg, ret, "copying the published initialisation segment");
         goto out;
     }
     if ((ret = avformat_alloc_output_context2(&h->oc, NULL, "hls", h->playlist_path)) < 0) {
@@ -264,8 +296,9 @@ int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, con
         ret = fail(msg, ret, "creating the HLS output");
         goto out;
     }
-    /* The whole stream from segment 0, whatever is reported: numbers and
-     * times stay those of a complete run. */
+    /* The whole stream from segment 0 (or, resumed, from the published
+     * end), whatever is reported: numbers and times stay those of a
+     * complete run. */
     if ((ret = av_dict_set(&opts, "hls_segment_type", "fmp4", 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_time", seconds, 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_list_size", "0", 0)) < 0 ||
@@ -273,7 +306,11 @@ int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, con
         (ret = av_dict_set(&opts, "hls_flags", "independent_segments", 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_fmp4_init_filename", init_name, 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_segment_filename", segments, 0)) < 0 ||
-        (ret = av_dict_set(&opts, "start_number", "0", 0)) < 0) {
+        (ret = av_dict_set(&opts, "start_number", number, 0)) < 0 ||
+        /* Resumed: each track's fragment times go on from its first
+         * packet's pts (the packets carry the whole run's times), not
+         * from 0. */
+        (published_init && (ret = av_dict_set(&opts, "hls_segment_options", "movflags=+frag_discont", 0)) < 0)) {
         ret = fail(msg, ret, "creating the HLS output");
         goto out;
     }
