@@ -33,6 +33,7 @@ struct vf_hls_publish {
     vf_hls_job_t job;
     vf_db_t *db;
     char *dir;
+    char *published_dir;    /* what vf_hls_publish_fetch fetched, or NULL */
     int64_t first_segment;
     int64_t *published;     /* per rendition: segments stored before this run */
     int state_seen;         /* index into states[] last seen or set */
@@ -178,8 +179,12 @@ static int state_index(const char *state)
 
 /* Under the master lock: when the rows call for a later state than the
  * video has, put the master they describe, then record the state (so a
- * failed put is tried again by the next segment or attempt). */
-static int advance_state(vf_hls_publish_t *p)
+ * failed put is tried again by the next segment or attempt).  `rewrite`
+ * puts the master even when the state stays: the lock is a session lock,
+ * lost if the connection breaks during the put, and a job that lost it
+ * (its set_state then fails) may have put an older master over a newer
+ * one; its retry rewrites it when it ends. */
+static int advance_state(vf_hls_publish_t *p, int rewrite)
 {
     int ret = vf_hls_db_lock_master(p->db, p->job.video_id, p->job.generation);
     if (ret < 0)
@@ -201,13 +206,15 @@ static int advance_state(vf_hls_publish_t *p)
     }
     int have = state_index(current), want = wanted_state(p->job.app->cfg, streams, n);
     p->state_seen = have > want ? have : want;
-    if (want <= have)
+    if (want <= have && !(rewrite && want > 0))
         goto out;
     if ((ret = vf_hls_master_playlist(streams, n, NULL, NULL, &text, &len)) < 0) {
         ret = fail(p, ret, "cannot render the master playlist: %s", strerror(-ret));
         goto out;
     }
     if ((ret = put_text(p, text, len, NULL, VF_HLS_MASTER_PLAYLIST_NAME)) < 0)
+        goto out;
+    if (want <= have)
         goto out;
     if ((ret = vf_hls_db_set_state(p->db, p->job.video_id, p->job.generation, states[want])) < 0) {
         ret = db_fail(p, ret);
@@ -265,7 +272,7 @@ static int publish_segment(vf_hls_publish_t *p, size_t r, const vf_hls_file_t *f
     if ((ret = put_media_playlist(p, quality)) < 0)
         return ret;
     /* Until the video is live, each segment may be the one that makes it. */
-    return p->state_seen == 0 ? advance_state(p) : 0;
+    return p->state_seen == 0 ? advance_state(p, 0) : 0;
 }
 
 int vf_hls_publish_file(void *ud, const vf_hls_file_t *file)
@@ -295,7 +302,7 @@ int vf_hls_publish_finish(vf_hls_publish_t *p)
         if ((ret = put_media_playlist(p, p->job.qualities[i])) < 0)
             return ret;
     }
-    return advance_state(p);
+    return advance_state(p, 1);
 }
 
 int vf_hls_publish_begin(vf_hls_publish_t **out, const vf_hls_job_t *job, char *err, size_t errlen)
@@ -349,8 +356,80 @@ void vf_hls_publish_free(vf_hls_publish_t **pp)
     vf_db_free(&p->db);
     free(p->published);
     free(p->dir);
+    free(p->published_dir);
     free(p);
     *pp = NULL;
+}
+
+/* One stored file of the generation into <dir>/<quality>/<name>. */
+static int fetch_one(vf_hls_publish_t *p, const char *dir, const char *quality, const char *name, int64_t *bytes,
+                     vf_error_t *verr)
+{
+    char *key = key_of(p, quality, name), *path = NULL;
+    int ret = -ENOMEM;
+    if (key && asprintf(&path, "%s/%s/%s", dir, quality, name) >= 0 &&
+        (ret = vf_storage_get(p->job.app->storage, key, path, put_progress, p, verr)) == 0) {
+        struct stat st;
+        *bytes += stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+    } else if (ret == -ENOMEM) {
+        snprintf(verr->message, sizeof verr->message, "out of memory");
+    }
+    free(key);
+    free(path);
+    return ret;
+}
+
+int vf_hls_publish_fetch(vf_hls_publish_t *p, const char **dir_out)
+{
+    *dir_out = NULL;
+    if (p->first_segment <= 0)
+        return 0;
+    char *dir = NULL;
+    vf_error_t verr = {0};
+    int64_t bytes = 0;
+    int ret = asprintf(&dir, "%s/published", p->job.task_dir) < 0 ? -ENOMEM : 0;
+    if (ret == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        ret = -errno;
+        snprintf(verr.message, sizeof verr.message, "cannot make %s: %s", dir, strerror(errno));
+    }
+    for (size_t i = 0; ret == 0 && i < p->job.nqualities; i++) {
+        const char *quality = p->job.qualities[i];
+        char *sub = NULL;
+        if (asprintf(&sub, "%s/%s", dir, quality) < 0) {
+            ret = -ENOMEM;
+            break;
+        }
+        if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
+            ret = -errno;
+            snprintf(verr.message, sizeof verr.message, "cannot make %s: %s", sub, strerror(errno));
+        }
+        free(sub);
+        if (ret == 0)
+            ret = fetch_one(p, dir, quality, VF_HLS_INIT_NAME, &bytes, &verr);
+        for (int64_t n = 0; ret == 0 && n < p->first_segment; n++) {
+            char name[32];
+            snprintf(name, sizeof name, "%" PRId64 ".m4s", n);
+            ret = fetch_one(p, dir, quality, name, &bytes, &verr);
+        }
+    }
+    if (ret == -ECANCELED) {
+        free(dir);
+        return fail(p, ret, "stopped: the job was cancelled");
+    }
+    if (ret < 0) {
+        /* The encoder can still make everything from the source. */
+        vf_warn("hls: video %" PRId64 " generation %d encodes from the start: the published segments cannot be "
+                "fetched (%s)", p->job.video_id, p->job.generation, dir ? verr.message : "out of memory");
+        free(dir);
+        return 0;
+    }
+    vf_info("hls: video %" PRId64 " generation %d continues from segment %" PRId64 " with %zu rendition(s) "
+            "published before (%" PRId64 " bytes fetched)", p->job.video_id, p->job.generation, p->first_segment,
+            p->job.nqualities, bytes);
+    free(p->published_dir);
+    p->published_dir = dir;
+    *dir_out = dir;
+    return 0;
 }
 
 const char *vf_hls_publish_dir(const vf_hls_publish_t *p) { return p->dir; }

@@ -45,6 +45,15 @@ const char *vf_hls_publish_dir(const vf_hls_publish_t *p);
 int64_t vf_hls_publish_first_segment(const vf_hls_publish_t *p);
 int vf_hls_publish_file(void *p, const vf_hls_file_t *file);
 
+/* For an encoder that continues from what was published
+ * (VF_ENCODER_HLS_RESUME): when this job resumes, fetch each rendition's
+ * stored initialisation segment and segments 0 .. first_segment - 1 into
+ * <task_dir>/published/<quality>/ and set *dir to it (hls_published_dir;
+ * owned by p); else *dir = NULL.  A fetch that fails leaves *dir NULL with
+ * a warning (the encoder then encodes from the start); only cancellation
+ * is an error (-ECANCELED, see vf_hls_publish_error). */
+int vf_hls_publish_fetch(vf_hls_publish_t *p, const char **dir);
+
 /* The transcode ended well: every rendition of the job ends (final media
  * playlist with ENDLIST); the master and hls_state follow.  0, or a
  * negative errno (see vf_hls_publish_error). */

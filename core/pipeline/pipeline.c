@@ -381,6 +381,10 @@ static int encode(task_run_t *t, outputs_t *out)
     int64_t cpu_before_us = vf_metric_cpu_us();
     if (t->nrenditions > 0 && (ret = hls_begin(t)) < 0)
         return ret;
+    const char *published = NULL;
+    if (t->hls && (t->ctx->app->encoder->encoder_caps.flags & VF_ENCODER_HLS_RESUME) &&
+        (ret = vf_hls_publish_fetch(t->hls, &published)) < 0)
+        return hls_failed(t, ret);
     if (t->nrenditions > 0) {
         vf_transcode_params_t params = {
             .size = sizeof params,
@@ -400,6 +404,7 @@ static int encode(task_run_t *t, outputs_t *out)
             .hls_first_segment = t->hls ? vf_hls_publish_first_segment(t->hls) : 0,
             .hls_file = t->hls ? vf_hls_publish_file : NULL,
             .hls_ud = t->hls,
+            .hls_published_dir = published,
         };
         ret = t->encoder->transcode(es, t->source, &params, &verr);
         /* The renditions are complete: their playlists end. */

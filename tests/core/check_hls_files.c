@@ -12,6 +12,11 @@
  *   resume      a second run of the job starts at the fewest stored
  *               segments, leaves stored segments alone, and the finished
  *               playlists list every segment once
+ *   fetch_published  a resumed job fetches the stored init and segments
+ *               before the resume point for an encoder that continues;
+ *               one stored segment missing: nothing handed over, no error
+ *   master_rewritten_at_finish  a master older than the rows (put by a job
+ *               that lost its lock) is put again when a job ends
  *   failed_put_resumes  a put that fails ends the job with the storage's
  *               reason; the retry starts at the first segment not stored
  *   failed_video_has_no_stream  a failed video's hls_state is 'none', and
@@ -304,6 +309,8 @@ START_TEST(resume)
             ck_assert_int_eq(report(p, q, s), 0);
     ck_assert_int_eq(mtime_ns("120p/2.m4s"), stored);
     ck_assert_int_gt(mtime_ns("240p/2.m4s"), stored);
+    /* The encoder, if it continues, was handed segments 0 and 1 of both as
+     * stored (asserted in fetch_published). */
     ck_assert_int_eq(vf_hls_publish_finish(p), 0);
     vf_hls_publish_free(&p);
     expect_playlist("120p", nseg[0], 1);
@@ -314,6 +321,110 @@ START_TEST(resume)
                "FROM video_hls_segments GROUP BY quality) c",
                want);
     expect_sql("SELECT hls_state FROM videos", "complete");
+}
+END_TEST
+
+/* A job whose two renditions each published an init and a segment: the
+ * video is live. */
+static vf_hls_publish_t *begin_live(void)
+{
+    vf_hls_publish_t *p = begin();
+    ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 0, 0), 0);
+    ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 1, 0), 0);
+    expect_sql("SELECT hls_state FROM videos", "live");
+    return p;
+}
+
+/* The same bytes as the stored object `name`. */
+static void expect_same_as_stored(const char *local, const char *name)
+{
+    char stored[1200];
+    snprintf(stored, sizeof stored, "%s/media/videos/5/1/hls/%s", dir, name);
+    size_t got_len = 0, want_len = 0;
+    char *got = vft_read_file(local, &got_len), *want = vft_read_file(stored, &want_len);
+    ck_assert_msg(got && want && got_len == want_len && memcmp(got, want, got_len) == 0,
+                  "%s differs from the stored %s", local, name);
+    free(got);
+    free(want);
+}
+
+/* A resumed job hands an encoder that continues what it published:
+ * <task>/published/<quality>/init.mp4 and the segments before the resume
+ * point, as stored.  One that cannot be fetched leaves the encoder to
+ * start again (no directory, no failure). */
+START_TEST(fetch_published)
+{
+    vf_hls_publish_t *p = begin();
+    const char *none = "unset";
+    ck_assert_int_eq(vf_hls_publish_fetch(p, &none), 0);
+    ck_assert_ptr_null(none);
+    for (int q = 0; q < 2; q++) {
+        ck_assert_int_eq(report(p, q, VF_HLS_INIT), 0);
+        for (int s = 0; s < 2; s++)
+            ck_assert_int_eq(report(p, q, s), 0);
+    }
+    ck_assert_int_eq(report(p, 0, 2), 0);
+    vf_hls_publish_free(&p);
+
+    p = begin();
+    ck_assert_int_eq(vf_hls_publish_first_segment(p), 2);
+    const char *published = NULL;
+    ck_assert_int_eq(vf_hls_publish_fetch(p, &published), 0);
+    ck_assert_ptr_nonnull(published);
+    char want[1200];
+    snprintf(want, sizeof want, "%s/published", task_dir);
+    ck_assert_str_eq(published, want);
+    for (int q = 0; q < 2; q++) {
+        const char *names[] = {"init.mp4", "0.m4s", "1.m4s"};
+        for (int i = 0; i < 3; i++) {
+            char local[1400], stored[64];
+            snprintf(local, sizeof local, "%s/%s/%s", published, qualities[q], names[i]);
+            snprintf(stored, sizeof stored, "%s/%s", qualities[q], names[i]);
+            expect_same_as_stored(local, stored);
+        }
+        char beyond[1400];
+        snprintf(beyond, sizeof beyond, "%s/%s/2.m4s", published, qualities[q]);
+        ck_assert_msg(access(beyond, F_OK) != 0, "%s was fetched: it comes after the resume point", beyond);
+    }
+    vf_hls_publish_free(&p);
+
+    /* A stored segment gone: the encoder gets nothing to continue from. */
+    char gone[1200];
+    snprintf(gone, sizeof gone, "%s/media/videos/5/1/hls/240p/1.m4s", dir);
+    ck_assert_int_eq(unlink(gone), 0);
+    p = begin();
+    published = "unset";
+    ck_assert_int_eq(vf_hls_publish_fetch(p, &published), 0);
+    ck_assert_ptr_null(published);
+    vf_hls_publish_free(&p);
+}
+END_TEST
+
+/* A job that lost the master lock (its connection broke during the put)
+ * may have put an older master over a newer one after another job made
+ * the video complete: the master is put again when a job ends, from the
+ * rows, even though the state stays. */
+START_TEST(master_rewritten_at_finish)
+{
+    vf_hls_publish_t *p = begin_live();
+    ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    vf_hls_publish_free(&p);
+    expect_sql("SELECT hls_state FROM videos", "complete");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/media/videos/5/1/hls/master.m3u8", dir);
+    ck_assert_int_eq(vft_sh(NULL, "printf '#EXTM3U\\n' > '%s'", path), 0);
+    /* The retry of the job that put it. */
+    p = begin();
+    ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
+    ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    vf_hls_publish_free(&p);
+    expect_sql("SELECT hls_state FROM videos", "complete");
+    char *master = object("master.m3u8");
+    ck_assert_msg(master && strstr(master, "\n120p/index.m3u8\n") && strstr(master, "\n240p/index.m3u8\n"),
+                  "the master was not put again: %s", master ? master : "(missing)");
+    free(master);
 }
 END_TEST
 
@@ -351,19 +462,6 @@ START_TEST(failed_put_resumes)
     expect_sql("SELECT hls_state FROM videos", "complete");
 }
 END_TEST
-
-/* A job whose two renditions each published an init and a segment: the
- * video is live. */
-static vf_hls_publish_t *begin_live(void)
-{
-    vf_hls_publish_t *p = begin();
-    ck_assert_int_eq(report(p, 0, VF_HLS_INIT), 0);
-    ck_assert_int_eq(report(p, 0, 0), 0);
-    ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
-    ck_assert_int_eq(report(p, 1, 0), 0);
-    expect_sql("SELECT hls_state FROM videos", "live");
-    return p;
-}
 
 START_TEST(stale)
 {
@@ -481,6 +579,8 @@ static Suite *hls_files_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, grow_then_complete);
     tcase_add_test(tc, resume);
+    tcase_add_test(tc, fetch_published);
+    tcase_add_test(tc, master_rewritten_at_finish);
     tcase_add_test(tc, failed_put_resumes);
     tcase_add_test(tc, stale);
     tcase_add_test(tc, failed_video_has_no_stream);

@@ -11,12 +11,16 @@
  *   live_then_resume  hls_state is 'live' with a master while the video is
  *               still processing and no playlist has ended; the worker is
  *               killed; the next one resumes at the stored segment count
- *               (its log, and the earlier segments are not stored again)
- *               and the finished playlists list every segment once
+ *               (its log, and the earlier segments are not stored again),
+ *               the encoder is handed what was published and continues
+ *               from it, the finished playlists list every segment once
+ *               and the MP4s hold the whole clip; with encoder_ffmpeg and
+ *               with encoder_libav
  */
 #include "config.h"
 #include "uploads_fixture.h"
 
+#include "core/pipeline/pipeline.h"
 #include "core/plugins/storage_calls.h"
 #include "tests/media.h"
 
@@ -282,12 +286,32 @@ static int before(struct timespec a, struct timespec b)
     return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
 }
 
+/* The resumed job's MP4s hold the whole clip and decode cleanly: made from
+ * the segments published before the kill followed by the new ones. */
+static void check_whole_mp4s(ufix_t *f, int64_t vid, const char *const *qualities, size_t n, double seconds)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *key = vf_pipeline_rendition_key(vid, 1, qualities[i]), path[4096];
+        ck_assert_ptr_nonnull(key);
+        snprintf(path, sizeof path, "%s/%s", f->media_root, key);
+        double duration = vfm_probe_num(path, NULL, "duration");
+        ck_assert_msg(fabs(duration - seconds) < 0.2, "%s lasts %.3f s, the clip %.1f s", key, duration, seconds);
+        ck_assert_msg(vfm_decodes(path) == 1, "%s does not decode cleanly", key);
+        free(key);
+    }
+}
+
+/* Both encoders continue a killed job: encoder_ffmpeg (the default) and
+ * encoder_libav. */
+static const char *const resume_encoders[] = {NULL, "encoder = { plugin = \"encoder_libav\"; };\n"};
+
 START_TEST(live_then_resume)
 {
     ufix_t f;
     ufix_opts_t o = {.job_split = "whole_ladder",
                      .media = "renditions = ( { name = \"120p\"; height = 120; }, { name = \"240p\"; height = 240; }, "
-                              "{ name = \"360p\"; height = 360; } ); preset = \"medium\"; hls_segment_seconds = 1;"};
+                              "{ name = \"360p\"; height = 360; } ); preset = \"medium\"; hls_segment_seconds = 1;",
+                     .extra = resume_encoders[_i]};
     ck_assert_int_eq(ufix_setup(&f, &o), 0);
     int a = ufix_start_worker(&f, 1);
     ck_assert_int_ge(a, 0);
@@ -347,6 +371,10 @@ START_TEST(live_then_resume)
     char expect[160];
     snprintf(expect, sizeof expect, "hls: video %" PRId64 " generation 1 resumes at segment %ld", vid, least);
     ck_assert_msg(worker_log_has(&f, b, expect), "the second worker's log lacks \"%s\"", expect);
+    /* The encoder was handed what was published, to continue from it. */
+    snprintf(expect, sizeof expect, "hls: video %" PRId64 " generation 1 continues from segment %ld", vid, least);
+    ck_assert_msg(worker_log_has(&f, b, expect), "the second worker's log lacks \"%s\"", expect);
+    check_whole_mp4s(&f, vid, ladder3, 3, seconds);
     /* What the first worker stored stays; the second stored from there. */
     ck_assert(before(mtime_of(&f, vid, stored_quality, least - 1), killed));
     ck_assert(!before(mtime_of(&f, vid, stored_quality, least), killed));
@@ -363,7 +391,7 @@ static Suite *hls_publish_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, local_per_rendition);
     tcase_add_test(tc, s3_whole_ladder);
-    tcase_add_test(tc, live_then_resume);
+    tcase_add_loop_test(tc, live_then_resume, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

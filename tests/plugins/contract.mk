@@ -9,7 +9,8 @@ STORAGE_CONTRACT_SOURCES = tests/plugins/storage_contract.c tests/plugins/storag
 	tests/plugins/storage_contract_fixture.h tests/plugins/storage_contract_multipart.c \
 	tests/plugins/storage_contract_caps.c tests/plugins/storage_contract_prefix.c
 ENCODER_CONTRACT_SOURCES = tests/plugins/encoder_contract.c tests/plugins/encoder_contract.h \
-	tests/plugins/encoder_contract_fixture.h tests/plugins/encoder_contract_hls.c
+	tests/plugins/encoder_contract_fixture.h tests/plugins/encoder_contract_hls.c \
+	tests/plugins/encoder_contract_hls.h tests/plugins/encoder_contract_resume.c
 
 tests_plugins_check_storage_local_SOURCES += $(CONTRACT_SOURCES) $(STORAGE_CONTRACT_SOURCES)
 tests_plugins_check_storage_s3_SOURCES += $(CONTRACT_SOURCES) $(STORAGE_CONTRACT_SOURCES)

@@ -34,10 +34,10 @@
 
 static const vfc_subject_t *subject;
 static char *clips;              /* made by make_clips() */
-static char *clip_av, *clip_text, *clip_hls; /* paths */
+static char *clip_av, *clip_text, *clip_hls, *clip_twin; /* paths */
 static double clip_hls_seconds;  /* as ffprobe reads it */
 static char *http_base;          /* "http://127.0.0.1:PORT", serving `clips` */
-static char *url_av, *url_text, *url_hls; /* the clips over HTTP */
+static char *url_av, *url_text, *url_hls, *url_twin; /* the clips over HTTP */
 static int http_pid = -1;
 
 encoder_fixture_t vfc_efx;
@@ -57,7 +57,8 @@ static int start_http(void)
     if (asprintf(&http_base, "http://127.0.0.1:%d", port) < 0 ||
         asprintf(&url_av, "%s/av-faststart.mp4", http_base) < 0 ||
         asprintf(&url_text, "%s/notes.mp4", http_base) < 0 ||
-        asprintf(&url_hls, "%s/hls-faststart.mp4", http_base) < 0)
+        asprintf(&url_hls, "%s/hls-faststart.mp4", http_base) < 0 ||
+        asprintf(&url_twin, "%s/twin-faststart.mp4", http_base) < 0)
         return -1;
     return 0;
 }
@@ -86,18 +87,27 @@ static void make_clips(void)
         free(clip_hls);
         clip_hls = NULL;
     }
+    clip_twin = vfc_path(clips, "twin.mp4");
+    longer.halves = 1;
+    if (vfm_make_clip(clip_twin, &longer) != 0 ||
+        vft_sh(NULL, "ffmpeg -v error -nostdin -y -i '%s' -c copy -movflags +faststart '%s/twin-faststart.mp4'",
+               clip_twin, clips) != 0) {
+        free(clip_twin);
+        clip_twin = NULL;
+    }
     FILE *f = fopen(clip_text, "w");
     if (!f || fputs("Not a video, whatever its name says.\n", f) < 0 || fclose(f) != 0) {
         free(clip_text);
         clip_text = NULL;
     }
-    if (clip_av && clip_text && clip_hls && start_http() != 0) {
+    if (clip_av && clip_text && clip_hls && clip_twin && start_http() != 0) {
         free(http_base);
         http_base = NULL;
         free(url_av);
         free(url_text);
         free(url_hls);
-        url_av = url_text = url_hls = NULL;
+        free(url_twin);
+        url_av = url_text = url_hls = url_twin = NULL;
     }
 }
 
@@ -110,19 +120,22 @@ static void remove_clips(void)
     free(url_av);
     free(url_text);
     free(url_hls);
-    http_base = url_av = url_text = url_hls = NULL;
+    free(url_twin);
+    http_base = url_av = url_text = url_hls = url_twin = NULL;
     vft_rmrf(clips);
     free(clips);
     free(clip_av);
     free(clip_text);
     free(clip_hls);
-    clips = clip_av = clip_text = clip_hls = NULL;
+    free(clip_twin);
+    clips = clip_av = clip_text = clip_hls = clip_twin = NULL;
 }
 
 static void setup(void)
 {
-    ck_assert_msg(clip_av && clip_text && clip_hls, "cannot make the test clips with the ffmpeg program (is it installed?)");
-    ck_assert_msg(url_av && url_text && url_hls, "cannot serve the test clips with python3 -m http.server");
+    ck_assert_msg(clip_av && clip_text && clip_hls && clip_twin,
+                  "cannot make the test clips with the ffmpeg program (is it installed?)");
+    ck_assert_msg(url_av && url_text && url_hls && url_twin, "cannot serve the test clips with python3 -m http.server");
     vfc_open(subject, VF_PLUGIN_ENCODER, &vfc_efx.inst);
     vfc_efx.ops = vf_encoder_ops(vfc_efx.inst.plugin);
     vfc_efx.state = vfc_efx.inst.plugin->state;
@@ -132,6 +145,7 @@ static void setup(void)
     vfc_efx.text = paths ? clip_text : url_text;
     vfc_efx.hls_av = paths ? clip_hls : url_hls;
     vfc_efx.hls_av_seconds = clip_hls_seconds;
+    vfc_efx.hls_twin = paths ? clip_twin : url_twin;
     vfc_efx.out = vft_tmpdir("vf-contract-out");
     ck_assert_ptr_nonnull(vfc_efx.out);
 }
@@ -435,6 +449,7 @@ Suite *vfc_encoder_suite(const vfc_subject_t *s)
     tcase_add_test(tc, test_declared_capabilities);
     tcase_add_test(tc, test_source_kinds);
     vfc_encoder_add_hls(tc);
+    vfc_encoder_add_resume(tc);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -21,6 +21,7 @@ typedef struct encoder_fixture {
     const char *av, *text;       /* the clips as this encoder reads them */
     const char *hls_av;          /* the longer clip (several HLS segments) */
     double hls_av_seconds;       /* its length as ffprobe reads it */
+    const char *hls_twin;        /* hls_av's twin: same length, size, rate and sound, another picture */
     char *out;                   /* outputs of the test */
 } encoder_fixture_t;
 
@@ -46,7 +47,8 @@ void vfc_assert_rendition(const char *path, int height, double seconds);
 /* A JPEG that decodes. */
 void vfc_assert_jpeg(const char *path);
 
-/* encoder_contract_hls.c */
+/* encoder_contract_hls.c, encoder_contract_resume.c */
 void vfc_encoder_add_hls(TCase *tc);
+void vfc_encoder_add_resume(TCase *tc);
 
 #endif

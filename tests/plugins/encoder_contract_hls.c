@@ -9,7 +9,7 @@
  * loads the plugin and makes the clips.
  */
 #include "config.h"
-#include "tests/plugins/encoder_contract_fixture.h"
+#include "tests/plugins/encoder_contract_hls.h"
 #include "tests/media.h"
 #include "vftest.h"
 
@@ -25,44 +25,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define SEGMENT_SECONDS 2.0
-#define MAX_SEGMENTS 16
-/* A segment's keyframe may be shown a few frames after its cut (B-frame
- * reordering delay without an edit list), never before it. */
-#define MAX_START_DELAY 0.25
-
-typedef struct hls_segment {
-    char *path;                  /* where the callback moved it */
-    double duration;             /* as reported */
-} hls_segment_t;
-
-typedef struct hls_rendition {
-    char *init;                  /* moved initialisation segment, or NULL */
-    int inits;                   /* reports of it */
-    int64_t next;                /* the sequence number expected next */
-    hls_segment_t segments[MAX_SEGMENTS]; /* by number */
-} hls_rendition_t;
-
-/* What the callback saw. */
-typedef struct hls_recorder {
-    char *hls_dir, *moved_dir;
-    int64_t first;
-    atomic_flag busy;            /* set while a call runs */
-    atomic_int overlaps;         /* calls that began while another ran */
-    int calls;
-    int fail_at_call;            /* > 0: answer -EIO to this call */
-    int calls_after_failure;
-    char problem[512];           /* the first broken rule, or "" */
-    hls_rendition_t renditions[2];
-} hls_recorder_t;
-
-/* The standard job with HLS outputs into <out>/hls, reported files moved
- * to <out>/moved. */
-typedef struct hls_job {
-    vfc_job_t job;
-    hls_recorder_t rec;
-} hls_job_t;
 
 static void note(hls_recorder_t *rec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(hls_recorder_t *rec, const char *fmt, ...)
@@ -148,16 +110,15 @@ out:
     return ret;
 }
 
-/* The standard job on the longer clip, with `outputs`, segments of
- * SEGMENT_SECONDS from `first`. */
-static void hls_job_init(hls_job_t *h, uint32_t outputs, int64_t first)
+void vfc_hls_job_init(hls_job_t *h, const char *dir, uint32_t outputs, int64_t first)
 {
     memset(h, 0, sizeof *h);
-    vfc_job_init(&h->job, vfc_efx.out);
+    vfc_job_init(&h->job, dir);
+    h->source = vfc_efx.hls_av;
     hls_recorder_t *rec = &h->rec;
     atomic_flag_clear(&rec->busy);
-    rec->hls_dir = vfc_path(vfc_efx.out, "hls");
-    rec->moved_dir = vfc_path(vfc_efx.out, "moved");
+    rec->hls_dir = vfc_path(dir, "hls");
+    rec->moved_dir = vfc_path(dir, "moved");
     ck_assert_int_eq(mkdir(rec->hls_dir, 0755), 0);
     ck_assert_int_eq(mkdir(rec->moved_dir, 0755), 0);
     rec->first = first;
@@ -175,7 +136,7 @@ static void hls_job_init(hls_job_t *h, uint32_t outputs, int64_t first)
     p->hls_ud = rec;
 }
 
-static void hls_job_free(hls_job_t *h)
+void vfc_hls_job_free(hls_job_t *h)
 {
     for (int i = 0; i < 2; i++) {
         free(h->rec.renditions[i].init);
@@ -187,14 +148,13 @@ static void hls_job_free(hls_job_t *h)
     vfc_job_free(&h->job);
 }
 
-static int hls_transcode(hls_job_t *h)
+int vfc_hls_transcode(hls_job_t *h)
 {
     memset(&h->job.err, 0, sizeof h->job.err);
-    return vfc_efx.ops->transcode(vfc_efx.state, vfc_efx.hls_av, &h->job.params, &h->job.err);
+    return vfc_efx.ops->transcode(vfc_efx.state, h->source, &h->job.params, &h->job.err);
 }
 
-/* 1 when the plugin declares HLS; else asserts that it declares MP4 alone. */
-static bool hls_declared(void)
+bool vfc_hls_declared(void)
 {
     if (vfc_efx.caps.outputs & VF_OUTPUT_HLS)
         return true;
@@ -204,9 +164,7 @@ static bool hls_declared(void)
     return false;
 }
 
-/* The first video packet of a media segment read after its initialisation
- * segment, as ffprobe sees it: presentation time and keyframe flag. */
-static void first_video_packet(const char *init, const char *segment, double *pts, bool *key)
+void vfc_hls_first_video_packet(const char *init, const char *segment, double *pts, bool *key)
 {
     char *joined = vfc_path(vfc_efx.out, "joined.mp4"), *out = NULL;
     ck_assert_int_eq(vft_sh(NULL, "cat '%s' '%s' > '%s'", init, segment, joined), 0);
@@ -231,10 +189,7 @@ static void assert_reports_clean(const hls_recorder_t *rec)
     ck_assert_msg(rec->calls_after_failure == 0, "%d reports after the callback failed", rec->calls_after_failure);
 }
 
-/* Every rendition reported its initialisation segment and segments
- * first.. to the end of the clip, lasting what they should, each starting
- * with a keyframe at the same instant in both renditions. */
-static void assert_segments(const hls_recorder_t *rec)
+void vfc_hls_assert_segments(const hls_recorder_t *rec)
 {
     assert_reports_clean(rec);
     const double seconds = vfc_efx.hls_av_seconds;
@@ -257,7 +212,7 @@ static void assert_segments(const hls_recorder_t *rec)
                               SEGMENT_SECONDS);
             double pts;
             bool key;
-            first_video_packet(r->init, seg->path, &pts, &key);
+            vfc_hls_first_video_packet(r->init, seg->path, &pts, &key);
             ck_assert_msg(key, "rendition %zu: segment %" PRId64 " does not start with a keyframe", i, n);
             double delay = pts - n * SEGMENT_SECONDS;
             ck_assert_msg(delay > -0.001 && delay < MAX_START_DELAY,
@@ -288,12 +243,12 @@ static void assert_nothing_left(const hls_job_t *h)
 /* Both outputs from one transcode: the MP4s as before, the segments. */
 START_TEST(test_hls_beside_mp4)
 {
-    if (!hls_declared())
+    if (!vfc_hls_declared())
         return;
     hls_job_t h;
-    hls_job_init(&h, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
-    ck_assert_msg(hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
-    assert_segments(&h.rec);
+    vfc_hls_job_init(&h, vfc_efx.out, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
+    ck_assert_msg(vfc_hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
+    vfc_hls_assert_segments(&h.rec);
     vfc_assert_rendition(h.job.paths[0], 90, vfc_efx.hls_av_seconds);
     vfc_assert_rendition(h.job.paths[1], 180, vfc_efx.hls_av_seconds);
     vfc_assert_jpeg(h.job.thumb);
@@ -302,22 +257,22 @@ START_TEST(test_hls_beside_mp4)
                   "hls/ and moved/", vfc_entries(vfc_efx.out));
     vfc_assert_progress_sane(&h.job.progress, "transcode");
     ck_assert_msg(h.job.progress.last == 100, "the last progress report was %.1f, not 100", h.job.progress.last);
-    hls_job_free(&h);
+    vfc_hls_job_free(&h);
 }
 END_TEST
 
 START_TEST(test_hls_alone)
 {
-    if (!hls_declared())
+    if (!vfc_hls_declared())
         return;
     hls_job_t h;
-    hls_job_init(&h, VF_OUTPUT_HLS, 0);
-    ck_assert_msg(hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
-    assert_segments(&h.rec);
+    vfc_hls_job_init(&h, vfc_efx.out, VF_OUTPUT_HLS, 0);
+    ck_assert_msg(vfc_hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
+    vfc_hls_assert_segments(&h.rec);
     vfc_assert_jpeg(h.job.thumb);
     ck_assert_msg(vfc_entries(vfc_efx.out) == 3, "%d entries in the output directory, expected a JPEG, hls/ "
                   "and moved/ (no MP4 asked)", vfc_entries(vfc_efx.out));
-    hls_job_free(&h);
+    vfc_hls_job_free(&h);
 }
 END_TEST
 
@@ -325,17 +280,17 @@ END_TEST
  * with and without the MP4s. */
 START_TEST(test_hls_first_segment)
 {
-    if (!hls_declared())
+    if (!vfc_hls_declared())
         return;
     const uint32_t outputs[] = {VF_OUTPUT_MP4 | VF_OUTPUT_HLS, VF_OUTPUT_HLS};
     for (size_t i = 0; i < 2; i++) {
         hls_job_t h;
-        hls_job_init(&h, outputs[i], 2);
-        ck_assert_msg(hls_transcode(&h) == 0, "transcode (outputs 0x%x): %s", outputs[i], h.job.err.message);
-        assert_segments(&h.rec);
+        vfc_hls_job_init(&h, vfc_efx.out, outputs[i], 2);
+        ck_assert_msg(vfc_hls_transcode(&h) == 0, "transcode (outputs 0x%x): %s", outputs[i], h.job.err.message);
+        vfc_hls_assert_segments(&h.rec);
         if (outputs[i] & VF_OUTPUT_MP4)
             vfc_assert_rendition(h.job.paths[1], 180, vfc_efx.hls_av_seconds);
-        hls_job_free(&h);
+        vfc_hls_job_free(&h);
         ck_assert_int_eq(vft_rmrf(vfc_efx.out), 0);
         ck_assert_int_eq(mkdir(vfc_efx.out, 0755), 0);
     }
@@ -345,31 +300,31 @@ END_TEST
 /* The callee failing (storage down) stops the job with its error. */
 START_TEST(test_hls_callback_fails)
 {
-    if (!hls_declared())
+    if (!vfc_hls_declared())
         return;
     hls_job_t h;
-    hls_job_init(&h, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
+    vfc_hls_job_init(&h, vfc_efx.out, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
     h.rec.fail_at_call = 4; /* a media segment or the second initialisation segment */
-    VFC_FAILS(-EIO, hls_transcode(&h), h.job.err);
+    VFC_FAILS(-EIO, vfc_hls_transcode(&h), h.job.err);
     ck_assert_msg(h.rec.calls == 4, "%d reports, the 4th failed", h.rec.calls);
     assert_reports_clean(&h.rec);
     assert_nothing_left(&h);
-    hls_job_free(&h);
+    vfc_hls_job_free(&h);
 }
 END_TEST
 
 START_TEST(test_hls_cancelled)
 {
-    if (!hls_declared())
+    if (!vfc_hls_declared())
         return;
     hls_job_t h;
-    hls_job_init(&h, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
+    vfc_hls_job_init(&h, vfc_efx.out, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
     h.job.progress.cancel_from = 50;
-    VFC_FAILS(-ECANCELED, hls_transcode(&h), h.job.err);
+    VFC_FAILS(-ECANCELED, vfc_hls_transcode(&h), h.job.err);
     ck_assert_msg(h.job.progress.cancelled, "the job ended without being cancelled");
     assert_reports_clean(&h.rec);
     assert_nothing_left(&h);
-    hls_job_free(&h);
+    vfc_hls_job_free(&h);
 }
 END_TEST
 
@@ -378,15 +333,15 @@ END_TEST
 START_TEST(test_hls_params_1_1)
 {
     hls_job_t h;
-    hls_job_init(&h, VF_OUTPUT_HLS, 0);
+    vfc_hls_job_init(&h, vfc_efx.out, VF_OUTPUT_HLS, 0);
     h.job.params.size = VF_TRANSCODE_PARAMS_SIZE_1_0;
     for (int i = 0; i < 2; i++)
         h.job.renditions[i].output_path = h.job.paths[i];
-    ck_assert_msg(hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
+    ck_assert_msg(vfc_hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
     ck_assert_msg(h.rec.calls == 0, "a 1.1 caller's transcode reported %d HLS files", h.rec.calls);
     vfc_assert_rendition(h.job.paths[0], 90, vfc_efx.hls_av_seconds);
     ck_assert_msg(vfc_entries(h.rec.hls_dir) == 0, "a 1.1 caller's transcode wrote into hls_dir");
-    hls_job_free(&h);
+    vfc_hls_job_free(&h);
 }
 END_TEST
 
