@@ -185,10 +185,18 @@ static int rendition_item(void *ud, lav_item_t *it)
         ret = lav_video_enc_send(&r->video, it->frame, rendition_video_packet, r, r->msg);
     else if (it->packet)
         ret = rendition_write(r, it->packet, 0);
-    else if ((ret = lav_video_enc_send(&r->video, NULL, rendition_video_packet, r, r->msg)) >= 0 &&
-             (!(r->outputs & VF_OUTPUT_MP4) || (ret = lav_output_finish(&r->out, r->msg)) >= 0) &&
-             r->outputs & VF_OUTPUT_HLS)
-        ret = lav_hls_finish(&r->hls, r->msg);
+    else {
+        ret = lav_video_enc_send(&r->video, NULL, rendition_video_packet, r, r->msg);
+        if (ret >= 0 && r->resume->on && !r->started) {
+            /* The MP4 would lack its published part. */
+            snprintf(r->msg, sizeof r->msg, "no picture of the source at or after the resumed point");
+            ret = AVERROR(EINVAL);
+        }
+        if (ret >= 0 && (r->outputs & VF_OUTPUT_MP4))
+            ret = lav_output_finish(&r->out, r->msg);
+        if (ret >= 0 && (r->outputs & VF_OUTPUT_HLS))
+            ret = lav_hls_finish(&r->hls, r->msg);
+    }
     return ret < 0 ? ret : 0;
 }
 
@@ -532,6 +540,12 @@ static int prepare_resume(transcode_t *t, char *why)
     const AVCodecContext *aenc = t->has_audio ? t->audio.enc : NULL;
     AVRational atb = {0, 1};
     int ret;
+    /* Nothing left to encode: a whole run would make no segment N. */
+    if (t->in.duration > 0 && t->resume.at >= t->in.duration) {
+        snprintf(why, LAV_MSG_MAX, "the source ends at %.3f s, before segment %" PRId64, t->in.duration,
+                 t->resume.segments);
+        return AVERROR(EINVAL);
+    }
     for (size_t i = 0; i < t->nr; i++) {
         rendition_t *r = &t->r[i];
         lav_published_end_t end;
