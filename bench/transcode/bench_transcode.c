@@ -20,10 +20,15 @@
  *
  * usage: bench_transcode [--encoder NAME] [--split whole_ladder|per_rendition]
  *                        [--concurrency N] [--seconds S] [--source FILE]
- *                        [--hls | --first-segment]
+ *                        [--hls | --first-segment | --resume]
  *
  * --first-segment: only the pipeline with HLS, stopped as soon as the
  * first segment of every rendition is playable, printing when.
+ *
+ * --resume: the pipeline with MP4 and HLS twice: a whole run, then one
+ * whose worker is SIGKILLed once every rendition has published half of
+ * its segments and whose job a second worker resumes; prints the second
+ * worker's CPU against the whole run's.
  */
 #include "config.h"
 #include "tests/e2e/uploads_fixture.h"
@@ -49,6 +54,12 @@ typedef struct result {
     double cpu, wall, first;
     double bytes;
     double first_hls;      /* -1: HLS not made */
+    /* --resume: the worker is killed once every rendition has published
+     * kill_at segments, and another one finishes the job; cpu and wall are
+     * then the second worker's, from its start. */
+    long kill_at;          /* 0: no kill */
+    double killed_cpu;     /* the killed worker's CPU */
+    long resumed_at;       /* the fewest segments published at the kill */
 } result_t;
 
 static const char *const qualities[] = {"120p", "360p", "720p", "1080p"};
@@ -116,6 +127,40 @@ static int hls_playable(const ufix_t *f, int64_t vid)
     return 1;
 }
 
+/* The worker as our own child, so that wait4 reports its CPU and that of
+ * the encoders it ran; its log in the fixture's directory. */
+static pid_t start_worker(const ufix_t *f, int concurrency, const char *log_name)
+{
+    char conc[16], log[4096];
+    char *bin = getenv("VF_BINARY");
+    snprintf(conc, sizeof conc, "%d", concurrency);
+    snprintf(log, sizeof log, "%s/%s", f->dir, log_name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(log, "w", stderr))
+            _exit(127);
+        char *argv[] = {bin, "--config", f->config, "worker", "--concurrency", conc, NULL};
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The fewest segments any rendition has published, 0 until every one has
+ * its stream row. */
+static long published_everywhere(ufix_t *f, int64_t vid)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT CASE WHEN count(*) = %d THEN min(segments) ELSE 0 END FROM video_hls_streams "
+             "WHERE video_id = %" PRId64,
+             NHEIGHTS, vid);
+    char *v = ufix_sql(f, sql);
+    long n = v ? atol(v) : 0;
+    free(v);
+    return n;
+}
+
 /* `outputs`: the value of media.outputs, e.g. "\"mp4\", \"hls\"".
  * `until_first_hls`: stop the worker as soon as every rendition's first
  * HLS segment is playable (--first-segment), instead of at ready. */
@@ -141,20 +186,7 @@ static int pipeline(const char *source, const char *encoder, const char *split, 
         fprintf(stderr, "bench: the upload failed\n");
         goto out;
     }
-    /* The worker as our own child, so that wait4 reports its CPU and that
-     * of the encoders it ran. */
-    char conc[16], log[4096];
-    char *bin = getenv("VF_BINARY");
-    snprintf(conc, sizeof conc, "%d", concurrency);
-    snprintf(log, sizeof log, "%s/bench-worker.log", f.dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen(log, "w", stderr))
-            _exit(127);
-        char *argv[] = {bin, "--config", f.config, "worker", "--concurrency", conc, NULL};
-        execv(bin, argv);
-        _exit(127);
-    }
+    pid_t pid = start_worker(&f, concurrency, "bench-worker.log");
     if (pid < 0)
         goto out;
     double t0 = now_s();
@@ -176,6 +208,23 @@ static int pipeline(const char *source, const char *encoder, const char *split, 
             r->first_hls = now_s() - t0;
         if (until_first_hls && r->first_hls >= 0)
             break;
+        if (r->kill_at > 0 && !r->resumed_at && (r->resumed_at = published_everywhere(&f, vid)) >= r->kill_at) {
+            struct rusage ru;
+            int status;
+            kill(pid, SIGKILL);
+            if (wait4(pid, &status, 0, &ru) != pid)
+                break;
+            r->killed_cpu = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
+            r->resumed_at = published_everywhere(&f, vid);
+            fprintf(stderr, "bench: worker killed with %ld segments of every rendition published\n",
+                    r->resumed_at);
+            if ((pid = start_worker(&f, concurrency, "bench-worker-2.log")) < 0)
+                break;
+            t0 = now_s();
+            continue;
+        }
+        if (r->kill_at > 0 && r->resumed_at < r->kill_at)
+            r->resumed_at = 0;
         if (st && (!strcmp(st, "ready") || !strcmp(st, "failed")))
             break;
         usleep(50000);
@@ -198,12 +247,11 @@ static int pipeline(const char *source, const char *encoder, const char *split, 
     snprintf(thumb, sizeof thumb, "%s/videos/%" PRId64 "/1/thumbnail.jpg", f.media_root, vid);
     r->bytes += file_size(thumb);
     json_decref(v);
-    kill(pid, SIGTERM);
     struct rusage ru;
     int status;
-    if (wait4(pid, &status, 0, &ru) == pid)
+    if (pid > 0 && kill(pid, SIGTERM) == 0 && wait4(pid, &status, 0, &ru) == pid)
         r->cpu = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
-    ret = ready ? 0 : -1;
+    ret = ready && pid > 0 ? 0 : -1;
 out:
     ufix_teardown(&f);
     return ret;
@@ -320,6 +368,44 @@ static int first_segment(const char *source, const char *encoder, const char *sp
     return 0;
 }
 
+/* --resume: a whole run, then a run whose worker is killed half-way and
+ * whose job another worker resumes; the second worker's CPU against the
+ * whole run's (it should be about the half that was left, not all of it). */
+static int resume_cost(const char *source, const char *encoder, const char *split, int concurrency, double seconds)
+{
+    result_t whole = {.name = "whole run"}, resumed = {.name = "resumed half-way: the second worker"};
+    resumed.kill_at = (long)(seconds / 4.0 / 2.0); /* media.hls_segment_seconds is 4 */
+    if (resumed.kill_at < 1)
+        resumed.kill_at = 1;
+    fprintf(stderr, "bench: a whole run...\n");
+    if (pipeline(source, encoder, split, concurrency, "\"mp4\", \"hls\"", 0, &whole) != 0)
+        return 1;
+    fprintf(stderr, "bench: a run killed after %ld segments, then resumed...\n", resumed.kill_at);
+    if (pipeline(source, encoder, split, concurrency, "\"mp4\", \"hls\"", 0, &resumed) != 0)
+        return 1;
+    long total = (long)(seconds / 4.0 + 0.999);
+    printf("source: %s (%.1f MiB, %.0f s: %ld segments); ladder 120p/360p/720p/1080p + thumbnail; %s, %s\n",
+           source, file_size(source) / 1048576.0, seconds, total, encoder, split);
+    printf("%-44s %8s %8s\n", "", "cpu s", "wall s");
+    printf("%-44s %8.1f %8.1f\n", whole.name, whole.cpu, whole.wall);
+    printf("%-44s %8.1f %8.1f\n", "resumed: the killed worker", resumed.killed_cpu, 0.0);
+    printf("%-44s %8.1f %8.1f\n", resumed.name, resumed.cpu, resumed.wall);
+    printf("resumed at segment %ld of %ld: the second worker's CPU is %.2f of a whole run's "
+           "(left to encode: %.2f)\n",
+           resumed.resumed_at, total, resumed.cpu / whole.cpu, 1.0 - (double)resumed.resumed_at / (double)total);
+    return 0;
+}
+
+static double source_seconds(const char *source)
+{
+    char *out = NULL;
+    double d = -1;
+    if (vft_sh(&out, "ffprobe -v error -show_entries format=duration -of csv=p=0 '%s'", source) == 0 && out)
+        d = atof(out);
+    free(out);
+    return d;
+}
+
 static void print_row(const result_t *r, const result_t *ref)
 {
     printf("%-44s %8.1f %8.1f %10.1f %9.1f %8.2f %8.2f\n", r->name, r->cpu, r->wall, r->first, r->bytes / 1048576.0,
@@ -335,10 +421,11 @@ int main(int argc, char **argv)
                                          {"source", required_argument, NULL, 'i'},
                                          {"hls", no_argument, NULL, 'H'},
                                          {"first-segment", no_argument, NULL, 'F'},
+                                         {"resume", no_argument, NULL, 'R'},
                                          {NULL, 0, NULL, 0}};
     const char *encoder = "encoder_ffmpeg", *split = "whole_ladder", *source = NULL;
-    int concurrency = 1, seconds = 60, opt, hls = 0, first = 0;
-    while ((opt = getopt_long(argc, argv, "e:s:c:S:i:HF", opts, NULL)) != -1) {
+    int concurrency = 1, seconds = 60, opt, hls = 0, first = 0, resume = 0;
+    while ((opt = getopt_long(argc, argv, "e:s:c:S:i:HFR", opts, NULL)) != -1) {
         switch (opt) {
         case 'e': encoder = optarg; break;
         case 's': split = optarg; break;
@@ -347,9 +434,10 @@ int main(int argc, char **argv)
         case 'i': source = optarg; break;
         case 'H': hls = 1; break;
         case 'F': first = 1; break;
+        case 'R': resume = 1; break;
         default:
             fprintf(stderr, "usage: bench_transcode [--encoder NAME] [--split whole_ladder|per_rendition] "
-                            "[--concurrency N] [--seconds S] [--source FILE] [--hls | --first-segment]\n");
+                            "[--concurrency N] [--seconds S] [--source FILE] [--hls | --first-segment | --resume]\n");
             return 2;
         }
     }
@@ -365,6 +453,13 @@ int main(int argc, char **argv)
             return 1;
         }
         source = made;
+    }
+    if (resume) {
+        double length = source_seconds(source);
+        int status = length > 0 ? resume_cost(source, encoder, split, concurrency, length) : 1;
+        vft_rmrf(dir);
+        free(dir);
+        return status;
     }
     if (hls || first) {
         int status = first ? first_segment(source, encoder, split, concurrency)

@@ -160,6 +160,8 @@ START_TEST(test_resume_continues_published)
                       b.job.err.message);
         vfc_hls_assert_segments(&b.rec);
         assert_timed_as_whole_run(&a, &b);
+        /* The thumbnail's frame (at 1 s) lies in what was not encoded again. */
+        vfc_assert_jpeg(b.job.thumb);
         vfc_assert_progress_sane(&b.job.progress, "resumed transcode");
         ck_assert_msg(b.job.progress.last == 100, "the last progress report was %.1f, not 100", b.job.progress.last);
         for (size_t i = 0; (outputs[k] & VF_OUTPUT_MP4) && i < 2; i++) {
