@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -115,6 +116,17 @@ static int resume_start(rendition_t *r, const AVPacket *pkt)
      * its first packet's pts. */
     r->hls.streams.voff = r->published_video_end - pts;
     r->started = 1;
+    /* The two tracks are offset differently (each by its own start), so
+     * the muxer would interleave the audio later against the video than
+     * the whole run did and move some audio packets across cuts: it is
+     * interleaved earlier by the difference (rounded so that a tie still
+     * puts the video first, as in the whole run). */
+    if (hs->ast) {
+        int64_t preload = av_rescale_q_rnd(hs->aoff, hs->ast->time_base, AV_TIME_BASE_Q, AV_ROUND_DOWN) -
+                          av_rescale_q_rnd(hs->voff, hs->vst->time_base, AV_TIME_BASE_Q, AV_ROUND_UP);
+        if (preload > 0 && preload < INT_MAX)
+            r->hls.oc->audio_preload = (int)preload;
+    }
     if (!(r->outputs & VF_OUTPUT_MP4))
         return 0;
     if ((ret = lav_published_copy(r->resume->dir, r->spec->name, r->resume->segments, r->out.oc, &r->out.streams,
