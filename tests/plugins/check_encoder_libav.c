@@ -973,6 +973,33 @@ START_TEST(test_hls_resume)
     free(again);
     assert_same_times(&whole, &other, "180p", RESUME_AT, other.last[1]);
 
+    /* Cancelled (mid-way or at 100, before the renames): no MP4, no
+     * segment or initialisation segment copy left in hls_dir, the published
+     * files untouched. */
+    char *dir = vft_tmpdir("lav-out"), *src = clip("resume.mp4");
+    publisher_t cancelled = {.dir = vft_tmpdir("lav-pub")};
+    job_t jc;
+    job_init(&jc, dir, (const int[]){90, 180, 0});
+    cancelled.job = &jc;
+    jc.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    jc.params.hls_dir = dir;
+    jc.params.hls_segment_seconds = 1;
+    jc.params.hls_first_segment = RESUME_AT;
+    jc.params.hls_published_dir = twin.dir;
+    jc.params.hls_file = publish;
+    jc.params.hls_ud = &cancelled;
+    jc.progress.cancel_at_call = 2;
+    vf_error_t err = {0};
+    ck_assert_int_eq(vf_encoder_ops(p)->transcode(p->state, src, &jc.params, &err), -ECANCELED);
+    ck_assert_int_eq(count_files(dir), 0);
+    for (int r = 0; r < 2; r++) {
+        char *sub = path_in(twin.dir, jt.r[r].name);
+        ck_assert_int_eq(count_files(sub), 1 + RESUME_AT);
+        free(sub);
+    }
+    free(src);
+    run_free(&cancelled, &jc, dir);
+
     run_free(&whole, &jw, dw);
     run_free(&twin, &jt, dt);
     run_free(&resumed, &jr, dr);
