@@ -12,7 +12,9 @@
  * its own thread), and the first negative answer stops every report after
  * it.  Files written and not handed over (skipped before
  * hls_first_segment, or left by a failed job) are removed here; reported
- * files are the caller's and never touched again.
+ * files are the caller's and never touched again.  A resumed job reports a
+ * copy of the published initialisation segment and removes the muxer's
+ * own.
  *
  * Must not touch: the MP4 outputs (output.c), the encoders (encode.c).
  */

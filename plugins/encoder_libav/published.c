@@ -274,7 +274,10 @@ int lav_published_check(const char *dir, const char *name, int64_t segments, con
         }
         /* Without a duration, the track's end (below) says where it ends. */
         *at = pkt->dts + (pkt->duration > 0 ? pkt->duration : 0);
-        (is_video ? &end->video_packets : &end->audio_packets)[0]++;
+        if (is_video)
+            end->video_packets++;
+        else
+            end->audio_packets++;
         av_packet_unref(pkt);
         if ((ret = lav_job_tick(job)) != 0)
             goto out;

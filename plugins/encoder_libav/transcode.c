@@ -18,6 +18,12 @@
  * failure, timeout or cancellation.  HLS files are handed over one by one
  * as they finish (params->hls_file); with HLS, every rendition gets a
  * keyframe at each multiple of hls_segment_seconds, where segments cut.
+ *
+ * Resumed (ABI 1.3, hls_published_dir): the published segments are
+ * checked (published.c), the source is sought to the resumed point and
+ * only what follows is encoded, on the whole run's times (see
+ * prepare_resume and resume_start); anything that cannot be continued
+ * means one warning and a whole run.
  */
 #include "lav.h"
 
@@ -69,6 +75,7 @@ typedef struct rendition {
 
 typedef struct transcode {
     lav_job_t *job;
+    const char *source;
     const vf_transcode_params_t *params;
     uint32_t outputs;          /* VF_OUTPUT_*, from a caller of any version */
     lav_hls_reports_t reports; /* VF_OUTPUT_HLS */
@@ -625,13 +632,14 @@ static int start_renditions(transcode_t *t)
     t->resume = (resume_t){0};
     t->audio.trimming = 0;
     t->in.progress_from = 0;
+    /* Read from its start again: opened anew, as the whole run would
+     * (a source that did not seek may not seek back either). */
     if (read_source) {
-        ret = avformat_seek_file(t->in.fmt, -1, INT64_MIN, t->in.start_time, t->in.start_time, 0);
-        if (ret < 0)
-            return lav_job_av_fail(t->job, ret, -EIO, "reading the source again from its start");
-        avcodec_flush_buffers(t->in.vdec);
-        if (t->in.adec)
-            avcodec_flush_buffers(t->in.adec);
+        lav_input_close(&t->in);
+        if ((ret = lav_input_open(&t->in, t->job, t->source, 1, 1)) < 0)
+            return ret;
+        if ((t->in.adec != NULL) != t->has_audio)
+            return lav_job_fail(t->job, EIO, "the source changed while it was read");
     }
     return open_renditions(t);
 }
@@ -697,6 +705,7 @@ int lav_transcode(void *state, const char *source, const vf_transcode_params_t *
     lav_job_init(&job, state, params ? params->progress : NULL,
                  params ? params->progress_ud : NULL, err);
     t.job = &job;
+    t.source = source;
     t.params = params;
     if (!source) {
         ret = lav_job_fail(&job, EINVAL, "transcode: no source");
