@@ -219,9 +219,12 @@ int vf_hls_init_parse(const unsigned char *data, size_t len, vf_hls_init_info_t 
     return 0;
 }
 
-int vf_hls_init_read(const char *path, vf_hls_init_info_t *info, char *err, size_t errlen)
+/* The whole of a file no bigger than an initialisation segment may be,
+ * malloc()ed into *buf (NULL when empty). */
+static int load(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen)
 {
-    static unsigned char none;
+    *buf = NULL;
+    *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -230,7 +233,6 @@ int vf_hls_init_read(const char *path, vf_hls_init_info_t *info, char *err, size
     }
     struct stat st;
     int ret = 0;
-    unsigned char *buf = NULL;
     if (fstat(fd, &st) < 0) {
         ret = -errno;
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
@@ -242,14 +244,14 @@ int vf_hls_init_read(const char *path, vf_hls_init_info_t *info, char *err, size
         ret = -EINVAL;
         goto out;
     }
-    size_t len = (size_t)st.st_size;
-    buf = len ? malloc(len) : &none;
-    if (!buf) {
+    size_t size = (size_t)st.st_size;
+    if (size && !(*buf = malloc(size))) {
         ret = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
         goto out;
     }
-    for (size_t got = 0; got < len;) {
-        ssize_t n = read(fd, buf + got, len - got);
+    for (size_t got = 0; got < size;) {
+        ssize_t n = read(fd, *buf + got, size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -259,10 +261,36 @@ int vf_hls_init_read(const char *path, vf_hls_init_info_t *info, char *err, size
         }
         got += (size_t)n;
     }
-    ret = vf_hls_init_parse(buf, len, info, err, errlen);
+    *len = size;
 out:
-    if (buf != &none)
-        free(buf);
+    if (ret < 0) {
+        free(*buf);
+        *buf = NULL;
+    }
     close(fd);
+    return ret;
+}
+
+int vf_hls_init_read(const char *path, vf_hls_init_info_t *info, char *err, size_t errlen)
+{
+    static const unsigned char none;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int ret = load(path, &buf, &len, err, errlen);
+    if (ret == 0)
+        ret = vf_hls_init_parse(buf ? buf : &none, len, info, err, errlen);
+    free(buf);
+    return ret;
+}
+
+int vf_hls_init_same(const char *a, const char *b, char *err, size_t errlen)
+{
+    unsigned char *x = NULL, *y = NULL;
+    size_t xlen = 0, ylen = 0;
+    int ret = load(a, &x, &xlen, err, errlen);
+    if (ret == 0 && (ret = load(b, &y, &ylen, err, errlen)) == 0)
+        ret = xlen == ylen && (xlen == 0 || memcmp(x, y, xlen) == 0);
+    free(x);
+    free(y);
     return ret;
 }

@@ -26,4 +26,9 @@ int vf_hls_init_parse(const unsigned char *data, size_t len, vf_hls_init_info_t 
  * also a negative errno when it cannot be read. */
 int vf_hls_init_read(const char *path, vf_hls_init_info_t *info, char *err, size_t errlen);
 
+/* 1 when two files (each no bigger than an init segment may be) hold the
+ * same bytes, 0 when they differ, a negative errno with a sentence in err
+ * when one cannot be read. */
+int vf_hls_init_same(const char *a, const char *b, char *err, size_t errlen);
+
 #endif

@@ -36,6 +36,9 @@ struct vf_hls_publish {
     char *published_dir;    /* what vf_hls_publish_fetch fetched, or NULL */
     int64_t first_segment;
     int64_t *published;     /* per rendition: segments stored before this run */
+    /* Per rendition: its initialisation segment changed since the stored
+     * segments were made, so the ones reported again replace them. */
+    unsigned char *replacing;
     int state_seen;         /* index into states[] last seen or set */
     int stale;
     char err[600];
@@ -228,8 +231,40 @@ out:
     return ret;
 }
 
-static int publish_init(vf_hls_publish_t *p, const char *quality, const char *path)
+/* A resumed rendition's reported initialisation segment against the one
+ * its stored segments were made with (fetched for a continuing encoder,
+ * else read from storage now).  Different (an upgrade changed the
+ * encoder's setup), or the stored one unreadable: the segments reported
+ * again replace the stored ones, which the new one cannot play. */
+static void check_init_unchanged(vf_hls_publish_t *p, size_t r, const char *path)
 {
+    const char *quality = p->job.qualities[r];
+    char *stored = NULL, *key = NULL, why[sizeof ((vf_error_t *)0)->message + 64] = "";
+    int fetched_now = !p->published_dir, same = -ENOMEM;
+    if (p->published_dir ? asprintf(&stored, "%s/%s/%s", p->published_dir, quality, VF_HLS_INIT_NAME) >= 0
+                         : asprintf(&stored, "%s/stored-%s-%s", p->dir, quality, VF_HLS_INIT_NAME) >= 0) {
+        vf_error_t verr = {0};
+        if (fetched_now && (!(key = key_of(p, quality, VF_HLS_INIT_NAME)) ||
+                            (same = vf_storage_get(p->job.app->storage, key, stored, put_progress, p, &verr)) < 0))
+            snprintf(why, sizeof why, "%s", key ? verr.message : "out of memory");
+        else
+            same = vf_hls_init_same(stored, path, why, sizeof why);
+        if (fetched_now)
+            unlink(stored);
+    }
+    if (same != 1) {
+        p->replacing[r] = 1;
+        vf_warn("hls: video %" PRId64 " generation %d, %s: %s; the segments encoded again replace the %" PRId64
+                " stored", p->job.video_id, p->job.generation, quality,
+                same == 0 ? "the initialisation segment changed" : why, p->published[r]);
+    }
+    free(stored);
+    free(key);
+}
+
+static int publish_init(vf_hls_publish_t *p, size_t r, const char *path)
+{
+    const char *quality = p->job.qualities[r];
     vf_hls_init_info_t info;
     char why[256] = "";
     int ret = vf_hls_init_read(path, &info, why, sizeof why);
@@ -237,6 +272,8 @@ static int publish_init(vf_hls_publish_t *p, const char *quality, const char *pa
         unlink(path);
         return fail(p, ret, "the initialisation segment of %s cannot be read: %s", quality, why);
     }
+    if (p->published[r] > 0 && !p->replacing[r])
+        check_init_unchanged(p, r, path);
     if ((ret = put(p, path, quality, VF_HLS_INIT_NAME)) < 0)
         return ret;
     int is_stale = 0;
@@ -250,7 +287,7 @@ static int publish_init(vf_hls_publish_t *p, const char *quality, const char *pa
 static int publish_segment(vf_hls_publish_t *p, size_t r, const vf_hls_file_t *file)
 {
     const char *quality = p->job.qualities[r];
-    if (file->sequence < p->published[r]) {
+    if (file->sequence < p->published[r] && !p->replacing[r]) {
         /* Stored by an earlier attempt: the stored one stays. */
         unlink(file->path);
         return 0;
@@ -286,7 +323,7 @@ int vf_hls_publish_file(void *ud, const vf_hls_file_t *file)
                     file->rendition, file->sequence);
     }
     if (file->sequence == VF_HLS_INIT)
-        return publish_init(p, p->job.qualities[file->rendition], file->path);
+        return publish_init(p, file->rendition, file->path);
     return publish_segment(p, file->rendition, file);
 }
 
@@ -310,6 +347,7 @@ int vf_hls_publish_begin(vf_hls_publish_t **out, const vf_hls_job_t *job, char *
     *out = NULL;
     vf_hls_publish_t *p = calloc(1, sizeof *p);
     if (!p || !(p->published = calloc(job->nqualities ? job->nqualities : 1, sizeof *p->published)) ||
+        !(p->replacing = calloc(job->nqualities ? job->nqualities : 1, 1)) ||
         asprintf(&p->dir, "%s/hls", job->task_dir) < 0) {
         if (p)
             p->dir = NULL;
@@ -355,6 +393,7 @@ void vf_hls_publish_free(vf_hls_publish_t **pp)
         return;
     vf_db_free(&p->db);
     free(p->published);
+    free(p->replacing);
     free(p->dir);
     free(p->published_dir);
     free(p);

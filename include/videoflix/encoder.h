@@ -162,7 +162,9 @@ typedef struct vf_transcode_params {
      * the new ones (a remux, no encode).  When the published files cannot
      * be continued (missing, unreadable, or their initialisation segment
      * differs from the one it would write now, say after an upgrade) it
-     * encodes the whole source as without this, and says so in its log. */
+     * encodes the whole source, says so in its log, and reports every
+     * segment from 0: the caller keeps the stored segments of a rendition
+     * whose initialisation segment is unchanged and replaces the others. */
     const char *hls_published_dir;
 } vf_transcode_params_t;
 

@@ -15,6 +15,9 @@
  *   fetch_published  a resumed job fetches the stored init and segments
  *               before the resume point for an encoder that continues;
  *               one stored segment missing: nothing handed over, no error
+ *   init_changed_replaces  a resumed rendition whose initialisation
+ *               segment changed has its stored segments replaced as they
+ *               are reported again; one whose did not keeps them
  *   master_rewritten_at_finish  a master older than the rows (put by a job
  *               that lost its lock) is put again when a job ends
  *   failed_put_resumes  a put that fails ends the job with the storage's
@@ -130,15 +133,15 @@ static vf_hls_publish_t *begin(void)
     return p;
 }
 
-/* Report file `seq` of quality q as the encoder does: a copy in hls_dir,
- * which the callee takes. */
-static int report(vf_hls_publish_t *p, int q, int64_t seq)
+/* Report file `seq` of quality q, made from the CMAF files of quality
+ * src, as the encoder does: a copy in hls_dir, which the callee takes. */
+static int report_from(vf_hls_publish_t *p, int q, int src, int64_t seq)
 {
     char from[1200], to[1200];
     if (seq == VF_HLS_INIT)
-        snprintf(from, sizeof from, "%s/init.mp4", cmaf[q]);
+        snprintf(from, sizeof from, "%s/init.mp4", cmaf[src]);
     else
-        snprintf(from, sizeof from, "%s/%d.m4s", cmaf[q], (int)seq);
+        snprintf(from, sizeof from, "%s/%d.m4s", cmaf[src], (int)seq);
     snprintf(to, sizeof to, "%s/enc-%d-%d", vf_hls_publish_dir(p), q, (int)seq);
     ck_assert_int_eq(vft_sh(NULL, "cp '%s' '%s'", from, to), 0);
     /* ffmpeg's playlist says each segment's length; 1 s here but the last. */
@@ -149,6 +152,8 @@ static int report(vf_hls_publish_t *p, int q, int64_t seq)
     ck_assert_msg(access(to, F_OK) != 0, "the reported file %s was left behind", to);
     return ret;
 }
+
+static int report(vf_hls_publish_t *p, int q, int64_t seq) { return report_from(p, q, q, seq); }
 
 static char *object(const char *name)
 {
@@ -428,6 +433,43 @@ START_TEST(master_rewritten_at_finish)
 }
 END_TEST
 
+/* A resumed rendition whose initialisation segment changed (an upgrade
+ * between the attempts): the stored segments, which the new one cannot
+ * play, are replaced as the encoder reports them again; a rendition whose
+ * initialisation segment is the same keeps what it stored. */
+START_TEST(init_changed_replaces)
+{
+    vf_hls_publish_t *p = begin();
+    for (int q = 0; q < 2; q++) {
+        ck_assert_int_eq(report(p, q, VF_HLS_INIT), 0);
+        for (int s = 0; s < 2; s++)
+            ck_assert_int_eq(report(p, q, s), 0);
+    }
+    vf_hls_publish_free(&p);
+    long stored120 = mtime_ns("120p/0.m4s"), stored240 = mtime_ns("240p/0.m4s");
+    usleep(20000);
+
+    p = begin();
+    ck_assert_int_eq(vf_hls_publish_first_segment(p), 2);
+    /* 120p now comes out as 240p's files would: another setup. */
+    ck_assert_int_eq(report_from(p, 0, 1, VF_HLS_INIT), 0);
+    ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
+    for (int s = 0; s < nseg[1]; s++) {
+        ck_assert_int_eq(report_from(p, 0, 1, s), 0);
+        ck_assert_int_eq(report(p, 1, s), 0);
+    }
+    ck_assert_int_gt(mtime_ns("120p/0.m4s"), stored120);
+    ck_assert_int_eq(mtime_ns("240p/0.m4s"), stored240);
+    char local[1200];
+    snprintf(local, sizeof local, "%s/0.m4s", cmaf[1]);
+    expect_same_as_stored(local, "120p/0.m4s");
+    ck_assert_int_eq(vf_hls_publish_finish(p), 0);
+    vf_hls_publish_free(&p);
+    expect_playlist("120p", nseg[1], 1);
+    expect_sql("SELECT width || 'x' || height FROM video_hls_streams WHERE quality = '120p'", "320x240");
+}
+END_TEST
+
 /* A put that fails once (a directory where segment 1 would go): the job
  * fails with the storage's reason, and its retry starts at segment 1. */
 START_TEST(failed_put_resumes)
@@ -581,6 +623,7 @@ static Suite *hls_files_suite(void)
     tcase_add_test(tc, resume);
     tcase_add_test(tc, fetch_published);
     tcase_add_test(tc, master_rewritten_at_finish);
+    tcase_add_test(tc, init_changed_replaces);
     tcase_add_test(tc, failed_put_resumes);
     tcase_add_test(tc, stale);
     tcase_add_test(tc, failed_video_has_no_stream);

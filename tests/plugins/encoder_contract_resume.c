@@ -188,9 +188,10 @@ START_TEST(test_resume_continues_published)
 }
 END_TEST
 
-/* Published files that cannot be continued, or a 1.2 caller (params end
- * before hls_published_dir): the whole source is encoded again, the job
- * still succeeds and reports from segment 2. */
+/* Published files that cannot be continued: the whole source is encoded
+ * again and every segment reported from 0 (the caller replaces what the
+ * new initialisation segment cannot play).  A 1.2 caller (params end
+ * before hls_published_dir): encoded again, reported from segment 2. */
 START_TEST(test_resume_falls_back)
 {
     if (!resume_declared())
@@ -212,6 +213,9 @@ START_TEST(test_resume_falls_back)
         b.job.params.hls_published_dir = published;
         if (c == CALLER_1_2)
             b.job.params.size = VF_TRANSCODE_PARAMS_SIZE_1_2;
+        else
+            for (size_t i = 0; i < 2; i++)
+                b.rec.renditions[i].next = b.rec.first = 0;
         ck_assert_msg(vfc_hls_transcode(&b) == 0, "resumed transcode with %s: %s", what[c], b.job.err.message);
         vfc_hls_assert_segments(&b.rec);
         for (size_t i = 0; i < 2; i++) {
