@@ -45,6 +45,7 @@ int lav_hls_reports_init(lav_hls_reports_t *rep, const vf_transcode_params_t *pa
 {
     memset(rep, 0, sizeof *rep);
     rep->params = params;
+    rep->report_from = params->hls_first_segment;
     int ret = pthread_mutex_init(&rep->mu, NULL);
     if (ret)
         return -ret;
@@ -120,7 +121,7 @@ static int report_locked(lav_hls_t *h, int64_t sequence, const char *path, doubl
 }
 
 /* A finished media segment: reported (with the initialisation segment
- * first), or removed when it comes before hls_first_segment. */
+ * first), or removed when it comes before report_from. */
 static int segment_done(lav_hls_t *h, const char *uri, double duration)
 {
     char *path = uri[0] == '/' ? av_strdup(uri) : av_asprintf("%s/%s", h->dir, uri);
@@ -128,7 +129,7 @@ static int segment_done(lav_hls_t *h, const char *uri, double duration)
         return AVERROR(ENOMEM);
     int64_t sequence = h->first_number + h->listed++;
     int ret = 0;
-    if (sequence < h->reports->params->hls_first_segment) {
+    if (sequence < h->reports->report_from) {
         unlink(path);
         disown_file(h, path);
         av_free(path);

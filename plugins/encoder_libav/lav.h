@@ -212,7 +212,11 @@ void lav_output_close(lav_output_t *o);
 /* ---- hls.c: one rendition's CMAF segments, reported as they finish ---- */
 /* What the renditions of one transcode share to report their files. */
 typedef struct lav_hls_reports {
-    const vf_transcode_params_t *params; /* hls_file, hls_ud, hls_first_segment */
+    const vf_transcode_params_t *params; /* hls_file, hls_ud */
+    /* Segments before it are removed unreported: hls_first_segment, or 0
+     * when a resume fell back to a whole run (its new initialisation
+     * segment may not play the published segments). */
+    int64_t report_from;
     pthread_mutex_t mu;      /* one report at a time */
     int mu_ready;
     int failed;              /* hls_file's first negative answer; no report after it */

@@ -629,6 +629,9 @@ static int start_renditions(transcode_t *t)
                              t->resume.segments, why);
     int read_source = t->resume.read_source;
     close_renditions(t);
+    /* Every segment again: the caller replaces those of a rendition whose
+     * initialisation segment changed (encoder.h). */
+    t->reports.report_from = 0;
     t->resume = (resume_t){0};
     t->audio.trimming = 0;
     t->in.progress_from = 0;

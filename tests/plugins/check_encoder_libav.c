@@ -930,7 +930,8 @@ static void run_free(publisher_t *pub, job_t *j, char *dir)
  * is reported again as it is; every new segment holds packets of the very
  * times (as its fragments store them) of a whole run's segment; the MP4
  * starts with the published packets.  A published run made with other x264
- * settings (other parameter sets, same size) is encoded again. */
+ * settings (other parameter sets, same size) is encoded again and every
+ * segment reported from 0. */
 START_TEST(test_hls_resume)
 {
     vf_plugin_t *p = load("");
@@ -967,11 +968,13 @@ START_TEST(test_hls_resume)
     publish_run(p, "resume-twin.mp4", "ultrafast", 0, NULL, &ultra, &ju, &du);
     publish_run(p, "resume.mp4", "veryfast", RESUME_AT, ultra.dir, &other, &jo, &dox);
     ck_assert_int_eq(other.last[1], whole.last[1]);
+    /* Every segment reported again, from 0. */
+    ck_assert_int_eq(vft_sh(NULL, "test -s '%s/180p/0.m4s'", other.dir), 0);
     char *mp4 = first_video_hash(jo.paths[1]), *again = first_video_hash(jw.paths[1]);
     ck_assert_msg(strcmp(mp4, again) == 0, "published with other settings: the MP4 is not encoded again");
     free(mp4);
     free(again);
-    assert_same_times(&whole, &other, "180p", RESUME_AT, other.last[1]);
+    assert_same_times(&whole, &other, "180p", 0, other.last[1]);
 
     /* Cancelled (mid-way or at 100, before the renames): no MP4, no
      * segment or initialisation segment copy left in hls_dir, the published
