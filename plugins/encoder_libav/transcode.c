@@ -523,8 +523,58 @@ static int first_audio_time(transcode_t *t, int64_t *first, char *why)
     return found ? 0 : ret < 0 ? ret : AVERROR_INVALIDDATA;
 }
 
-/* Where decoding starts: before the resumed point, the first audio sample
- * to encode and the thumbnail (which the whole run would have taken). */
+/* Seek backwards (to the keyframe before) `at` seconds of the source and
+ * decode afresh from there. */
+static int seek_source(transcode_t *t, double at, char *why)
+{
+    at = at > 0 ? at : 0;
+    int64_t ts = t->in.start_time + (int64_t)(at * AV_TIME_BASE);
+    t->resume.read_source = 1;
+    int ret = avformat_seek_file(t->in.fmt, -1, INT64_MIN, ts, ts, 0);
+    if (ret < 0) {
+        snprintf(why, LAV_MSG_MAX, "seeking the source to %.3f s: %s", at, av_err2str(ret));
+        return ret;
+    }
+    avcodec_flush_buffers(t->in.vdec);
+    if (t->in.adec)
+        avcodec_flush_buffers(t->in.adec);
+    return 0;
+}
+
+/* The frames of the thumbnail pass: for the thumbnail alone. */
+static int thumbnail_pass_frame(void *ud, AVFrame *frame, int is_video)
+{
+    transcode_t *t = ud;
+    if (!is_video || frame->best_effort_timestamp == AV_NOPTS_VALUE)
+        return 0;
+    AVRational tb = t->in.fmt->streams[t->in.vidx]->time_base;
+    AVFrame *upright = NULL;
+    int ret = lav_rotate(&t->rot, frame, &upright);
+    if (ret < 0)
+        return lav_job_av_fail(t->job, ret, -ENOMEM, "turning the video upright");
+    ret = thumbnail_frame(t, upright, (frame->best_effort_timestamp - t->start_v) * av_q2d(tb));
+    av_frame_free(&upright);
+    return ret < 0 ? ret : t->thumb_done;
+}
+
+/* Resumed with the thumbnail's time before the resumed point: decode from
+ * the keyframe before it up to it first, rather than everything up to the
+ * resumed point.  A failure here is the job's (the whole run would meet
+ * it too). */
+static int thumbnail_pass(transcode_t *t, char *why)
+{
+    if (!t->params->thumbnail_path || t->thumb_at >= t->resume.at)
+        return 0;
+    int ret = seek_source(t, t->thumb_at, why);
+    if (ret < 0)
+        return ret;
+    /* No span: progress is for the resumed part. */
+    ret = lav_decode_run(&t->in, t->job, 0, thumbnail_pass_frame, t);
+    return ret < 0 ? ret : 0;
+}
+
+/* Where the resumed decoding starts: before the resumed point and the
+ * first audio sample to encode. */
 static int seek_to_resume(transcode_t *t, char *why)
 {
     double from = t->resume.at;
@@ -532,19 +582,10 @@ static int seek_to_resume(transcode_t *t, char *why)
         double audio = t->audio.trim_before * av_q2d(t->audio.enc->time_base);
         from = audio < from ? audio : from;
     }
-    if (t->params->thumbnail_path && t->thumb_at < from)
-        from = t->thumb_at;
     /* A little earlier: the audio decoder needs a frame before the first it gives. */
-    from = from > 0.1 ? from - 0.1 : 0;
-    int64_t ts = t->in.start_time + (int64_t)(from * AV_TIME_BASE);
-    int ret = avformat_seek_file(t->in.fmt, -1, INT64_MIN, ts, ts, 0);
-    if (ret < 0) {
-        snprintf(why, LAV_MSG_MAX, "seeking the source to %.3f s: %s", from, av_err2str(ret));
+    int ret = seek_source(t, from - 0.1, why);
+    if (ret < 0)
         return ret;
-    }
-    avcodec_flush_buffers(t->in.vdec);
-    if (t->in.adec)
-        avcodec_flush_buffers(t->in.adec);
     t->in.progress_from = t->resume.at;
     return 0;
 }
@@ -601,6 +642,8 @@ static int prepare_resume(transcode_t *t, char *why)
         for (size_t i = 0; i < t->nr; i++)
             t->r[i].hls.streams.aoff = t->resume.audio_shift;
     }
+    if ((ret = thumbnail_pass(t, why)) < 0)
+        return ret;
     return seek_to_resume(t, why);
 }
 
@@ -624,6 +667,8 @@ static int start_renditions(transcode_t *t)
         return 0;
     if (t->job->stop)
         return lav_job_fail(t->job, ret, "stopped");
+    if (t->job->failed)
+        return ret;
     t->job->state->host->log(LAV_PLUGIN_NAME, VF_LOG_WARNING,
                              "cannot resume at segment %" PRId64 " (%s): encoding the whole source again",
                              t->resume.segments, why);
