@@ -929,7 +929,8 @@ static void run_free(publisher_t *pub, job_t *j, char *dir)
 /* libav specifics of a resumed job: the published initialisation segment
  * is reported again as it is; every new segment holds packets of the very
  * times (as its fragments store them) of a whole run's segment; the MP4
- * starts with the published packets.  A published run made with other x264
+ * starts with the published packets; the thumbnail, before the resumed
+ * point, is the whole run's.  A published run made with other x264
  * settings (other parameter sets, same size) is encoded again and every
  * segment reported from 0. */
 START_TEST(test_hls_resume)
@@ -960,6 +961,8 @@ START_TEST(test_hls_resume)
     }
     ck_assert_int_eq(jr.progress.backwards, 0);
     ck_assert_double_eq(jr.progress.last, 100);
+    /* Its thumbnail (at 1 s, before the resumed point) is the whole run's. */
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s' '%s'", jr.thumb, jw.thumb), 0);
 
     /* Published with ultrafast: no B-frames, other SPS/PPS. */
     publisher_t ultra = {0};
