@@ -113,8 +113,23 @@ static int encode_fifo(lav_audio_t *a, lav_job_t *job, int at_end, lav_packet_fn
 {
     int frame_size = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
     int ret;
-    while (av_audio_fifo_size(a->fifo) >= frame_size ||
-           (at_end && av_audio_fifo_size(a->fifo) > 0)) {
+    while (a->trimming && av_audio_fifo_size(a->fifo) > 0) {
+        /* Samples before the resumed start go unencoded; past it, the
+         * first frame starts on the grid of frames from trim_before. */
+        int64_t skip = a->next_pts < a->trim_before
+                           ? a->trim_before - a->next_pts
+                           : (frame_size - (a->next_pts - a->trim_before) % frame_size) % frame_size;
+        if (skip == 0) {
+            a->trimming = 0;
+            break;
+        }
+        int n = (int)FFMIN(skip, (int64_t)av_audio_fifo_size(a->fifo));
+        if ((ret = av_audio_fifo_drain(a->fifo, n)) < 0)
+            return lav_job_av_fail(job, ret, -EIO, STEP);
+        a->next_pts += n;
+    }
+    while (!a->trimming && (av_audio_fifo_size(a->fifo) >= frame_size ||
+                            (at_end && av_audio_fifo_size(a->fifo) > 0))) {
         int n = FFMIN(av_audio_fifo_size(a->fifo), frame_size);
         av_frame_unref(a->chunk);
         a->chunk->nb_samples = n;

@@ -73,11 +73,11 @@ static int decode(decode_loop_t *d, AVCodecContext *dec, const AVPacket *pkt, in
 static void track_position(decode_loop_t *d, const AVPacket *pkt, double span)
 {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-    if (ts == AV_NOPTS_VALUE || span <= 0)
+    if (ts == AV_NOPTS_VALUE || span <= d->in->progress_from)
         return;
     AVRational tb = d->in->fmt->streams[pkt->stream_index]->time_base;
-    double pos = ts * av_q2d(tb) - d->in->start_time / (double)AV_TIME_BASE;
-    double percent = 100.0 * pos / span;
+    double pos = ts * av_q2d(tb) - d->in->start_time / (double)AV_TIME_BASE - d->in->progress_from;
+    double percent = 100.0 * pos / (span - d->in->progress_from);
     /* The last percent is kept for the end, once every output is complete. */
     if (percent > 99)
         percent = 99;

@@ -12,13 +12,16 @@
  * its own thread), and the first negative answer stops every report after
  * it.  Files written and not handed over (skipped before
  * hls_first_segment, or left by a failed job) are removed here; reported
- * files are the caller's and never touched again.
+ * files are the caller's and never touched again.  A resumed job reports a
+ * copy of the published initialisation segment and removes the muxer's
+ * own.
  *
  * Must not touch: the MP4 outputs (output.c), the encoders (encode.c).
  */
 #include "lav.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libavutil/avstring.h>
 #include <libavutil/bprint.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@ int lav_hls_reports_init(lav_hls_reports_t *rep, const vf_transcode_params_t *pa
 {
     memset(rep, 0, sizeof *rep);
     rep->params = params;
+    rep->report_from = params->hls_first_segment;
     int ret = pthread_mutex_init(&rep->mu, NULL);
     if (ret)
         return -ret;
@@ -117,15 +121,15 @@ static int report_locked(lav_hls_t *h, int64_t sequence, const char *path, doubl
 }
 
 /* A finished media segment: reported (with the initialisation segment
- * first), or removed when it comes before hls_first_segment. */
+ * first), or removed when it comes before report_from. */
 static int segment_done(lav_hls_t *h, const char *uri, double duration)
 {
     char *path = uri[0] == '/' ? av_strdup(uri) : av_asprintf("%s/%s", h->dir, uri);
     if (!path)
         return AVERROR(ENOMEM);
-    int64_t sequence = h->listed++;
+    int64_t sequence = h->first_number + h->listed++;
     int ret = 0;
-    if (sequence < h->reports->params->hls_first_segment) {
+    if (sequence < h->reports->report_from) {
         unlink(path);
         disown_file(h, path);
         av_free(path);
@@ -218,6 +222,28 @@ static int hls_io_close(AVFormatContext *s, AVIOContext *pb)
 
 /* ---- the rendition's output ---- */
 
+/* A copy of `from` at `to` (a file of ours until it is reported). */
+static int copy_file(lav_hls_t *h, const char *from, const char *to)
+{
+    int ret = own_file(h, to);
+    if (ret < 0)
+        return ret;
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    ret = in && out ? 0 : AVERROR(errno);
+    while (!ret && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            ret = AVERROR(errno);
+    if (!ret && ferror(in))
+        ret = AVERROR(EIO);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0 && !ret)
+        ret = AVERROR(errno);
+    return ret;
+}
+
 /* hls_segment_filename for rendition n: a printf-like pattern, so a '%'
  * in the directory's name is doubled. */
 static char *segment_pattern(const char *dir, size_t rendition)
@@ -234,23 +260,32 @@ static char *segment_pattern(const char *dir, size_t rendition)
 }
 
 int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
-                 AVRational frame_rate, const AVCodecContext *aenc, char *msg)
+                 AVRational frame_rate, const AVCodecContext *aenc, const char *published_init, char *msg)
 {
     const vf_transcode_params_t *p = reports->params;
     AVDictionary *opts = NULL;
-    char seconds[32], *init_name = NULL, *segments = NULL;
+    char seconds[32], number[32], *init_name = NULL, *segments = NULL;
     int ret;
 
     memset(h, 0, sizeof *h);
     h->reports = reports;
     h->rendition = rendition;
+    h->first_number = published_init ? p->hls_first_segment : 0;
     snprintf(seconds, sizeof seconds, "%.6f", p->hls_segment_seconds);
+    snprintf(number, sizeof number, "%" PRId64, h->first_number);
+    /* Resumed, the muxer's own initialisation segment (whose edit lists
+     * would start at the resumed point) is only ours: the published one,
+     * which the new segments continue, is reported instead. */
     if (!(h->dir = av_strdup(p->hls_dir)) ||
         !(h->playlist_path = av_asprintf(MEMORY_SCHEME "%s/%zu.m3u8", p->hls_dir, rendition)) ||
-        !(init_name = av_asprintf("%zu-init.mp4", rendition)) ||
-        !(h->init_path = av_asprintf("%s/%s", p->hls_dir, init_name)) ||
+        !(init_name = av_asprintf(published_init ? "%zu-init.muxed.mp4" : "%zu-init.mp4", rendition)) ||
+        !(h->init_path = av_asprintf("%s/%zu-init.mp4", p->hls_dir, rendition)) ||
         !(segments = segment_pattern(p->hls_dir, rendition))) {
         ret = fail(msg, AVERROR(ENOMEM), "creating the HLS output");
+        goto out;
+    }
+    if (published_init && (ret = copy_file(h, published_init, h->init_path)) < 0) {
+        ret = fail(msg, ret, "copying the published initialisation segment");
         goto out;
     }
     if ((ret = avformat_alloc_output_context2(&h->oc, NULL, "hls", h->playlist_path)) < 0) {
@@ -264,8 +299,9 @@ int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, con
         ret = fail(msg, ret, "creating the HLS output");
         goto out;
     }
-    /* The whole stream from segment 0, whatever is reported: numbers and
-     * times stay those of a complete run. */
+    /* The whole stream from segment 0 (or, resumed, from the published
+     * end), whatever is reported: numbers and times stay those of a
+     * complete run. */
     if ((ret = av_dict_set(&opts, "hls_segment_type", "fmp4", 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_time", seconds, 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_list_size", "0", 0)) < 0 ||
@@ -273,7 +309,11 @@ int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, con
         (ret = av_dict_set(&opts, "hls_flags", "independent_segments", 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_fmp4_init_filename", init_name, 0)) < 0 ||
         (ret = av_dict_set(&opts, "hls_segment_filename", segments, 0)) < 0 ||
-        (ret = av_dict_set(&opts, "start_number", "0", 0)) < 0) {
+        (ret = av_dict_set(&opts, "start_number", number, 0)) < 0 ||
+        /* Resumed: each track's fragment times go on from its first
+         * packet's pts (the packets carry the whole run's times), not
+         * from 0. */
+        (published_init && (ret = av_dict_set(&opts, "hls_segment_options", "movflags=+frag_discont", 0)) < 0)) {
         ret = fail(msg, ret, "creating the HLS output");
         goto out;
     }

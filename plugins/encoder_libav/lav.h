@@ -88,6 +88,7 @@ typedef struct lav_input {
     AVRational frame_rate;      /* best guess, never 0 */
     double duration;            /* seconds, 0 = unknown */
     int64_t start_time;         /* AV_TIME_BASE units, subtracted from every timestamp */
+    double progress_from;       /* seconds of media before the work (a resumed job's start) */
 } lav_input_t;
 
 /* Open `source` (a local path or an http(s) URL), find its streams and,
@@ -151,6 +152,10 @@ typedef struct lav_audio {
     int64_t start;           /* input start in in_tb */
     int64_t next_pts;        /* in 1/sample_rate */
     int have_pts;
+    /* A resumed job: samples before trim_before (1/sample_rate) are not
+     * encoded, and the first encoded one sits on its frame grid. */
+    int64_t trim_before;
+    int trimming;
 } lav_audio_t;
 
 /* Receives each encoded AAC packet (pts in enc->time_base); returns 0 or a
@@ -169,6 +174,7 @@ void lav_audio_close(lav_audio_t *a);
 typedef struct lav_output_streams {
     AVStream *vst, *ast;
     AVRational venc_tb, aenc_tb;
+    int64_t voff, aoff;      /* added to each packet's times, in the stream's time base */
 } lav_output_streams_t;
 
 /* Add the streams of `venc` (and `aenc` when not NULL) to a muxer; an AVERROR. */
@@ -206,7 +212,11 @@ void lav_output_close(lav_output_t *o);
 /* ---- hls.c: one rendition's CMAF segments, reported as they finish ---- */
 /* What the renditions of one transcode share to report their files. */
 typedef struct lav_hls_reports {
-    const vf_transcode_params_t *params; /* hls_file, hls_ud, hls_first_segment */
+    const vf_transcode_params_t *params; /* hls_file, hls_ud */
+    /* Segments before it are removed unreported: hls_first_segment, or 0
+     * when a resume fell back to a whole run (its new initialisation
+     * segment may not play the published segments). */
+    int64_t report_from;
     pthread_mutex_t mu;      /* one report at a time */
     int mu_ready;
     int failed;              /* hls_file's first negative answer; no report after it */
@@ -225,6 +235,7 @@ typedef struct lav_hls {
     char *dir, *playlist_path, *init_path;
     AVIOContext *playlist_pb;/* the playlist being written, in memory */
     int64_t listed;          /* segments seen in the playlist so far */
+    int64_t first_number;    /* the number of the muxer's first segment */
     int init_reported;
     int header_written;
     int discarding;          /* the job failed: report nothing more */
@@ -238,9 +249,12 @@ typedef struct lav_hls {
 
 /* Start the muxer for rendition number `rendition` (of params->renditions)
  * with the same streams as its MP4.  An AVERROR (or hls_file's answer)
- * with a message in msg. */
+ * with a message in msg.  `published_init` (a resumed job, or NULL): the
+ * published initialisation segment, reported again in place of the
+ * muxer's own; the segments are then numbered from hls_first_segment and
+ * their fragment times are those the packets carry. */
 int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
-                 AVRational frame_rate, const AVCodecContext *aenc, char *msg);
+                 AVRational frame_rate, const AVCodecContext *aenc, const char *published_init, char *msg);
 /* Mux a packet (its reference moves to the muxer); segments finished on
  * the way are reported.  Fails with hls_file's answer once it failed. */
 int lav_hls_write(lav_hls_t *h, AVPacket *pkt, int is_video, char *msg);
@@ -248,6 +262,32 @@ int lav_hls_write(lav_hls_t *h, AVPacket *pkt, int is_video, char *msg);
 int lav_hls_finish(lav_hls_t *h, char *msg);
 /* Free everything and remove the files not handed over. */
 void lav_hls_close(lav_hls_t *h);
+
+/* ---- published.c: a resumed job's published segments of one rendition ---- */
+typedef struct lav_published lav_published_t;
+
+/* Where the published stream ends: each track's last dts + duration in its
+ * time base (AV_NOPTS_VALUE without that track), and its packet count. */
+typedef struct lav_published_end {
+    int64_t video, audio;
+    int64_t video_packets, audio_packets;
+} lav_published_end_t;
+
+/* Open <dir>/<name>/init.mp4 followed by 0.m4s .. <segments-1>.m4s as one
+ * stream (raw fragment times).  An AVERROR with the reason in `why`. */
+int lav_published_open(lav_published_t **p, const char *dir, const char *name, int64_t segments, char *why);
+void lav_published_close(lav_published_t **p);
+/* Read every published packet: 0 when the files hold what this run writes
+ * (H.264 parameter sets, size, AAC configuration, rate, channels and the
+ * time bases vtb/atb of the new segments' streams), with their end; else
+ * an AVERROR and the reason in `why`. */
+int lav_published_check(const char *dir, const char *name, int64_t segments, const AVCodecContext *venc,
+                        AVRational vtb, const AVCodecContext *aenc, AVRational atb, lav_published_end_t *end,
+                        lav_job_t *job, char *why);
+/* Mux every published packet into `oc`'s streams `st`, its times less the
+ * shifts (in the published time bases) and rescaled.  An AVERROR. */
+int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFormatContext *oc,
+                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift, char *msg);
 
 /* ---- encode.c: scaling and H.264 encoding of one rendition ---- */
 typedef struct lav_video_enc {

@@ -105,6 +105,11 @@ int lav_output_streams_write(AVFormatContext *oc, const lav_output_streams_t *st
 {
     AVStream *stream = is_video ? st->vst : st->ast;
     av_packet_rescale_ts(pkt, is_video ? st->venc_tb : st->aenc_tb, stream->time_base);
+    int64_t off = is_video ? st->voff : st->aoff;
+    if (pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts += off;
+    if (pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts += off;
     pkt->stream_index = stream->index;
     /* Interleaving holds packets until every stream has caught up; x264's
      * delay is small, so that is a fraction of a second of audio. */

@@ -123,12 +123,13 @@ static void lav_destroy(void *state)
 }
 
 /* Local files and http(s) URLs; libx264 takes the caller's preset/crf as
- * defaults; the job limit is a setting. */
+ * defaults; a resumed HLS job goes on from its published segments (1.3);
+ * the job limit is a setting. */
 static int lav_capabilities(void *state, vf_encoder_caps_t *caps)
 {
     const lav_state_t *st = state;
     caps->sources = VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP;
-    caps->flags = VF_ENCODER_X264_DEFAULTS;
+    caps->flags = VF_ENCODER_X264_DEFAULTS | VF_ENCODER_HLS_RESUME;
     caps->max_jobs = (uint32_t)st->cfg.max_jobs;
     if (VF_HAS_FIELD(vf_encoder_caps_t, caps, outputs))
         caps->outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;

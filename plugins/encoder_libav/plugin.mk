@@ -16,6 +16,7 @@ plugins_encoder_libav_la_SOURCES = \
 	plugins/encoder_libav/encode.c \
 	plugins/encoder_libav/output.c \
 	plugins/encoder_libav/hls.c \
+	plugins/encoder_libav/published.c \
 	plugins/encoder_libav/worker.c \
 	plugins/encoder_libav/thumbnail.c \
 	plugins/encoder_libav/transcode.c

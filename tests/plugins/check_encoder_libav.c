@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -68,6 +69,10 @@ static void make_clips(void)
                                    .halves = 1, .rotate = 90});
     make("long.mp4", (vfm_clip_t){.width = 1280, .height = 720, .fps = 25, .seconds = 3, .audio = 1});
     make("tiny.mp4", (vfm_clip_t){.width = 160, .height = 90, .fps = 25, .seconds = 0.5, .audio = 1});
+    /* A resumed job's source and the one its published segments came from. */
+    make("resume.mp4", (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 4.5, .audio = 1});
+    make("resume-twin.mp4", (vfm_clip_t){.width = 320, .height = 180, .fps = 25, .seconds = 4.5, .audio = 1,
+                                         .halves = 1});
     int rc = vft_sh(NULL,
                     "cd '%s' && ffmpeg -hide_banner -nostdin -v error -y "
                     "-f lavfi -i sine=duration=1 -c:a aac audio.m4a && "
@@ -258,9 +263,10 @@ START_TEST(test_config)
     vf_plugin_t *p = load("");
     const vf_encoder_ops_t *ops = vf_encoder_ops(p);
     ck_assert_int_eq(ops->accepts_urls, 1);
-    /* Capabilities (ABI 1.1): both source kinds, the core's x264 defaults, no job limit unless set. */
+    /* Capabilities (ABI 1.1): both source kinds, the core's x264 defaults, resuming (1.3), no job limit
+     * unless set. */
     ck_assert_uint_eq(p->encoder_caps.sources, VF_ENCODER_SOURCE_PATH | VF_ENCODER_SOURCE_HTTP);
-    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS);
+    ck_assert_uint_eq(p->encoder_caps.flags, VF_ENCODER_X264_DEFAULTS | VF_ENCODER_HLS_RESUME);
     ck_assert_uint_eq(p->encoder_caps.max_jobs, 0);
     ck_assert_uint_eq(p->encoder_caps.outputs, VF_OUTPUT_MP4 | VF_OUTPUT_HLS);
     vf_plugin_t *limited = load("max_jobs = 2;\npreset = \"fast\";\ncrf = 20;");
@@ -824,6 +830,191 @@ START_TEST(test_hls_refusals)
 }
 END_TEST
 
+/* ---- resuming from published segments (ABI 1.3) ---- */
+
+#define RESUME_AT 2
+
+/* Reported files moved into <dir>/<rendition name>/init.mp4 and <n>.m4s,
+ * the layout of hls_published_dir. */
+typedef struct publisher {
+    const job_t *job;
+    char *dir;
+    int64_t last[2];        /* the last segment number of each rendition */
+} publisher_t;
+
+static int publish(void *ud, const vf_hls_file_t *file)
+{
+    publisher_t *pub = ud;
+    char *sub = path_in(pub->dir, pub->job->r[file->rendition].name), name[32], *to;
+    mkdir(sub, 0755);
+    if (file->sequence == VF_HLS_INIT)
+        snprintf(name, sizeof name, "init.mp4");
+    else
+        snprintf(name, sizeof name, "%" PRId64 ".m4s", pub->last[file->rendition] = file->sequence);
+    to = path_in(sub, name);
+    int ret = rename(file->path, to) == 0 ? 0 : -errno;
+    free(to);
+    free(sub);
+    return ret;
+}
+
+/* An MP4+HLS job of 90p and 180p from `clip` into a new directory, 1 s
+ * segments, its files published into `pub->dir`. */
+static int publish_run(vf_plugin_t *p, const char *clip_name, const char *preset, int64_t first,
+                       const char *published, publisher_t *pub, job_t *j, char **dir)
+{
+    char *src = clip(clip_name);
+    *dir = vft_tmpdir("lav-out");
+    pub->dir = vft_tmpdir("lav-pub");
+    pub->job = j;
+    job_init(j, *dir, (const int[]){90, 180, 0});
+    j->params.preset = preset;
+    j->params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    j->params.hls_dir = *dir;
+    j->params.hls_segment_seconds = 1;
+    j->params.hls_first_segment = first;
+    j->params.hls_published_dir = published;
+    j->params.hls_file = publish;
+    j->params.hls_ud = pub;
+    vf_error_t err = {0};
+    int ret = vf_encoder_ops(p)->transcode(p->state, src, &j->params, &err);
+    ck_assert_msg(ret == 0, "%s", err.message);
+    free(src);
+    return ret;
+}
+
+/* Every packet of segment n as "<track>,<dts>" lines, sorted, with the
+ * times its fragments store (edit lists ignored), read after the
+ * rendition's init.mp4. */
+static char *segment_times(const char *pub, const char *rendition, int64_t n)
+{
+    char *out = NULL;
+    ck_assert_int_eq(vft_sh(&out, "cd '%s/%s' && cat init.mp4 %" PRId64 ".m4s | ffprobe -v error -ignore_editlist 1 "
+                                  "-show_entries packet=stream_index,dts -of csv=p=0 - | sort",
+                            pub, rendition, n), 0);
+    ck_assert_msg(out && strchr(out, ','), "%s/%s/%" PRId64 ".m4s has no packet", pub, rendition, n);
+    return out;
+}
+
+/* Segments from..to of two runs hold packets of the same times. */
+static void assert_same_times(const publisher_t *a, const publisher_t *b, const char *rendition, int64_t from,
+                              int64_t to)
+{
+    for (int64_t n = from; n <= to; n++) {
+        char *ta = segment_times(a->dir, rendition, n), *tb = segment_times(b->dir, rendition, n);
+        ck_assert_msg(strcmp(ta, tb) == 0, "%s: segment %" PRId64 "'s packets are not timed as a whole run's",
+                      rendition, n);
+        free(ta);
+        free(tb);
+    }
+}
+
+static char *first_video_hash(const char *path)
+{
+    char *out = NULL;
+    ck_assert_int_eq(vft_sh(&out, "ffprobe -v error -select_streams v:0 -show_data_hash md5 -show_entries "
+                                  "packet=data_hash -of csv=p=0 '%s' | head -n 1", path), 0);
+    return out;
+}
+
+static void run_free(publisher_t *pub, job_t *j, char *dir)
+{
+    vft_rmrf(pub->dir);
+    free(pub->dir);
+    job_free(j);
+    vft_rmrf(dir);
+    free(dir);
+}
+
+/* libav specifics of a resumed job: the published initialisation segment
+ * is reported again as it is; every new segment holds packets of the very
+ * times (as its fragments store them) of a whole run's segment; the MP4
+ * starts with the published packets; the thumbnail, before the resumed
+ * point, is the whole run's.  A published run made with other x264
+ * settings (other parameter sets, same size) is encoded again and every
+ * segment reported from 0. */
+START_TEST(test_hls_resume)
+{
+    vf_plugin_t *p = load("");
+    publisher_t whole = {0}, twin = {0}, resumed = {0}, other = {0};
+    job_t jw, jt, jr, jo;
+    char *dw, *dt, *dr, *dox;
+    publish_run(p, "resume.mp4", "veryfast", 0, NULL, &whole, &jw, &dw);
+    publish_run(p, "resume-twin.mp4", "veryfast", 0, NULL, &twin, &jt, &dt);
+    for (int64_t n = RESUME_AT; n <= 4; n++)
+        for (int r = 0; r < 2; r++)
+            ck_assert_int_eq(vft_sh(NULL, "rm '%s/%s/%" PRId64 ".m4s'", twin.dir, jt.r[r].name, n), 0);
+    ck_assert_int_eq(twin.last[0], 4);
+
+    publish_run(p, "resume.mp4", "veryfast", RESUME_AT, twin.dir, &resumed, &jr, &dr);
+    for (int r = 0; r < 2; r++) {
+        const char *name = jr.r[r].name;
+        ck_assert_int_eq(resumed.last[r], whole.last[r]);
+        ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/%s/init.mp4' '%s/%s/init.mp4'", twin.dir, name, resumed.dir, name),
+                         0);
+        assert_same_times(&whole, &resumed, name, RESUME_AT, resumed.last[r]);
+        char *mp4 = first_video_hash(jr.paths[r]), *published = first_video_hash(jt.paths[r]);
+        ck_assert_msg(strcmp(mp4, published) == 0, "%s: the resumed MP4 does not start with the published packets",
+                      name);
+        free(mp4);
+        free(published);
+    }
+    ck_assert_int_eq(jr.progress.backwards, 0);
+    ck_assert_double_eq(jr.progress.last, 100);
+    /* Its thumbnail (at 1 s, before the resumed point) is the whole run's. */
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s' '%s'", jr.thumb, jw.thumb), 0);
+
+    /* Published with ultrafast: no B-frames, other SPS/PPS. */
+    publisher_t ultra = {0};
+    job_t ju;
+    char *du;
+    publish_run(p, "resume-twin.mp4", "ultrafast", 0, NULL, &ultra, &ju, &du);
+    publish_run(p, "resume.mp4", "veryfast", RESUME_AT, ultra.dir, &other, &jo, &dox);
+    ck_assert_int_eq(other.last[1], whole.last[1]);
+    /* Every segment reported again, from 0. */
+    ck_assert_int_eq(vft_sh(NULL, "test -s '%s/180p/0.m4s'", other.dir), 0);
+    char *mp4 = first_video_hash(jo.paths[1]), *again = first_video_hash(jw.paths[1]);
+    ck_assert_msg(strcmp(mp4, again) == 0, "published with other settings: the MP4 is not encoded again");
+    free(mp4);
+    free(again);
+    assert_same_times(&whole, &other, "180p", 0, other.last[1]);
+
+    /* Cancelled (mid-way or at 100, before the renames): no MP4, no
+     * segment or initialisation segment copy left in hls_dir, the published
+     * files untouched. */
+    char *dir = vft_tmpdir("lav-out"), *src = clip("resume.mp4");
+    publisher_t cancelled = {.dir = vft_tmpdir("lav-pub")};
+    job_t jc;
+    job_init(&jc, dir, (const int[]){90, 180, 0});
+    cancelled.job = &jc;
+    jc.params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
+    jc.params.hls_dir = dir;
+    jc.params.hls_segment_seconds = 1;
+    jc.params.hls_first_segment = RESUME_AT;
+    jc.params.hls_published_dir = twin.dir;
+    jc.params.hls_file = publish;
+    jc.params.hls_ud = &cancelled;
+    jc.progress.cancel_at_call = 2;
+    vf_error_t err = {0};
+    ck_assert_int_eq(vf_encoder_ops(p)->transcode(p->state, src, &jc.params, &err), -ECANCELED);
+    ck_assert_int_eq(count_files(dir), 0);
+    for (int r = 0; r < 2; r++) {
+        char *sub = path_in(twin.dir, jt.r[r].name);
+        ck_assert_int_eq(count_files(sub), 1 + RESUME_AT);
+        free(sub);
+    }
+    free(src);
+    run_free(&cancelled, &jc, dir);
+
+    run_free(&whole, &jw, dw);
+    run_free(&twin, &jt, dt);
+    run_free(&resumed, &jr, dr);
+    run_free(&ultra, &ju, du);
+    run_free(&other, &jo, dox);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* ---- progress and cancellation ---- */
 
 static void cancelled_run(vf_plugin_t *p, const char *clip_name, int at_call, double from)
@@ -1248,6 +1439,7 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_hls_ntsc_video_only);
     tcase_add_test(tc, test_hls_refusals);
     tcase_add_test(tc, test_hls_scene_cuts);
+    tcase_add_test(tc, test_hls_resume);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_http_source);
     tcase_add_test(tc, test_time_limits);
