@@ -145,6 +145,6 @@ static const vf_encoder_ops_t lav_ops = {
     .capabilities = lav_capabilities,
 };
 
-VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, LAV_PLUGIN_NAME, "1.1.0",
+VF_PLUGIN_DEFINE(VF_PLUGIN_ENCODER, LAV_PLUGIN_NAME, "1.3.0",
                  "H.264/AAC renditions and JPEG thumbnails with libavcodec, decoding each source once",
                  lav_create, lav_destroy, &lav_ops);
