@@ -241,8 +241,11 @@ static void check_init_unchanged(vf_hls_publish_t *p, size_t r, const char *path
     const char *quality = p->job.qualities[r];
     char *stored = NULL, *key = NULL, why[sizeof ((vf_error_t *)0)->message + 64] = "";
     int fetched_now = !p->published_dir, same = -ENOMEM;
-    if (p->published_dir ? asprintf(&stored, "%s/%s/%s", p->published_dir, quality, VF_HLS_INIT_NAME) >= 0
-                         : asprintf(&stored, "%s/stored-%s-%s", p->dir, quality, VF_HLS_INIT_NAME) >= 0) {
+    if (p->published_dir ? asprintf(&stored, "%s/%s/%s", p->published_dir, quality, VF_HLS_INIT_NAME) < 0
+                         : asprintf(&stored, "%s/stored-%s-%s", p->dir, quality, VF_HLS_INIT_NAME) < 0) {
+        stored = NULL; /* asprintf leaves it undefined on failure */
+        snprintf(why, sizeof why, "out of memory");
+    } else {
         vf_error_t verr = {0};
         if (fetched_now && (!(key = key_of(p, quality, VF_HLS_INIT_NAME)) ||
                             (same = vf_storage_get(p->job.app->storage, key, stored, put_progress, p, &verr)) < 0))
@@ -406,7 +409,9 @@ static int fetch_one(vf_hls_publish_t *p, const char *dir, const char *quality, 
 {
     char *key = key_of(p, quality, name), *path = NULL;
     int ret = -ENOMEM;
-    if (key && asprintf(&path, "%s/%s/%s", dir, quality, name) >= 0 &&
+    if (key && asprintf(&path, "%s/%s/%s", dir, quality, name) < 0)
+        path = NULL; /* asprintf leaves it undefined on failure */
+    if (key && path &&
         (ret = vf_storage_get(p->job.app->storage, key, path, put_progress, p, verr)) == 0) {
         struct stat st;
         *bytes += stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
@@ -426,7 +431,11 @@ int vf_hls_publish_fetch(vf_hls_publish_t *p, const char **dir_out)
     char *dir = NULL;
     vf_error_t verr = {0};
     int64_t bytes = 0;
-    int ret = asprintf(&dir, "%s/published", p->job.task_dir) < 0 ? -ENOMEM : 0;
+    int ret = 0;
+    if (asprintf(&dir, "%s/published", p->job.task_dir) < 0) {
+        dir = NULL; /* asprintf leaves it undefined on failure */
+        ret = -ENOMEM;
+    }
     if (ret == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST) {
         ret = -errno;
         snprintf(verr.message, sizeof verr.message, "cannot make %s: %s", dir, strerror(errno));
@@ -436,6 +445,7 @@ int vf_hls_publish_fetch(vf_hls_publish_t *p, const char **dir_out)
         char *sub = NULL;
         if (asprintf(&sub, "%s/%s", dir, quality) < 0) {
             ret = -ENOMEM;
+            snprintf(verr.message, sizeof verr.message, "out of memory");
             break;
         }
         if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
