@@ -201,6 +201,18 @@ int vf_hls_db_record_segment(vf_db_t *db, int64_t video_id, int generation, cons
     return write_current(db, &ids, sql, 2, p, stale);
 }
 
+int vf_hls_db_restart(vf_db_t *db, int64_t video_id, int generation, const char *quality, int *stale)
+{
+    ids_t ids = fmt_ids(video_id, generation);
+    const char *p[] = {ids.vid, ids.gen, quality};
+    static const stmt_t sql[] = {
+        {"DELETE FROM video_hls_segments WHERE video_id = $1::bigint AND generation = $2::int AND quality = $3", 3},
+        {"UPDATE video_hls_streams SET segments = 0, ended = false, version = version + 1 "
+         "WHERE video_id = $1::bigint AND generation = $2::int AND quality = $3",
+         3}};
+    return write_current(db, &ids, sql, 2, p, stale);
+}
+
 int vf_hls_db_end(vf_db_t *db, int64_t video_id, int generation, const char *quality, int *stale)
 {
     ids_t ids = fmt_ids(video_id, generation);

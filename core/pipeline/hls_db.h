@@ -47,6 +47,10 @@ int vf_hls_db_record_init(vf_db_t *db, int64_t video_id, int generation, const c
 /* Media segment `sequence` is stored: its row, and the stream's count. */
 int vf_hls_db_record_segment(vf_db_t *db, int64_t video_id, int generation, const char *quality,
                              const vf_hls_segment_t *segment, int *stale);
+/* The stored segments cannot be played with the rendition's new
+ * initialisation segment: their rows go and the count starts again at 0
+ * (the stream grows again as they are stored anew). */
+int vf_hls_db_restart(vf_db_t *db, int64_t video_id, int generation, const char *quality, int *stale);
 /* The rendition's transcode finished: no segment follows. */
 int vf_hls_db_end(vf_db_t *db, int64_t video_id, int generation, const char *quality, int *stale);
 

@@ -35,10 +35,9 @@ struct vf_hls_publish {
     char *dir;
     char *published_dir;    /* what vf_hls_publish_fetch fetched, or NULL */
     int64_t first_segment;
-    int64_t *published;     /* per rendition: segments stored before this run */
-    /* Per rendition: its initialisation segment changed since the stored
-     * segments were made, so the ones reported again replace them. */
-    unsigned char *replacing;
+    /* Per rendition: segments stored before this run (0 again when its
+     * initialisation segment changed: they are replaced). */
+    int64_t *published;
     int state_seen;         /* index into states[] last seen or set */
     int stale;
     char err[600];
@@ -233,10 +232,9 @@ out:
 
 /* A resumed rendition's reported initialisation segment against the one
  * its stored segments were made with (fetched for a continuing encoder,
- * else read from storage now).  Different (an upgrade changed the
- * encoder's setup), or the stored one unreadable: the segments reported
- * again replace the stored ones, which the new one cannot play. */
-static void check_init_unchanged(vf_hls_publish_t *p, size_t r, const char *path)
+ * else read from storage now): 1 when the same.  Different (an upgrade
+ * changed the encoder's setup), or the stored one unreadable: 0. */
+static int init_unchanged(vf_hls_publish_t *p, size_t r, const char *path)
 {
     const char *quality = p->job.qualities[r];
     char *stored = NULL, *key = NULL, why[sizeof ((vf_error_t *)0)->message + 64] = "";
@@ -255,14 +253,13 @@ static void check_init_unchanged(vf_hls_publish_t *p, size_t r, const char *path
         if (fetched_now)
             unlink(stored);
     }
-    if (same != 1) {
-        p->replacing[r] = 1;
+    if (same != 1)
         vf_warn("hls: video %" PRId64 " generation %d, %s: %s; the segments encoded again replace the %" PRId64
                 " stored", p->job.video_id, p->job.generation, quality,
                 same == 0 ? "the initialisation segment changed" : why, p->published[r]);
-    }
     free(stored);
     free(key);
+    return same == 1;
 }
 
 static int publish_init(vf_hls_publish_t *p, size_t r, const char *path)
@@ -275,11 +272,26 @@ static int publish_init(vf_hls_publish_t *p, size_t r, const char *path)
         unlink(path);
         return fail(p, ret, "the initialisation segment of %s cannot be read: %s", quality, why);
     }
-    if (p->published[r] > 0 && !p->replacing[r])
-        check_init_unchanged(p, r, path);
+    int is_stale = 0;
+    if (p->published[r] > 0 && !init_unchanged(p, r, path)) {
+        /* Withdrawn before the new one is stored: no player is given a
+         * stored segment with an initialisation segment it does not fit. */
+        if ((ret = vf_hls_db_restart(p->db, p->job.video_id, p->job.generation, quality, &is_stale)) < 0) {
+            unlink(path);
+            return db_fail(p, ret);
+        }
+        if (is_stale) {
+            unlink(path);
+            return stale(p);
+        }
+        p->published[r] = 0;
+        if ((ret = put_media_playlist(p, quality)) < 0) {
+            unlink(path);
+            return ret;
+        }
+    }
     if ((ret = put(p, path, quality, VF_HLS_INIT_NAME)) < 0)
         return ret;
-    int is_stale = 0;
     ret = vf_hls_db_record_init(p->db, p->job.video_id, p->job.generation, quality, info.width, info.height,
                                 info.codecs, p->job.frame_rate, &is_stale);
     if (ret < 0)
@@ -290,7 +302,7 @@ static int publish_init(vf_hls_publish_t *p, size_t r, const char *path)
 static int publish_segment(vf_hls_publish_t *p, size_t r, const vf_hls_file_t *file)
 {
     const char *quality = p->job.qualities[r];
-    if (file->sequence < p->published[r] && !p->replacing[r]) {
+    if (file->sequence < p->published[r]) {
         /* Stored by an earlier attempt: the stored one stays. */
         unlink(file->path);
         return 0;
@@ -350,7 +362,6 @@ int vf_hls_publish_begin(vf_hls_publish_t **out, const vf_hls_job_t *job, char *
     *out = NULL;
     vf_hls_publish_t *p = calloc(1, sizeof *p);
     if (!p || !(p->published = calloc(job->nqualities ? job->nqualities : 1, sizeof *p->published)) ||
-        !(p->replacing = calloc(job->nqualities ? job->nqualities : 1, 1)) ||
         asprintf(&p->dir, "%s/hls", job->task_dir) < 0) {
         if (p)
             p->dir = NULL;
@@ -396,7 +407,6 @@ void vf_hls_publish_free(vf_hls_publish_t **pp)
         return;
     vf_db_free(&p->db);
     free(p->published);
-    free(p->replacing);
     free(p->dir);
     free(p->published_dir);
     free(p);

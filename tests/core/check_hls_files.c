@@ -16,8 +16,9 @@
  *               before the resume point for an encoder that continues;
  *               one stored segment missing: nothing handed over, no error
  *   init_changed_replaces  a resumed rendition whose initialisation
- *               segment changed has its stored segments replaced as they
- *               are reported again; one whose did not keeps them
+ *               segment changed has its stored segments withdrawn from its
+ *               playlist at once and replaced as they are reported again;
+ *               one whose did not keeps them
  *   master_rewritten_at_finish  a master older than the rows (put by a job
  *               that lost its lock) is put again when a job ends
  *   failed_put_resumes  a put that fails ends the job with the storage's
@@ -451,8 +452,11 @@ START_TEST(init_changed_replaces)
 
     p = begin();
     ck_assert_int_eq(vf_hls_publish_first_segment(p), 2);
-    /* 120p now comes out as 240p's files would: another setup. */
+    /* 120p now comes out as 240p's files would: another setup.  Its
+     * stored segments are withdrawn before the new init is stored. */
     ck_assert_int_eq(report_from(p, 0, 1, VF_HLS_INIT), 0);
+    expect_playlist("120p", 0, 0);
+    expect_playlist("240p", 2, 0);
     ck_assert_int_eq(report(p, 1, VF_HLS_INIT), 0);
     for (int s = 0; s < nseg[1]; s++) {
         ck_assert_int_eq(report_from(p, 0, 1, s), 0);
