@@ -250,11 +250,15 @@ typedef struct lav_hls {
 /* Start the muxer for rendition number `rendition` (of params->renditions)
  * with the same streams as its MP4.  An AVERROR (or hls_file's answer)
  * with a message in msg.  `published_init` (a resumed job, or NULL): the
- * published initialisation segment, reported again in place of the
- * muxer's own; the segments are then numbered from hls_first_segment and
+ * published initialisation segment (lav_hls_copy_init), reported again
+ * in place of the muxer's own; the segments are then numbered from hls_first_segment and
  * their fragment times are those the packets carry. */
 int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
                  AVRational frame_rate, const AVCodecContext *aenc, const char *published_init, char *msg);
+/* Resumed, once the published segments are found fit: the published
+ * initialisation segment copied to where lav_hls_open's report takes it.
+ * An AVERROR with a message in msg. */
+int lav_hls_copy_init(lav_hls_t *h, const char *published_init, char *msg);
 /* Mux a packet (its reference moves to the muxer); segments finished on
  * the way are reported.  Fails with hls_file's answer once it failed. */
 int lav_hls_write(lav_hls_t *h, AVPacket *pkt, int is_video, char *msg);
