@@ -289,9 +289,12 @@ int lav_published_check(const char *dir, const char *name, int64_t segments, con
                         AVRational vtb, const AVCodecContext *aenc, AVRational atb, lav_published_end_t *end,
                         lav_job_t *job, char *why);
 /* Mux every published packet into `oc`'s streams `st`, its times less the
- * shifts (in the published time bases) and rescaled.  An AVERROR. */
+ * shifts (in the published time bases) and rescaled, in the thread of
+ * `worker` (AVERROR_EXIT once it is aborted).  An AVERROR. */
+struct lav_worker;
 int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFormatContext *oc,
-                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift, char *msg);
+                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift,
+                       struct lav_worker *worker, char *msg);
 
 /* ---- encode.c: scaling and H.264 encoding of one rendition ---- */
 typedef struct lav_video_enc {
@@ -350,6 +353,9 @@ int lav_worker_start(lav_worker_t *w, lav_item_fn fn, void *ud);
 int lav_worker_push(lav_worker_t *w, lav_job_t *job, AVFrame *frame, AVPacket *packet);
 /* Wait for the worker to end, ticking the job; returns its result or job->stop. */
 int lav_worker_wait(lav_worker_t *w, lav_job_t *job);
+/* In the worker's thread: whether lav_worker_destroy asks it to end, for
+ * an item that takes long to check now and then. */
+int lav_worker_aborted(lav_worker_t *w);
 /* Abort (when still running), join and free the queue.  Safe to call twice. */
 void lav_worker_destroy(lav_worker_t *w);
 

@@ -391,7 +391,8 @@ out:
 }
 
 int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFormatContext *oc,
-                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift, char *msg)
+                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift,
+                       lav_worker_t *worker, char *msg)
 {
     lav_published_t *p = NULL;
     AVPacket *pkt = av_packet_alloc();
@@ -403,6 +404,13 @@ int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFo
     if ((ret = lav_published_open(&p, dir, name, segments, msg)) < 0)
         goto out;
     while ((ret = av_read_frame(p->fmt, pkt)) >= 0) {
+        /* Gigabytes, maybe: a stopped job must not wait for them. */
+        if (lav_worker_aborted(worker)) {
+            av_packet_unref(pkt);
+            ret = AVERROR_EXIT;
+            snprintf(msg, LAV_MSG_MAX, "copying the published segments: stopped");
+            goto out;
+        }
         int is_video = pkt->stream_index == p->vidx;
         AVStream *from = p->fmt->streams[pkt->stream_index], *to = is_video ? st->vst : st->ast;
         int64_t shift = is_video ? video_shift : audio_shift;

@@ -137,7 +137,8 @@ static int resume_start(rendition_t *r, const AVPacket *pkt)
     if (!(r->outputs & VF_OUTPUT_MP4))
         return 0;
     if ((ret = lav_published_copy(r->resume->dir, r->spec->name, r->resume->segments, r->out.oc, &r->out.streams,
-                                  r->published_video_end - dts, r->resume->audio_shift, r->msg)) < 0)
+                                  r->published_video_end - dts, r->resume->audio_shift, &r->worker,
+                                  r->msg)) < 0)
         return ret;
     for (size_t i = 0; i < r->nheld && ret >= 0; i++)
         ret = lav_output_write(&r->out, r->held[i], 0, r->msg);
