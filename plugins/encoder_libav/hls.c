@@ -284,10 +284,6 @@ int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, con
         ret = fail(msg, AVERROR(ENOMEM), "creating the HLS output");
         goto out;
     }
-    if (published_init && (ret = copy_file(h, published_init, h->init_path)) < 0) {
-        ret = fail(msg, ret, "copying the published initialisation segment");
-        goto out;
-    }
     if ((ret = avformat_alloc_output_context2(&h->oc, NULL, "hls", h->playlist_path)) < 0) {
         ret = fail(msg, ret, "creating the HLS output");
         goto out;
@@ -351,6 +347,12 @@ int lav_hls_finish(lav_hls_t *h, char *msg)
     int ret = av_write_trailer(h->oc);
     h->header_written = 0;
     return muxer_result(h, ret, msg, "finishing the last HLS segment");
+}
+
+int lav_hls_copy_init(lav_hls_t *h, const char *published_init, char *msg)
+{
+    int ret = copy_file(h, published_init, h->init_path);
+    return ret < 0 ? fail(msg, ret, "copying the published initialisation segment") : 0;
 }
 
 void lav_hls_close(lav_hls_t *h)

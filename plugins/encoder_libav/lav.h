@@ -250,11 +250,15 @@ typedef struct lav_hls {
 /* Start the muxer for rendition number `rendition` (of params->renditions)
  * with the same streams as its MP4.  An AVERROR (or hls_file's answer)
  * with a message in msg.  `published_init` (a resumed job, or NULL): the
- * published initialisation segment, reported again in place of the
- * muxer's own; the segments are then numbered from hls_first_segment and
+ * published initialisation segment (lav_hls_copy_init), reported again
+ * in place of the muxer's own; the segments are then numbered from hls_first_segment and
  * their fragment times are those the packets carry. */
 int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
                  AVRational frame_rate, const AVCodecContext *aenc, const char *published_init, char *msg);
+/* Resumed, once the published segments are found fit: the published
+ * initialisation segment copied to where lav_hls_open's report takes it.
+ * An AVERROR with a message in msg. */
+int lav_hls_copy_init(lav_hls_t *h, const char *published_init, char *msg);
 /* Mux a packet (its reference moves to the muxer); segments finished on
  * the way are reported.  Fails with hls_file's answer once it failed. */
 int lav_hls_write(lav_hls_t *h, AVPacket *pkt, int is_video, char *msg);
@@ -285,9 +289,12 @@ int lav_published_check(const char *dir, const char *name, int64_t segments, con
                         AVRational vtb, const AVCodecContext *aenc, AVRational atb, lav_published_end_t *end,
                         lav_job_t *job, char *why);
 /* Mux every published packet into `oc`'s streams `st`, its times less the
- * shifts (in the published time bases) and rescaled.  An AVERROR. */
+ * shifts (in the published time bases) and rescaled, in the thread of
+ * `worker` (AVERROR_EXIT once it is aborted).  An AVERROR. */
+struct lav_worker;
 int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFormatContext *oc,
-                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift, char *msg);
+                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift,
+                       struct lav_worker *worker, char *msg);
 
 /* ---- encode.c: scaling and H.264 encoding of one rendition ---- */
 typedef struct lav_video_enc {
@@ -346,6 +353,9 @@ int lav_worker_start(lav_worker_t *w, lav_item_fn fn, void *ud);
 int lav_worker_push(lav_worker_t *w, lav_job_t *job, AVFrame *frame, AVPacket *packet);
 /* Wait for the worker to end, ticking the job; returns its result or job->stop. */
 int lav_worker_wait(lav_worker_t *w, lav_job_t *job);
+/* In the worker's thread: whether lav_worker_destroy asks it to end, for
+ * an item that takes long to check now and then. */
+int lav_worker_aborted(lav_worker_t *w);
 /* Abort (when still running), join and free the queue.  Safe to call twice. */
 void lav_worker_destroy(lav_worker_t *w);
 

@@ -242,6 +242,72 @@ static const char *difference(const lav_published_t *p, const AVCodecContext *ve
     return NULL;
 }
 
+/* MP4 H.264 samples (4-byte NAL lengths) as libx264 gives them (Annex B
+ * start codes of the same size), which the MP4 muxer turns back into the
+ * very same bytes; with `rewrite` 0, only whether the lengths fill the
+ * sample exactly (the check, read only). */
+static int nal_lengths(AVPacket *pkt, int rewrite)
+{
+    int ret = rewrite ? av_packet_make_writable(pkt) : 0;
+    if (ret < 0)
+        return ret;
+    for (int off = 0; off < pkt->size;) {
+        if (pkt->size - off < 4)
+            return AVERROR_INVALIDDATA;
+        uint32_t len = AV_RB32(pkt->data + off);
+        if (len > (uint32_t)(pkt->size - off - 4))
+            return AVERROR_INVALIDDATA;
+        if (rewrite)
+            AV_WB32(pkt->data + off, 1);
+        off += 4 + (int)len;
+    }
+    return 0;
+}
+
+/* Why published segment `path` is not whole (empty, cut short, or no
+ * fragment), or NULL: its top-level boxes must fill it exactly, with a
+ * moof and an mdat among them. */
+static const char *segment_shape(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return "it cannot be opened";
+    const char *why = NULL;
+    int moof = 0, mdat = 0;
+    uint8_t head[16];
+    for (;;) {
+        size_t got = fread(head, 1, 8, f);
+        if (got == 0 && !ferror(f))
+            break;
+        uint64_t size = got == 8 ? AV_RB32(head) : 0, header = 8;
+        if (got == 8 && size == 1) {
+            if (fread(head + 8, 1, 8, f) != 8) {
+                why = "it is cut short";
+                break;
+            }
+            size = AV_RB64(head + 8);
+            header = 16;
+        }
+        if (got != 8 || size < header || size - header > INT64_MAX ||
+            fseeko(f, (off_t)(size - header), SEEK_CUR) != 0) {
+            why = "it is cut short";
+            break;
+        }
+        moof |= memcmp(head + 4, "moof", 4) == 0;
+        mdat |= memcmp(head + 4, "mdat", 4) == 0;
+    }
+    /* fseeko past the end succeeds: the length must still match. */
+    if (!why) {
+        off_t at = ftello(f);
+        if (fseeko(f, 0, SEEK_END) != 0 || ftello(f) != at)
+            why = "it is cut short";
+        else if (!moof || !mdat)
+            why = "it holds no fragment";
+    }
+    fclose(f);
+    return why;
+}
+
 int lav_published_check(const char *dir, const char *name, int64_t segments, const AVCodecContext *venc,
                         AVRational vtb, const AVCodecContext *aenc, AVRational atb, lav_published_end_t *end,
                         lav_job_t *job, char *why)
@@ -263,17 +329,36 @@ int lav_published_check(const char *dir, const char *name, int64_t segments, con
         ret = AVERROR(EINVAL);
         goto out;
     }
+    for (int64_t i = 1; i < p->chain.npaths; i++) {
+        const char *bad = segment_shape(p->chain.paths[i]);
+        if (bad) {
+            snprintf(why, LAV_MSG_MAX, "%s: %s", p->chain.paths[i], bad);
+            ret = AVERROR_INVALIDDATA;
+            goto out;
+        }
+    }
+    int timed[2] = {0, 0}; /* whether each track's last packet (audio, video) had a duration */
     while ((ret = av_read_frame(p->fmt, pkt)) >= 0) {
         int is_video = pkt->stream_index == p->vidx;
         int64_t *at = is_video ? &end->video : &end->audio;
-        if (pkt->dts == AV_NOPTS_VALUE || (*at != AV_NOPTS_VALUE && pkt->dts < *at)) {
+        /* Each track goes on where its previous sample ended (when that
+         * one had a duration): a gap is a missing part, an overlap a
+         * segment out of place. */
+        const char *bad = pkt->dts == AV_NOPTS_VALUE ? "a packet without time"
+                          : *at != AV_NOPTS_VALUE && (pkt->dts < *at || (timed[is_video] && pkt->dts != *at))
+                              ? "a track with a gap or overlap"
+                          : pkt->flags & AV_PKT_FLAG_CORRUPT           ? "a corrupt packet"
+                          : is_video && nal_lengths(pkt, 0) < 0        ? "a video sample with bad NAL lengths"
+                                                                       : NULL;
+        if (bad) {
             av_packet_unref(pkt);
             ret = AVERROR_INVALIDDATA;
-            snprintf(why, LAV_MSG_MAX, "%s/%s: a packet without time or out of order", dir, name);
+            snprintf(why, LAV_MSG_MAX, "%s/%s: %s", dir, name, bad);
             goto out;
         }
         /* Without a duration, the track's end (below) says where it ends. */
-        *at = pkt->dts + (pkt->duration > 0 ? pkt->duration : 0);
+        timed[is_video] = pkt->duration > 0;
+        *at = pkt->dts + (timed[is_video] ? pkt->duration : 0);
         if (is_video)
             end->video_packets++;
         else
@@ -283,7 +368,7 @@ int lav_published_check(const char *dir, const char *name, int64_t segments, con
             goto out;
     }
     /* Every published file read to its end, each a part of the stream. */
-    if (ret != AVERROR_EOF || p->chain.current != p->chain.npaths || !end->video_packets ||
+    if (ret != AVERROR_EOF || !end->video_packets ||
         (aenc && !end->audio_packets)) {
         snprintf(why, LAV_MSG_MAX, "%s/%s: %s", dir, name,
                  ret != AVERROR_EOF ? av_err2str(ret) : "the segments do not read to their end");
@@ -305,28 +390,9 @@ out:
     return ret;
 }
 
-/* MP4 H.264 samples (4-byte NAL lengths) as libx264 gives them (Annex B
- * start codes of the same size), which the MP4 muxer turns back into the
- * very same bytes. */
-static int to_annex_b(AVPacket *pkt)
-{
-    int ret = av_packet_make_writable(pkt);
-    if (ret < 0)
-        return ret;
-    for (int off = 0; off < pkt->size;) {
-        if (pkt->size - off < 4)
-            return AVERROR_INVALIDDATA;
-        uint32_t len = AV_RB32(pkt->data + off);
-        if (len > (uint32_t)(pkt->size - off - 4))
-            return AVERROR_INVALIDDATA;
-        AV_WB32(pkt->data + off, 1);
-        off += 4 + (int)len;
-    }
-    return 0;
-}
-
 int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFormatContext *oc,
-                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift, char *msg)
+                       const lav_output_streams_t *st, int64_t video_shift, int64_t audio_shift,
+                       lav_worker_t *worker, char *msg)
 {
     lav_published_t *p = NULL;
     AVPacket *pkt = av_packet_alloc();
@@ -338,6 +404,13 @@ int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFo
     if ((ret = lav_published_open(&p, dir, name, segments, msg)) < 0)
         goto out;
     while ((ret = av_read_frame(p->fmt, pkt)) >= 0) {
+        /* Gigabytes, maybe: a stopped job must not wait for them. */
+        if (lav_worker_aborted(worker)) {
+            av_packet_unref(pkt);
+            ret = AVERROR_EXIT;
+            snprintf(msg, LAV_MSG_MAX, "copying the published segments: stopped");
+            goto out;
+        }
         int is_video = pkt->stream_index == p->vidx;
         AVStream *from = p->fmt->streams[pkt->stream_index], *to = is_video ? st->vst : st->ast;
         int64_t shift = is_video ? video_shift : audio_shift;
@@ -345,7 +418,7 @@ int lav_published_copy(const char *dir, const char *name, int64_t segments, AVFo
             av_packet_unref(pkt);
             continue;
         }
-        if (is_video && (ret = to_annex_b(pkt)) < 0) {
+        if (is_video && (ret = nal_lengths(pkt, 1)) < 0) {
             snprintf(msg, LAV_MSG_MAX, "copying the published segments: a video sample: %s", av_err2str(ret));
             goto out;
         }

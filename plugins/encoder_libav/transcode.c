@@ -137,7 +137,8 @@ static int resume_start(rendition_t *r, const AVPacket *pkt)
     if (!(r->outputs & VF_OUTPUT_MP4))
         return 0;
     if ((ret = lav_published_copy(r->resume->dir, r->spec->name, r->resume->segments, r->out.oc, &r->out.streams,
-                                  r->published_video_end - dts, r->resume->audio_shift, r->msg)) < 0)
+                                  r->published_video_end - dts, r->resume->audio_shift, &r->worker,
+                                  r->msg)) < 0)
         return ret;
     for (size_t i = 0; i < r->nheld && ret >= 0; i++)
         ret = lav_output_write(&r->out, r->held[i], 0, r->msg);
@@ -590,6 +591,17 @@ static int seek_to_resume(transcode_t *t, char *why)
     return 0;
 }
 
+/* Where the source's video ends, in seconds from the source's start, or
+ * <= 0 when unknown: the container's duration may be a longer audio's. */
+static double video_end(const lav_input_t *in)
+{
+    const AVStream *vs = in->fmt->streams[in->vidx];
+    if (vs->duration == AV_NOPTS_VALUE || vs->duration <= 0)
+        return in->duration;
+    int64_t start = vs->start_time != AV_NOPTS_VALUE ? vs->start_time : 0;
+    return (start + vs->duration) * av_q2d(vs->time_base) - in->start_time / (double)AV_TIME_BASE;
+}
+
 /* Resumed: check the published segments of every rendition against this
  * run's encoders and streams, find where they end and place the new part
  * after them.  0, or an AVERROR with the reason in `why` (the caller then
@@ -600,9 +612,12 @@ static int prepare_resume(transcode_t *t, char *why)
     const AVCodecContext *aenc = t->has_audio ? t->audio.enc : NULL;
     AVRational atb = {0, 1};
     int ret;
-    /* Nothing left to encode: a whole run would make no segment N. */
-    if (t->in.duration > 0 && t->resume.at >= t->in.duration) {
-        snprintf(why, LAV_MSG_MAX, "the source ends at %.3f s, before segment %" PRId64, t->in.duration,
+    /* No picture left at or after the resumed point (the last one starts
+     * about a frame before the video's end): the MP4 would lack its
+     * published part, so the whole source is encoded again. */
+    double video_ends = video_end(&t->in), frame_s = 1 / av_q2d(t->in.frame_rate);
+    if (video_ends <= 0 || t->resume.at > video_ends - frame_s + 1e-6) {
+        snprintf(why, LAV_MSG_MAX, "the video ends at %.3f s, with no picture from segment %" PRId64, video_ends,
                  t->resume.segments);
         return AVERROR(EINVAL);
     }
@@ -623,6 +638,15 @@ static int prepare_resume(transcode_t *t, char *why)
             return AVERROR_INVALIDDATA;
         }
         audio_end = end.audio;
+        /* Published with other segment lengths (or cut short), the new
+         * part would be placed after the published end but decoded from
+         * the resumed point: the sound and picture would drift apart. */
+        double published = end.video * av_q2d(r->hls.streams.vst->time_base);
+        if (fabs(published - t->resume.at) > frame_s + 1e-3) {
+            snprintf(why, LAV_MSG_MAX,
+                     "%s: the published video ends at %.3f s, not at segment %" PRId64 "'s start (%.3f s)", r->spec->name, published, t->resume.segments, t->resume.at);
+            return AVERROR_INVALIDDATA;
+        }
         r->published_video_end = end.video;
     }
     if (aenc) {
@@ -642,9 +666,24 @@ static int prepare_resume(transcode_t *t, char *why)
         for (size_t i = 0; i < t->nr; i++)
             t->r[i].hls.streams.aoff = t->resume.audio_shift;
     }
-    if ((ret = thumbnail_pass(t, why)) < 0)
+    if ((ret = thumbnail_pass(t, why)) < 0 || (ret = seek_to_resume(t, why)) < 0)
         return ret;
-    return seek_to_resume(t, why);
+    /* Only now: an unreadable init.mp4 is a reason to encode it all again. */
+    for (size_t i = 0; i < t->nr; i++) {
+        rendition_t *r = &t->r[i];
+        char *init = published_init(t, r);
+        if (!init) {
+            snprintf(why, LAV_MSG_MAX, "out of memory");
+            return AVERROR(ENOMEM);
+        }
+        ret = lav_hls_copy_init(&r->hls, init, r->msg);
+        av_free(init);
+        if (ret < 0) {
+            snprintf(why, LAV_MSG_MAX, "%s", r->msg);
+            return ret;
+        }
+    }
+    return 0;
 }
 
 /* Open the renditions, resumed when asked and the published segments

@@ -135,6 +135,14 @@ int lav_worker_wait(lav_worker_t *w, lav_job_t *job)
     return ret;
 }
 
+int lav_worker_aborted(lav_worker_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int aborted = w->abort;
+    pthread_mutex_unlock(&w->mu);
+    return aborted;
+}
+
 void lav_worker_destroy(lav_worker_t *w)
 {
     if (!w->sync_ready)

@@ -84,6 +84,10 @@ static void make_clips(void)
                     "ffmpeg -hide_banner -nostdin -v error -y -f lavfi "
                     "-i \"testsrc2=size=320x180:rate=25:duration=4.4,negate=enable='lt(mod(t,0.7),0.35)'\" "
                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p cuts.mp4 && "
+                    /* Its sound goes on 0.3 s after its last picture. */
+                    "ffmpeg -hide_banner -nostdin -v error -y -f lavfi -i testsrc2=size=320x180:rate=25:duration=3 "
+                    "-f lavfi -i sine=duration=3.3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac "
+                    "long-sound.mp4 && "
                     ": > empty.mp4 && printf 'ffconcat version 1.0\\nfile av322.mp4\\n' > list.ffconcat && "
                     "printf '#EXTM3U\\n#EXT-X-TARGETDURATION:2\\n#EXTINF:2,\\nav322.mp4\\n"
                     "#EXT-X-ENDLIST\\n' > list.m3u8",
@@ -858,10 +862,10 @@ static int publish(void *ud, const vf_hls_file_t *file)
     return ret;
 }
 
-/* An MP4+HLS job of 90p and 180p from `clip` into a new directory, 1 s
- * segments, its files published into `pub->dir`. */
-static int publish_run(vf_plugin_t *p, const char *clip_name, const char *preset, int64_t first,
-                       const char *published, publisher_t *pub, job_t *j, char **dir)
+/* An MP4+HLS job of 90p and 180p from `clip` into a new directory,
+ * segments of `seconds`, its files published into `pub->dir`. */
+static int publish_run_every(vf_plugin_t *p, const char *clip_name, const char *preset, double seconds,
+                             int64_t first, const char *published, publisher_t *pub, job_t *j, char **dir)
 {
     char *src = clip(clip_name);
     *dir = vft_tmpdir("lav-out");
@@ -871,7 +875,7 @@ static int publish_run(vf_plugin_t *p, const char *clip_name, const char *preset
     j->params.preset = preset;
     j->params.outputs = VF_OUTPUT_MP4 | VF_OUTPUT_HLS;
     j->params.hls_dir = *dir;
-    j->params.hls_segment_seconds = 1;
+    j->params.hls_segment_seconds = seconds;
     j->params.hls_first_segment = first;
     j->params.hls_published_dir = published;
     j->params.hls_file = publish;
@@ -881,6 +885,13 @@ static int publish_run(vf_plugin_t *p, const char *clip_name, const char *preset
     ck_assert_msg(ret == 0, "%s", err.message);
     free(src);
     return ret;
+}
+
+/* The same, with 1 s segments. */
+static int publish_run(vf_plugin_t *p, const char *clip_name, const char *preset, int64_t first,
+                       const char *published, publisher_t *pub, job_t *j, char **dir)
+{
+    return publish_run_every(p, clip_name, preset, 1, first, published, pub, j, dir);
 }
 
 /* Every packet of segment n as "<track>,<dts>" lines, sorted, with the
@@ -933,6 +944,65 @@ static void run_free(publisher_t *pub, job_t *j, char *dir)
  * point, is the whole run's.  A published run made with other x264
  * settings (other parameter sets, same size) is encoded again and every
  * segment reported from 0. */
+/* A resumed job of `clip_name` whose published segments (in
+ * `published`) cannot be continued: it succeeds, encoding the whole source
+ * again and reporting every segment from 0. */
+static void assert_encoded_again(vf_plugin_t *p, const char *clip_name, double seconds, int64_t first,
+                                 const char *published, const char *why)
+{
+    publisher_t pub = {0};
+    job_t j;
+    char *dir;
+    publish_run_every(p, clip_name, "veryfast", seconds, first, published, &pub, &j, &dir);
+    for (int r = 0; r < 2; r++)
+        ck_assert_msg(vft_sh(NULL, "test -s '%s/%s/0.m4s'", pub.dir, j.r[r].name) == 0,
+                      "%s: segment 0 of %s not reported again", why, j.r[r].name);
+    run_free(&pub, &j, dir);
+}
+
+/* A copy of published directory `from`, changed by shell command `change`
+ * run inside it. */
+static char *published_copy(const char *from, const char *change)
+{
+    char *to = vft_tmpdir("lav-pub");
+    ck_assert_int_eq(vft_sh(NULL, "cp -R '%s/.' '%s' && cd '%s' && %s", from, to, to, change), 0);
+    return to;
+}
+
+/* Published segments that cannot be continued are a reason to encode the
+ * whole source again, never a failed job: every segment published (the
+ * sound outlasting the pictures), published with other segment lengths,
+ * an empty or truncated segment, a missing init.mp4. */
+START_TEST(test_hls_resume_falls_back)
+{
+    vf_plugin_t *p = load("");
+    publisher_t sound = {0}, whole = {0};
+    job_t js, jw;
+    char *ds, *dw;
+    publish_run(p, "long-sound.mp4", "veryfast", 0, NULL, &sound, &js, &ds);
+    ck_assert_int_eq(sound.last[1], 2);
+    assert_encoded_again(p, "long-sound.mp4", 1, sound.last[1] + 1, sound.dir, "every segment published");
+
+    publish_run(p, "resume.mp4", "veryfast", 0, NULL, &whole, &jw, &dw);
+    /* Two 1 s segments, resumed with 2 s ones: the new part would start at 4 s. */
+    assert_encoded_again(p, "resume.mp4", 2, 2, whole.dir, "other segment lengths");
+    const char *changes[][2] = {
+        {": > 180p/1.m4s", "an empty segment"},
+        {"head -c \"$(($(wc -c < 180p/1.m4s) / 2))\" 180p/1.m4s > cut && mv cut 180p/1.m4s", "a truncated segment"},
+        {"rm 90p/init.mp4", "a missing init.mp4"},
+    };
+    for (size_t i = 0; i < sizeof changes / sizeof *changes; i++) {
+        char *broken = published_copy(whole.dir, changes[i][0]);
+        assert_encoded_again(p, "resume.mp4", 1, 3, broken, changes[i][1]);
+        vft_rmrf(broken);
+        free(broken);
+    }
+    run_free(&sound, &js, ds);
+    run_free(&whole, &jw, dw);
+    vft_plugin_free(p);
+}
+END_TEST
+
 START_TEST(test_hls_resume)
 {
     vf_plugin_t *p = load("");
@@ -1440,6 +1510,7 @@ static Suite *encoder_libav_suite(void)
     tcase_add_test(tc, test_hls_refusals);
     tcase_add_test(tc, test_hls_scene_cuts);
     tcase_add_test(tc, test_hls_resume);
+    tcase_add_test(tc, test_hls_resume_falls_back);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_http_source);
     tcase_add_test(tc, test_time_limits);
