@@ -33,6 +33,7 @@ typedef struct ffe_resume_rendition {
     ffe_bmff_init_t tracks;    /* what it declares */
     int video, audio;          /* track indexes; audio -1 without sound */
     uint64_t video_end;        /* published video end, video timescale */
+    uint64_t video_frame;      /* a frame's duration in the last segment read */
     uint64_t audio_first;      /* published audio span, audio timescale */
     uint64_t audio_end;
     uint32_t fragments;        /* movie fragments published */
@@ -73,6 +74,8 @@ int ffe_resume_segment(const ffe_resume_t *r, size_t i, const char *path);
  * 0, or -ENOSPC when buf is too small. */
 int ffe_resume_audio_drop(const ffe_resume_t *r, size_t i, char *buf, size_t len);
 
-void ffe_resume_free(ffe_resume_t *r);
+/* Frees r and removes the joined files, warning through host->log when
+ * one cannot be removed. */
+void ffe_resume_free(ffe_resume_t *r, const vf_host_api_t *host);
 
 #endif
