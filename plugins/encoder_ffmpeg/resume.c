@@ -198,7 +198,9 @@ int ffe_resume_check_trial(ffe_resume_t *r, const char *dir, char *why, size_t w
                            strerror(-ret));
         int same = ffe_bmff_same_setup(rr->init, rr->init_len, buf, len) &&
                    ffe_bmff_parse_init(buf, len, &trial) == 0;
-        free(buf);
+        free(rr->trial_init);
+        rr->trial_init = buf;
+        rr->trial_init_len = len;
         if (!same)
             return because(why, whylen, "the published init.mp4 of %s differs from the one this run writes "
                            "(codec setup, sizes or timescales)", name_of(r, i));
@@ -222,7 +224,14 @@ int ffe_resume_check_trial(ffe_resume_t *r, const char *dir, char *why, size_t w
 int ffe_resume_put_init(const ffe_resume_t *r, size_t i, const char *path)
 {
     const ffe_resume_rendition_t *rr = &r->renditions[i];
-    return ffe_replace_file(path, rr->init, rr->init_len);
+    unsigned char *buf = NULL;
+    size_t len;
+    int ret = ffe_read_file(path, INIT_MAX, &buf, &len);
+    if (ret < 0)
+        return ret;
+    int same = rr->trial_init && len == rr->trial_init_len && memcmp(buf, rr->trial_init, len) == 0;
+    free(buf);
+    return same ? ffe_replace_file(path, rr->init, rr->init_len) : -EINVAL;
 }
 
 int ffe_resume_segment(const ffe_resume_t *r, size_t i, const char *path)
@@ -262,6 +271,7 @@ void ffe_resume_free(ffe_resume_t *r, const vf_host_api_t *host)
     for (size_t i = 0; r->renditions && i < r->count; i++) {
         ffe_resume_rendition_t *rr = &r->renditions[i];
         free(rr->init);
+        free(rr->trial_init);
         if (rr->joined && unlink(rr->joined) != 0 && errno != ENOENT)
             host->log("encoder_ffmpeg", VF_LOG_WARNING, "cannot remove %s: %s", rr->joined, strerror(errno));
         free(rr->joined);

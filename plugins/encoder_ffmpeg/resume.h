@@ -38,6 +38,8 @@ typedef struct ffe_resume_rendition {
     uint64_t audio_end;
     uint32_t fragments;        /* movie fragments published */
     uint64_t shift[FFE_BMFF_MAX_TRACKS]; /* set by ffe_resume_check_trial() */
+    unsigned char *trial_init; /* the trial's initialisation segment, which */
+    size_t trial_init_len;     /* the shifts were computed from */
     char *joined;              /* MP4 asked for: published + new segments */
     uint64_t joined_published; /* its bytes before the first new segment */
 } ffe_resume_rendition_t;
@@ -61,7 +63,9 @@ int ffe_resume_open(ffe_resume_t *r, const vf_transcode_params_t *p, int mp4, ch
 int ffe_resume_check_trial(ffe_resume_t *r, const char *dir, char *why, size_t whylen);
 
 /* Replace the file at `path` by rendition i's published initialisation
- * segment (through a ".tmp" beside it).  0 or a negative errno. */
+ * segment (through a ".tmp" beside it).  0 or a negative errno; -EINVAL
+ * when the file at `path` is not byte for byte the trial's (edit lists
+ * included): the shifts would not fit the segments this run writes. */
 int ffe_resume_put_init(const ffe_resume_t *r, size_t i, const char *path);
 
 /* A new segment of rendition i, complete at `path`: move it onto the
