@@ -115,6 +115,10 @@ int ffe_bmff_whole_file(const char *path)
  * the field after creation and modification times. */
 static size_t after_times(const unsigned char *buf, const box_t *b)
 {
+    /* an empty payload has no version byte to read: past the box, which
+     * the caller's has() then refuses */
+    if (!has(b, 4))
+        return b->end + 1;
     return b->body + 4 + (buf[b->body] == 1 ? 16 : 8);
 }
 
@@ -146,14 +150,16 @@ static int read_elst(const unsigned char *buf, const box_t *b, track_draft_t *d)
     return 0;
 }
 
-/* Walk a trak (or a box inside one) for what track_draft_t holds. */
-static int read_trak(const unsigned char *buf, size_t from, size_t to, track_draft_t *d)
+/* Walk a trak for what track_draft_t holds: its own boxes and those of
+ * its edts and mdia (`nested` 0), never deeper, so that a hostile init of
+ * boxes nested in boxes cannot run the stack out. */
+static int read_trak(const unsigned char *buf, size_t from, size_t to, track_draft_t *d, int nested)
 {
     box_t b;
     int r;
     for (size_t at = from; (r = next_box(buf, to, &at, &b)) > 0;) {
         if (is(&b, "edts") || is(&b, "mdia")) {
-            if (read_trak(buf, b.body, b.end, d) < 0)
+            if (!nested && read_trak(buf, b.body, b.end, d, 1) < 0)
                 return -1;
         } else if (is(&b, "tkhd")) {
             if (!has(&b, after_times(buf, &b) - b.body + 4))
@@ -214,7 +220,7 @@ int ffe_bmff_parse_init(const unsigned char *buf, size_t len, ffe_bmff_init_t *i
                 if (count == FFE_BMFF_MAX_TRACKS)
                     return -EINVAL;
                 memset(&drafts[count], 0, sizeof drafts[count]);
-                if (read_trak(buf, b.body, b.end, &drafts[count]) < 0)
+                if (read_trak(buf, b.body, b.end, &drafts[count], 0) < 0)
                     return -EINVAL;
                 count++;
             }
@@ -315,8 +321,10 @@ static int read_tfhd(const unsigned char *buf, const box_t *b, const ffe_bmff_in
     return k;
 }
 
-/* The sum of a trun's sample durations. */
-static int trun_duration(const unsigned char *buf, const box_t *b, uint32_t default_duration, uint64_t *sum)
+/* The sum of a trun's sample durations, added to *sum, and its sample
+ * count, to *samples. */
+static int trun_duration(const unsigned char *buf, const box_t *b, uint32_t default_duration, uint64_t *sum,
+                         uint64_t *samples)
 {
     if (!has(b, 8))
         return -1;
@@ -326,8 +334,17 @@ static int trun_duration(const unsigned char *buf, const box_t *b, uint32_t defa
                  (flags & 0x800 ? 4 : 0);
     if (b->end - b->body < at || (uint64_t)count * per > b->end - b->body - at)
         return -1;
+    *samples += count;
+    if (!(flags & 0x100)) {
+        /* one product, not count (up to 2^32 - 1) additions */
+        uint64_t all = (uint64_t)count * default_duration;
+        if (all > UINT64_MAX - *sum)
+            return -1;
+        *sum += all;
+        return 0;
+    }
     for (uint32_t i = 0; i < count; i++)
-        *sum += flags & 0x100 ? be32(buf + b->body + at + (size_t)i * per) : default_duration;
+        *sum += be32(buf + b->body + at + (size_t)i * per);
     return 0;
 }
 
@@ -347,7 +364,7 @@ static int scan_traf(const unsigned char *buf, const box_t *traf, const ffe_bmff
     box_t b;
     int k = -1, r, timed = 0;
     uint32_t default_duration = 0;
-    uint64_t start = 0, duration = 0;
+    uint64_t start = 0, duration = 0, samples = 0;
     for (size_t at = traf->body; (r = next_box(buf, traf->end, &at, &b)) > 0;) {
         if (is(&b, "tfhd")) {
             if ((k = read_tfhd(buf, &b, init, &default_duration)) < 0)
@@ -358,7 +375,7 @@ static int scan_traf(const unsigned char *buf, const box_t *traf, const ffe_bmff
             start = tfdt_time(buf, &b);
             timed = 1;
         } else if (is(&b, "trun")) {
-            if (k < 0 || trun_duration(buf, &b, default_duration, &duration) < 0)
+            if (k < 0 || trun_duration(buf, &b, default_duration, &duration, &samples) < 0)
                 return -1;
         }
     }
@@ -369,6 +386,7 @@ static int scan_traf(const unsigned char *buf, const box_t *traf, const ffe_bmff
         s->first = start;
     s->found = 1;
     s->end = start + duration;
+    s->samples += samples;
     return 0;
 }
 
@@ -422,6 +440,8 @@ static int shift_traf(unsigned char *buf, const box_t *traf, const ffe_bmff_init
 /* sidx: reference_ID, timescale, earliest_presentation_time. */
 static int shift_sidx(unsigned char *buf, const box_t *b, const ffe_bmff_init_t *init, const uint64_t *shift)
 {
+    if (!has(b, 4))
+        return -1;
     int wide = buf[b->body] == 1;
     if (!has(b, wide ? 20 : 16))
         return -1;

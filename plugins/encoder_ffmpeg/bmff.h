@@ -36,6 +36,7 @@ typedef struct ffe_bmff_span {
     int found;                 /* the segment has samples of the track */
     uint64_t first;            /* decode time of its first sample (tfdt) */
     uint64_t end;              /* decode time after its last sample */
+    uint64_t samples;          /* how many samples */
 } ffe_bmff_span_t;
 
 /* 1 when the file's top-level boxes add up to its size exactly. */

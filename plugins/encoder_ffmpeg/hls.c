@@ -100,6 +100,15 @@ void ffe_hls_slave(const ffe_hls_t *h, size_t i, ffe_tee_t *tee)
  * unless its boxes are checked to add up.  A resumed run reports the
  * published initialisation segment and its segments moved onto the
  * published timeline (resume.h). */
+/* A file report() fails on before the callee has it: the caller already
+ * counts it as handed over (init_reported, next), so ffe_hls_free() would
+ * keep it.  Removed here instead. */
+static void remove_unreported(ffe_hls_t *h, const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        h->host->log("encoder_ffmpeg", VF_LOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
+}
+
 static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, double duration,
                   vf_error_t *err)
 {
@@ -114,12 +123,14 @@ static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, do
     if (ret < 0) {
         ret = h->host->error(err, ret, "cannot continue the published HLS files of rendition %s with %s: %s",
                              rendition_name(h, i), name, strerror(-ret));
+        remove_unreported(h, path);
         free(path);
         return ret;
     }
     if (!ffe_bmff_whole_file(path)) {
         ret = h->host->error(err, EIO, "ffmpeg listed the HLS file %s of rendition %s, but it is cut short "
                                            "(a write failed: is the disk full?)", name, rendition_name(h, i));
+        remove_unreported(h, path);
         free(path);
         return ret;
     }

@@ -28,8 +28,10 @@ EXTRA_DIST += plugins/encoder_ffmpeg/README.md
 # encoder_libav test, listed here until tests/tests.mk takes them over.
 check_PROGRAMS += tests/plugins/check_encoder_ffmpeg
 TESTS += tests/plugins/check_encoder_ffmpeg
+# bmff.c is also linked in alone: its parser is tested on hostile boxes.
 tests_plugins_check_encoder_ffmpeg_SOURCES = tests/plugins/check_encoder_ffmpeg.c \
-	tests/media.c tests/media.h
+	tests/media.c tests/media.h \
+	plugins/encoder_ffmpeg/bmff.c plugins/encoder_ffmpeg/bmff.h
 tests_plugins_check_encoder_ffmpeg_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_plugins_check_encoder_ffmpeg_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_check_encoder_ffmpeg_LDADD = $(TEST_LIBS) -lm

@@ -103,6 +103,8 @@ static int read_segment(const ffe_resume_t *r, size_t i, ffe_resume_rendition_t 
     }
     rr->fragments += fragments;
     rr->video_end = spans[rr->video].end;
+    if (spans[rr->video].samples && spans[rr->video].end > spans[rr->video].first)
+        rr->video_frame = (spans[rr->video].end - spans[rr->video].first) / spans[rr->video].samples;
     if (rr->audio >= 0 && spans[rr->audio].found) {
         if (!rr->audio_end)
             rr->audio_first = spans[rr->audio].first;
@@ -148,10 +150,13 @@ static int open_rendition(ffe_resume_t *r, size_t i, int mp4, char *why, size_t 
             return because(why, whylen, "%s: %s", rr->joined, strerror(errno));
         rr->joined_published = (uint64_t)st.st_size;
     }
-    /* A whole run's segment N starts at the first frame at or after X,
-     * plus the encoder's reorder delay: well within half a segment. */
-    double end = (double)rr->video_end / rr->tracks.tracks[rr->video].timescale;
-    if (fabs(end - r->start) > p->hls_segment_seconds / 2)
+    /* A whole run's segment N starts at the first frame at or after X (one
+     * frame) plus the encoder's reorder delay (at most two): anything
+     * further was cut at another segment length (hls_segment_seconds
+     * changed between attempts), whose segment N is not ours. */
+    double timescale = rr->tracks.tracks[rr->video].timescale;
+    double end = (double)rr->video_end / timescale, frame = (double)rr->video_frame / timescale;
+    if (frame <= 0 || fabs(end - r->start) > 3 * frame)
         return because(why, whylen, "the published video of %s ends at %.3f s, not near %.3f s", name_of(r, i), end,
                        r->start);
     return 0;
@@ -193,7 +198,9 @@ int ffe_resume_check_trial(ffe_resume_t *r, const char *dir, char *why, size_t w
                            strerror(-ret));
         int same = ffe_bmff_same_setup(rr->init, rr->init_len, buf, len) &&
                    ffe_bmff_parse_init(buf, len, &trial) == 0;
-        free(buf);
+        free(rr->trial_init);
+        rr->trial_init = buf;
+        rr->trial_init_len = len;
         if (!same)
             return because(why, whylen, "the published init.mp4 of %s differs from the one this run writes "
                            "(codec setup, sizes or timescales)", name_of(r, i));
@@ -217,7 +224,14 @@ int ffe_resume_check_trial(ffe_resume_t *r, const char *dir, char *why, size_t w
 int ffe_resume_put_init(const ffe_resume_t *r, size_t i, const char *path)
 {
     const ffe_resume_rendition_t *rr = &r->renditions[i];
-    return ffe_replace_file(path, rr->init, rr->init_len);
+    unsigned char *buf = NULL;
+    size_t len;
+    int ret = ffe_read_file(path, INIT_MAX, &buf, &len);
+    if (ret < 0)
+        return ret;
+    int same = rr->trial_init && len == rr->trial_init_len && memcmp(buf, rr->trial_init, len) == 0;
+    free(buf);
+    return same ? ffe_replace_file(path, rr->init, rr->init_len) : -EINVAL;
 }
 
 int ffe_resume_segment(const ffe_resume_t *r, size_t i, const char *path)
@@ -252,13 +266,14 @@ int ffe_resume_audio_drop(const ffe_resume_t *r, size_t i, char *buf, size_t len
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
-void ffe_resume_free(ffe_resume_t *r)
+void ffe_resume_free(ffe_resume_t *r, const vf_host_api_t *host)
 {
     for (size_t i = 0; r->renditions && i < r->count; i++) {
         ffe_resume_rendition_t *rr = &r->renditions[i];
         free(rr->init);
-        if (rr->joined)
-            unlink(rr->joined);
+        free(rr->trial_init);
+        if (rr->joined && unlink(rr->joined) != 0 && errno != ENOENT)
+            host->log("encoder_ffmpeg", VF_LOG_WARNING, "cannot remove %s: %s", rr->joined, strerror(errno));
         free(rr->joined);
     }
     free(r->renditions);

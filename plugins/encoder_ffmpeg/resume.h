@@ -33,10 +33,13 @@ typedef struct ffe_resume_rendition {
     ffe_bmff_init_t tracks;    /* what it declares */
     int video, audio;          /* track indexes; audio -1 without sound */
     uint64_t video_end;        /* published video end, video timescale */
+    uint64_t video_frame;      /* a frame's duration in the last segment read */
     uint64_t audio_first;      /* published audio span, audio timescale */
     uint64_t audio_end;
     uint32_t fragments;        /* movie fragments published */
     uint64_t shift[FFE_BMFF_MAX_TRACKS]; /* set by ffe_resume_check_trial() */
+    unsigned char *trial_init; /* the trial's initialisation segment, which */
+    size_t trial_init_len;     /* the shifts were computed from */
     char *joined;              /* MP4 asked for: published + new segments */
     uint64_t joined_published; /* its bytes before the first new segment */
 } ffe_resume_rendition_t;
@@ -60,7 +63,9 @@ int ffe_resume_open(ffe_resume_t *r, const vf_transcode_params_t *p, int mp4, ch
 int ffe_resume_check_trial(ffe_resume_t *r, const char *dir, char *why, size_t whylen);
 
 /* Replace the file at `path` by rendition i's published initialisation
- * segment (through a ".tmp" beside it).  0 or a negative errno. */
+ * segment (through a ".tmp" beside it).  0 or a negative errno; -EINVAL
+ * when the file at `path` is not byte for byte the trial's (edit lists
+ * included): the shifts would not fit the segments this run writes. */
 int ffe_resume_put_init(const ffe_resume_t *r, size_t i, const char *path);
 
 /* A new segment of rendition i, complete at `path`: move it onto the
@@ -73,6 +78,8 @@ int ffe_resume_segment(const ffe_resume_t *r, size_t i, const char *path);
  * 0, or -ENOSPC when buf is too small. */
 int ffe_resume_audio_drop(const ffe_resume_t *r, size_t i, char *buf, size_t len);
 
-void ffe_resume_free(ffe_resume_t *r);
+/* Frees r and removes the joined files, warning through host->log when
+ * one cannot be removed. */
+void ffe_resume_free(ffe_resume_t *r, const vf_host_api_t *host);
 
 #endif

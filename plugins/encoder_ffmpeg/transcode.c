@@ -464,12 +464,18 @@ static int resume_trial(job_t *j, ffe_resume_t *r, char *why, size_t whylen, vf_
         goto out;
     }
     run_part_t part = {.duration = RESUME_TRIAL_SECONDS, .from = j->percent, .to = RESUME_TRIAL_END, .cwd = dir};
-    ret = run_ffmpeg(j->st, &j->src, &argv, j->deadline, &j->cp, &part, err);
-    if (ret == -ECANCELED || ret == -ETIMEDOUT)
+    /* err may be NULL, and a job that falls back and succeeds must not
+     * return with it filled: the trial's own error is copied where due */
+    vf_error_t trial_err = {0};
+    ret = run_ffmpeg(j->st, &j->src, &argv, j->deadline, &j->cp, &part, &trial_err);
+    if (ret == -ECANCELED || ret == -ETIMEDOUT) {
+        if (err)
+            *err = trial_err;
         goto out;
+    }
     j->percent = RESUME_TRIAL_END;
     if (ret < 0) {
-        snprintf(why, whylen, "the trial run failed: %s", err->message);
+        snprintf(why, whylen, "the trial run failed: %s", trial_err.message);
         ret = 1;
     } else {
         ret = ffe_resume_check_trial(r, dir, why, whylen);
@@ -579,7 +585,7 @@ static int encode_resumed(job_t *j, vf_error_t *err)
     }
     else if (ret == 0)
         ret = encode_rest(j, &r, err);
-    ffe_resume_free(&r);
+    ffe_resume_free(&r, j->st->host);
     return ret;
 }
 

@@ -21,12 +21,14 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "plugins/encoder_ffmpeg/bmff.h"
 #include "tests/media.h"
 #include "tests/plugins/encoder_contract.h"
 #include "vftest.h"
@@ -1504,6 +1506,154 @@ START_TEST(test_hls_bad_params)
 }
 END_TEST
 
+/* ---- the ISO-BMFF reader on hostile boxes ------------------------------ */
+
+/* A growing buffer of boxes; open() returns where a box starts, close()
+ * writes its size. */
+typedef struct boxes {
+    unsigned char *buf;
+    size_t len, cap;
+} boxes_t;
+
+static void boxes_put(boxes_t *b, const void *bytes, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->buf = realloc(b->buf, b->cap);
+        ck_assert_ptr_nonnull(b->buf);
+    }
+    memcpy(b->buf + b->len, bytes, n);
+    b->len += n;
+}
+
+static void boxes_put32(boxes_t *b, uint32_t v)
+{
+    uint32_t be = htonl(v);
+    boxes_put(b, &be, 4);
+}
+
+static size_t boxes_open(boxes_t *b, const char *type)
+{
+    size_t at = b->len;
+    boxes_put32(b, 0);
+    boxes_put(b, type, 4);
+    return at;
+}
+
+static void boxes_close(boxes_t *b, size_t at)
+{
+    uint32_t be = htonl((uint32_t)(b->len - at));
+    memcpy(b->buf + at, &be, 4);
+}
+
+/* A full box of version 0: its fields as 32-bit words. */
+static void boxes_full(boxes_t *b, const char *type, const uint32_t *words, size_t n)
+{
+    size_t at = boxes_open(b, type);
+    for (size_t i = 0; i < n; i++)
+        boxes_put32(b, words[i]);
+    boxes_close(b, at);
+}
+
+/* An init of one video track (id 1, timescale 12800, trex default
+ * duration `duration`), its mdia holding `nested` mdia boxes one inside
+ * the other after its mdhd and hdlr. */
+static void make_init(boxes_t *b, uint32_t duration, size_t nested)
+{
+    size_t moov = boxes_open(b, "moov");
+    boxes_full(b, "mvhd", (const uint32_t[]){0, 0, 0, 1000, 0}, 5);
+    size_t trak = boxes_open(b, "trak");
+    boxes_full(b, "tkhd", (const uint32_t[]){0, 0, 0, 1, 0}, 5);
+    size_t mdia = boxes_open(b, "mdia");
+    boxes_full(b, "mdhd", (const uint32_t[]){0, 0, 0, 12800, 0}, 5);
+    boxes_full(b, "hdlr", (const uint32_t[]){0, 0, 0x76696465 /* vide */, 0, 0, 0}, 6);
+    size_t *open = malloc((nested ? nested : 1) * sizeof *open);
+    ck_assert_ptr_nonnull(open);
+    for (size_t i = 0; i < nested; i++)
+        open[i] = boxes_open(b, "mdia");
+    for (size_t i = nested; i-- > 0;)
+        boxes_close(b, open[i]);
+    free(open);
+    boxes_close(b, mdia);
+    boxes_close(b, trak);
+    size_t mvex = boxes_open(b, "mvex");
+    boxes_full(b, "trex", (const uint32_t[]){0, 1, 1, duration, 0, 0}, 6);
+    boxes_close(b, mvex);
+    boxes_close(b, moov);
+}
+
+/* Boxes nested a million deep inside a trak's mdia are not walked into
+ * (they ran the stack out): the init still reads. */
+START_TEST(test_bmff_nested_boxes)
+{
+    boxes_t b = {0};
+    make_init(&b, 512, 1u << 20);
+    ffe_bmff_init_t init;
+    ck_assert_int_eq(ffe_bmff_parse_init(b.buf, b.len, &init), 0);
+    ck_assert_uint_eq(init.count, 1);
+    ck_assert_uint_eq(init.tracks[0].id, 1);
+    ck_assert_uint_eq(init.tracks[0].timescale, 12800);
+    free(b.buf);
+}
+END_TEST
+
+/* A trun of 2^32 - 1 samples of the default duration is one product, not
+ * 2^32 - 1 additions; two of them overflow 64 bits and are refused. */
+START_TEST(test_bmff_huge_trun)
+{
+    boxes_t b = {0};
+    make_init(&b, 0xffffffffu, 0);
+    ffe_bmff_init_t init;
+    ck_assert_int_eq(ffe_bmff_parse_init(b.buf, b.len, &init), 0);
+    for (int truns = 1; truns <= 2; truns++) {
+        boxes_t seg = {0};
+        size_t moof = boxes_open(&seg, "moof");
+        size_t traf = boxes_open(&seg, "traf");
+        boxes_full(&seg, "tfhd", (const uint32_t[]){0, 1}, 2);
+        boxes_full(&seg, "tfdt", (const uint32_t[]){0, 0}, 2);
+        for (int t = 0; t < truns; t++)
+            boxes_full(&seg, "trun", (const uint32_t[]){0, 0xffffffffu}, 2);
+        boxes_close(&seg, traf);
+        boxes_close(&seg, moof);
+        ffe_bmff_span_t spans[FFE_BMFF_MAX_TRACKS];
+        uint32_t fragments;
+        int r = ffe_bmff_scan_segment(seg.buf, seg.len, &init, spans, &fragments);
+        if (truns == 1) {
+            ck_assert_int_eq(r, 0);
+            ck_assert_uint_eq(spans[0].end, (uint64_t)0xffffffffu * 0xffffffffu);
+            ck_assert_uint_eq(spans[0].samples, 0xffffffffu);
+        } else {
+            ck_assert_int_eq(r, -EINVAL);
+        }
+        free(seg.buf);
+    }
+    free(b.buf);
+}
+END_TEST
+
+/* An empty mvhd (8 bytes, no version byte) at the end of the file is
+ * refused without reading past it: the file ends at a page that cannot be
+ * read, so the over-read it was is a crash. */
+START_TEST(test_bmff_empty_full_boxes)
+{
+    boxes_t b = {0};
+    size_t moov = boxes_open(&b, "moov");
+    boxes_close(&b, boxes_open(&b, "mvhd"));
+    boxes_close(&b, moov);
+    long page = sysconf(_SC_PAGESIZE);
+    ck_assert_int_gt(page, (long)b.len);
+    unsigned char *pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(pages, MAP_FAILED);
+    ck_assert_int_eq(mprotect(pages + page, (size_t)page, PROT_NONE), 0);
+    unsigned char *exact = pages + page - b.len;
+    memcpy(exact, b.buf, b.len);
+    ffe_bmff_init_t init;
+    ck_assert_int_eq(ffe_bmff_parse_init(exact, b.len, &init), -EINVAL);
+    ck_assert_int_eq(munmap(pages, 2 * (size_t)page), 0);
+    free(b.buf);
+}
+END_TEST
+
 /* ---- resuming from published segments (ABI 1.3) ----------------------- */
 
 #define RESUME_SECONDS 2.0
@@ -1561,8 +1711,8 @@ typedef struct resume_run {
     char *log;                      /* what the plugin logged */
 } resume_run_t;
 
-static void resume_run_as(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
-                          const char *published, int64_t reported_from, double cancel_after)
+static void resume_run_cut(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
+                          const char *published, int64_t reported_from, double cancel_after, double seconds)
 {
     memset(run, 0, sizeof *run);
     run->out = vft_tmpdir("ffe-resume-out");
@@ -1575,7 +1725,7 @@ static void resume_run_as(resume_run_t *run, vf_plugin_t *p, const char *clip, u
     run->r[1] = (vf_rendition_t){"180p", 180, mp4 ? run->mp4[1] : NULL};
     run->seen = (hls_seen_t){.keep_dir = run->kept, .first = reported_from};
     run->watch = (watch_t){.cancel_after = cancel_after};
-    vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, RESUME_SECONDS, &run->seen);
+    vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, seconds, &run->seen);
     params.hls_first_segment = first;
     params.hls_published_dir = published;
     params.progress = watch_progress;
@@ -1595,6 +1745,13 @@ static void resume_run_as(resume_run_t *run, vf_plugin_t *p, const char *clip, u
     ck_assert_int_eq(vft_sh(&run->log, "cat '%s'", log), 0);
     unlink(log);
     free(log);
+}
+
+/* resume_run_cut() in segments of RESUME_SECONDS. */
+static void resume_run_as(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
+                          const char *published, int64_t reported_from, double cancel_after)
+{
+    resume_run_cut(run, p, clip, outputs, first, published, reported_from, cancel_after, RESUME_SECONDS);
 }
 
 static void resume_run(resume_run_t *run, vf_plugin_t *p, const char *clip, uint32_t outputs, int64_t first,
@@ -1787,6 +1944,17 @@ START_TEST(test_hls_resume_no_bframes)
 }
 END_TEST
 
+/* An HLS-only run that fell back: it succeeded, warned of `reason`,
+ * reported every segment from 0 and left hls_dir empty. */
+static void assert_fell_back(const resume_run_t *run, const char *reason)
+{
+    ck_assert_msg(run->ret == 0, "resumed run: %s", run->err.message);
+    ck_assert_msg(strstr(run->log, "cannot continue") && strstr(run->log, reason), "no warning naming '%s': %s",
+                  reason, run->log);
+    assert_hls(&run->seen, 2, RESUME_COUNT, RESUME_SECONDS, 7.0);
+    ck_assert_int_eq(entries_in(run->hls), 0);
+}
+
 /* Published files that do not fit what this run writes (the renditions'
  * inits swapped), or are missing: one warning, the whole source encoded
  * again, the job still succeeds, every segment reported from 0 (the
@@ -1812,11 +1980,7 @@ START_TEST(test_hls_resume_falls_back)
     char *missing = publish(&a, 0);
     ck_assert_int_eq(vft_sh(NULL, "rm '%s/180p/1.m4s'", missing), 0);
     resume_run_falling_back(&c, p, clip_resume_b, VF_OUTPUT_HLS, missing);
-    ck_assert_msg(c.ret == 0, "resumed run: %s", c.err.message);
-    ck_assert_msg(strstr(c.log, "cannot continue") && strstr(c.log, "1.m4s"), "no warning about the missing "
-                  "segment: %s", c.log);
-    assert_hls(&c.seen, 2, RESUME_COUNT, RESUME_SECONDS, 7.0);
-    ck_assert_int_eq(entries_in(c.hls), 0);
+    assert_fell_back(&c, "1.m4s");
 
     resume_run_free(&a);
     resume_run_free(&b);
@@ -1825,6 +1989,26 @@ START_TEST(test_hls_resume_falls_back)
     vft_rmrf(missing);
     free(swapped);
     free(missing);
+    vft_plugin_free(p);
+}
+END_TEST
+
+/* Segments published in 1 s and resumed in 2 s from segment 1: the
+ * published video ends at 1 s, half a segment from 2 s, yet segment 1 of
+ * the new length is not what was published.  The run falls back. */
+START_TEST(test_hls_resume_other_segment_length)
+{
+    vf_plugin_t *p = load("");
+    resume_run_t a, b;
+    resume_run_cut(&a, p, clip_resume_a, VF_OUTPUT_HLS, 0, NULL, 0, -1, 1.0);
+    ck_assert_msg(a.ret == 0, "whole run: %s", a.err.message);
+    char *published = publish(&a, 0);
+    resume_run_cut(&b, p, clip_resume_b, VF_OUTPUT_HLS, 1, published, 0, -1, RESUME_SECONDS);
+    assert_fell_back(&b, "not near");
+    resume_run_free(&a);
+    resume_run_free(&b);
+    vft_rmrf(published);
+    free(published);
     vft_plugin_free(p);
 }
 END_TEST
@@ -1887,6 +2071,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_hls_odd_paths);
     tcase_add_test(tc, test_hls_refused);
     tcase_add_test(tc, test_hls_bad_params);
+    tcase_add_test(tc, test_bmff_nested_boxes);
+    tcase_add_test(tc, test_bmff_huge_trun);
+    tcase_add_test(tc, test_bmff_empty_full_boxes);
     suite_add_tcase(s, tc);
     /* A case of its own: CK_RUN_CASE=hls_resume runs it alone. */
     TCase *resume = tcase_create("hls_resume");
@@ -1895,6 +2082,7 @@ static Suite *suite(void)
     tcase_add_test(resume, test_hls_resume);
     tcase_add_test(resume, test_hls_resume_no_bframes);
     tcase_add_test(resume, test_hls_resume_falls_back);
+    tcase_add_test(resume, test_hls_resume_other_segment_length);
     tcase_add_test(resume, test_hls_resume_cancelled);
     suite_add_tcase(s, resume);
     return s;
