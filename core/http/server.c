@@ -360,6 +360,12 @@ int vf_http_server_run(vf_http_server_t *srv)
     sigint = evsignal_new(main_base, SIGINT, on_signal, srv);
     if (!sigterm || !sigint || event_add(sigterm, NULL) != 0 || event_add(sigint, NULL) != 0)
         goto out;
+    /* `serve` blocked them until now; one that came meanwhile is handled. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     int started = 0;
     for (; started < srv->nthreads; started++)
         if (pthread_create(&srv->threads[started].tid, NULL, thread_main, &srv->threads[started]) != 0)
