@@ -23,17 +23,18 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libavutil/avstring.h>
-#include <libavutil/bprint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* The playlist's URL scheme: no protocol of libavformat's, so the muxer
- * writes the playlist in place (it renames a temporary "file:" playlist)
- * and every open comes to hls_io_open, which takes the scheme off the
- * names derived from it (the initialisation segment's). */
-#define MEMORY_SCHEME "vfhls:"
+/* The muxer names every file under MUXER_DIR, a directory that does not
+ * exist: its scheme is no protocol of libavformat's, so the muxer writes
+ * the playlist in place (it renames a temporary "file:" playlist), and
+ * every open comes to hls_io_open, which puts the file in hls_dir.  The
+ * muxer never sees hls_dir, whose name is the operator's: it reads '%d'
+ * and '%v' in file names as patterns, without an escape for '%v'. */
+#define MUXER_DIR "vfhls:/hls"
 
 static int fail(char *msg, int averr, const char *step)
 {
@@ -120,11 +121,23 @@ static int report_locked(lav_hls_t *h, int64_t sequence, const char *path, doubl
     return 0;
 }
 
+/* The file in hls_dir that a name of the muxer's (under MUXER_DIR, or
+ * relative to it as playlist entries are) stands for; NULL when out of
+ * memory or when the name is not one of that directory's files. */
+static char *real_path(const lav_hls_t *h, const char *name)
+{
+    if (strncmp(name, MUXER_DIR "/", strlen(MUXER_DIR "/")) == 0)
+        name += strlen(MUXER_DIR "/");
+    if (!name[0] || strchr(name, '/') || strchr(name, ':'))
+        return NULL;
+    return av_asprintf("%s/%s", h->dir, name);
+}
+
 /* A finished media segment: reported (with the initialisation segment
  * first), or removed when it comes before report_from. */
 static int segment_done(lav_hls_t *h, const char *uri, double duration)
 {
-    char *path = uri[0] == '/' ? av_strdup(uri) : av_asprintf("%s/%s", h->dir, uri);
+    char *path = real_path(h, uri);
     if (!path)
         return AVERROR(ENOMEM);
     int64_t sequence = h->first_number + h->listed++;
@@ -184,15 +197,11 @@ static int hls_io_open(AVFormatContext *s, AVIOContext **pb, const char *url, in
     }
     if (!(flags & AVIO_FLAG_WRITE))
         return AVERROR(EPERM);
-    if (strncmp(url, MEMORY_SCHEME, strlen(MEMORY_SCHEME)) == 0)
-        url += strlen(MEMORY_SCHEME);
-    int ret = own_file(h, url);
-    if (ret < 0)
-        return ret;
-    char *file_url = av_asprintf("file:%s", url);
-    if (!file_url)
-        return AVERROR(ENOMEM);
-    ret = avio_open2(pb, file_url, flags, &s->interrupt_callback, options);
+    char *path = real_path(h, url), *file_url = path ? av_asprintf("file:%s", path) : NULL;
+    int ret = file_url ? own_file(h, path) : AVERROR(EINVAL);
+    if (ret == 0)
+        ret = avio_open2(pb, file_url, flags, &s->interrupt_callback, options);
+    av_free(path);
     av_free(file_url);
     return ret;
 }
@@ -244,21 +253,6 @@ static int copy_file(lav_hls_t *h, const char *from, const char *to)
     return ret;
 }
 
-/* hls_segment_filename for rendition n: a printf-like pattern, so a '%'
- * in the directory's name is doubled. */
-static char *segment_pattern(const char *dir, size_t rendition)
-{
-    AVBPrint bp;
-    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    for (const char *c = dir; *c; c++)
-        av_bprintf(&bp, *c == '%' ? "%%%%" : "%c", *c);
-    av_bprintf(&bp, "/%zu-%%d.m4s", rendition);
-    char *pattern = NULL;
-    if (av_bprint_finalize(&bp, &pattern) < 0)
-        return NULL;
-    return pattern;
-}
-
 int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, const AVCodecContext *venc,
                  AVRational frame_rate, const AVCodecContext *aenc, const char *published_init, char *msg)
 {
@@ -277,10 +271,10 @@ int lav_hls_open(lav_hls_t *h, lav_hls_reports_t *reports, size_t rendition, con
      * would start at the resumed point) is only ours: the published one,
      * which the new segments continue, is reported instead. */
     if (!(h->dir = av_strdup(p->hls_dir)) ||
-        !(h->playlist_path = av_asprintf(MEMORY_SCHEME "%s/%zu.m3u8", p->hls_dir, rendition)) ||
+        !(h->playlist_path = av_asprintf(MUXER_DIR "/%zu.m3u8", rendition)) ||
         !(init_name = av_asprintf(published_init ? "%zu-init.muxed.mp4" : "%zu-init.mp4", rendition)) ||
         !(h->init_path = av_asprintf("%s/%zu-init.mp4", p->hls_dir, rendition)) ||
-        !(segments = segment_pattern(p->hls_dir, rendition))) {
+        !(segments = av_asprintf(MUXER_DIR "/%zu-%%d.m4s", rendition))) {
         ret = fail(msg, AVERROR(ENOMEM), "creating the HLS output");
         goto out;
     }

@@ -167,7 +167,9 @@ bool vfc_hls_declared(void)
 void vfc_hls_first_video_packet(const char *init, const char *segment, double *pts, bool *key)
 {
     char *joined = vfc_path(vfc_efx.out, "joined.mp4"), *out = NULL;
-    ck_assert_int_eq(vft_sh(NULL, "cat '%s' '%s' > '%s'", init, segment, joined), 0);
+    /* Paths as arguments, never inside the script: they may hold quotes. */
+    char *cat[] = {"sh", "-c", "cat \"$1\" \"$2\" > \"$3\"", "sh", (char *)init, (char *)segment, joined, NULL};
+    ck_assert_msg(vft_run(cat, NULL) == 0, "cannot join %s to %s", segment, init);
     char *args[] = {"ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
                     "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", joined, NULL};
     ck_assert_msg(vft_run(args, &out) == 0 && out, "ffprobe cannot read %s after %s", segment, init);
@@ -328,6 +330,28 @@ START_TEST(test_hls_cancelled)
 }
 END_TEST
 
+/* Paths are the operator's: media.work_dir may hold any character a file
+ * name may, and none of them is a pattern, an option or a separator to
+ * the encoder (muxers read '%d' in file names, tee reads '|', '[' and
+ * ':', the shell and ffmpeg's options read quotes). */
+START_TEST(test_hls_odd_paths)
+{
+    if (!vfc_hls_declared())
+        return;
+    char *dir = vfc_path(vfc_efx.out, " o d|[x]:y='q'\\z%d%v%%,=a\"b ");
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    hls_job_t h;
+    vfc_hls_job_init(&h, dir, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
+    ck_assert_msg(vfc_hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
+    vfc_hls_assert_segments(&h.rec);
+    vfc_assert_rendition(h.job.paths[1], 180, vfc_efx.hls_av_seconds);
+    vfc_assert_jpeg(h.job.thumb);
+    ck_assert_msg(vfc_entries(h.rec.hls_dir) == 0, "%d files left in hls_dir", vfc_entries(h.rec.hls_dir));
+    vfc_hls_job_free(&h);
+    free(dir);
+}
+END_TEST
+
 /* params from a 1.1 core end before `outputs`: MP4 only, whatever lies
  * beyond. */
 START_TEST(test_hls_params_1_1)
@@ -353,4 +377,5 @@ void vfc_encoder_add_hls(TCase *tc)
     tcase_add_test(tc, test_hls_callback_fails);
     tcase_add_test(tc, test_hls_cancelled);
     tcase_add_test(tc, test_hls_params_1_1);
+    tcase_add_test(tc, test_hls_odd_paths);
 }
