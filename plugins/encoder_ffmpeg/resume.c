@@ -141,9 +141,12 @@ static int open_rendition(ffe_resume_t *r, size_t i, int mp4, char *why, size_t 
             return because(why, whylen, "cannot copy the published init.mp4 of %s: %s", name_of(r, i),
                            strerror(-ret));
     }
-    for (int64_t n = 0; n < p->hls_first_segment; n++)
+    for (int64_t n = 0; n < p->hls_first_segment; n++) {
         if ((ret = read_segment(r, i, rr, n, why, whylen)) != 0)
             return ret;
+        if (r->progress && r->progress(r->progress_ud, r->percent) != 0)
+            return -ECANCELED;
+    }
     if (rr->joined) {
         struct stat st;
         if (stat(rr->joined, &st) != 0)
@@ -162,10 +165,14 @@ static int open_rendition(ffe_resume_t *r, size_t i, int mp4, char *why, size_t 
     return 0;
 }
 
-int ffe_resume_open(ffe_resume_t *r, const vf_transcode_params_t *p, int mp4, char *why, size_t whylen)
+int ffe_resume_open(ffe_resume_t *r, const vf_transcode_params_t *p, int mp4, vf_progress_fn progress,
+                    void *progress_ud, double percent, char *why, size_t whylen)
 {
     memset(r, 0, sizeof *r);
     r->params = p;
+    r->progress = progress;
+    r->progress_ud = progress_ud;
+    r->percent = percent;
     r->start = (double)p->hls_first_segment * p->hls_segment_seconds;
     r->renditions = calloc(p->nrenditions, sizeof *r->renditions);
     if (!r->renditions)

@@ -46,6 +46,9 @@ typedef struct ffe_resume_rendition {
 
 typedef struct ffe_resume {
     const vf_transcode_params_t *params;
+    vf_progress_fn progress;   /* asked between published segments; may be NULL */
+    void *progress_ud;
+    double percent;            /* reported meanwhile */
     double start;              /* X: where the new segments begin, seconds */
     size_t count;
     ffe_resume_rendition_t *renditions;
@@ -53,9 +56,12 @@ typedef struct ffe_resume {
 
 /* Read the published files of every rendition (params->hls_published_dir,
  * hls_first_segment > 0).  0 when they can be continued; 1 when not, with
- * the reason in why[]; a negative errno when memory ran out.  With `mp4`,
- * each rendition's joined file starts as its published segments. */
-int ffe_resume_open(ffe_resume_t *r, const vf_transcode_params_t *p, int mp4, char *why, size_t whylen);
+ * the reason in why[]; -ECANCELED when `progress` (called with `percent`
+ * after each segment: copying hours of video takes a while) asked to
+ * stop; another negative errno when memory ran out.  With `mp4`, each
+ * rendition's joined file starts as its published segments. */
+int ffe_resume_open(ffe_resume_t *r, const vf_transcode_params_t *p, int mp4, vf_progress_fn progress,
+                    void *progress_ud, double percent, char *why, size_t whylen);
 
 /* Compare the initialisation segments a short trial run wrote in `dir`
  * (rI-init.mp4) with the published ones and set the shifts: 0, or 1 with

@@ -566,7 +566,9 @@ static int encode_resumed(job_t *j, vf_error_t *err)
     ffe_resume_t r;
     char why[600] = "";
     int mp4 = (requested_outputs(p) & VF_OUTPUT_MP4) != 0;
-    int ret = ffe_resume_open(&r, p, mp4, why, sizeof why);
+    int ret = ffe_resume_open(&r, p, mp4, j->cp.fn, j->cp.ud, j->percent, why, sizeof why);
+    if (ret == -ECANCELED)
+        ret = j->st->host->error(err, ECANCELED, "cancelled while reading the published HLS segments");
     if (ret == 0 && r.start >= j->info.duration) {
         snprintf(why, sizeof why, "the source ends at %.3f s, before segment %" PRId64, j->info.duration,
                  p->hls_first_segment);

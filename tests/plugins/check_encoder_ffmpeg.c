@@ -272,6 +272,8 @@ typedef struct watch {
     int decreasing, out_of_range;
     double last_call, max_gap;
     double cancel_after;      /* seconds after the first call; < 0 = never */
+    const char *cancel_copying; /* hls_dir: cancel while no ffmpeg runs and
+                                 * its first joined MP4 is being written */
     double cancelled_at;      /* when the callback asked to stop */
     double started;
     /* about the ffmpeg child seen during the call */
@@ -302,15 +304,24 @@ static int watch_progress(void *ud, double percent)
 
     pid_t pids[8], groups[8];
     char comms[8][32];
-    int n = find_children(pids, groups, comms, 8);
+    int n = find_children(pids, groups, comms, 8), ffmpeg_now = 0;
     for (int i = 0; i < n; i++)
         if (strcmp(comms[i], "ffmpeg") == 0) {
+            ffmpeg_now = 1;
             w->child = pids[i];
             w->child_own_group = groups[i] == pids[i];
             w->child_stdin_null = fd0_is_dev_null(pids[i]);
             if (w->marker && has_fd_on(pids[i], w->marker))
                 w->child_leaks_marker = 1;
         }
+    if (w->cancel_copying && !ffmpeg_now) {
+        char joined[4200];
+        snprintf(joined, sizeof joined, "%s/.r0-joined.mp4", w->cancel_copying);
+        if (access(joined, F_OK) == 0) {
+            w->cancelled_at = now_s();
+            return 1;
+        }
+    }
     /* Not before ffmpeg has made progress: on a busy machine its start-up
      * alone can take longer than cancel_after. */
     int cancel = w->cancel_after >= 0 && t - w->started >= w->cancel_after && w->child && percent > 0;
@@ -1699,6 +1710,10 @@ static void segment_packets(const char *init, const char *kept, size_t r, int n,
     free(joined);
 }
 
+/* resume_run_cut()'s cancel_after that cancels while the published
+ * segments are copied into the joined MP4s, before any ffmpeg runs. */
+#define CANCEL_COPYING (-2.0)
+
 /* One HLS transcode of `clip` in segments of RESUME_SECONDS from `first`,
  * its files moved into `kept`, MP4s (when asked for) into out/<name>.mp4. */
 typedef struct resume_run {
@@ -1724,7 +1739,8 @@ static void resume_run_cut(resume_run_t *run, vf_plugin_t *p, const char *clip, 
     run->r[0] = (vf_rendition_t){"90p", 90, mp4 ? run->mp4[0] : NULL};
     run->r[1] = (vf_rendition_t){"180p", 180, mp4 ? run->mp4[1] : NULL};
     run->seen = (hls_seen_t){.keep_dir = run->kept, .first = reported_from};
-    run->watch = (watch_t){.cancel_after = cancel_after};
+    run->watch = (watch_t){.cancel_after = cancel_after == CANCEL_COPYING ? -1 : cancel_after,
+                           .cancel_copying = cancel_after == CANCEL_COPYING ? run->hls : NULL};
     vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, seconds, &run->seen);
     params.hls_first_segment = first;
     params.hls_published_dir = published;
@@ -2013,18 +2029,25 @@ START_TEST(test_hls_resume_other_segment_length)
 }
 END_TEST
 
-/* A resumed job cancelled (in its trial run or its encode) leaves nothing:
- * no MP4, hls_dir empty (trial directory and joined files included), no
- * child, and the published files untouched. */
+/* A resumed job cancelled (while it copies the published segments, in its
+ * trial run or in its encode) leaves nothing: no MP4, hls_dir empty (trial
+ * directory and joined files included), no child, and the published files
+ * untouched. */
 START_TEST(test_hls_resume_cancelled)
 {
     vf_plugin_t *p = load("");
     resume_run_t a, b;
     char *published = whole_run_published(&a, p, 0);
-    for (int k = 0; k < 2; k++) {
+    const double cancel_after[] = {CANCEL_COPYING, 0, 0.3};
+    for (int k = 0; k < 3; k++) {
         resume_run_as(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published, RESUME_FIRST,
-                      k * 0.3);
-        ck_assert_msg(b.ret == -ECANCELED, "cancelled after %.1f s: %d (%s)", k * 0.3, b.ret, b.err.message);
+                      cancel_after[k]);
+        ck_assert_msg(b.ret == -ECANCELED, "cancelled after %.1f s: %d (%s)", cancel_after[k], b.ret,
+                      b.err.message);
+        if (k == 0)
+            ck_assert_msg(b.watch.cancelled_at > 0 && !b.watch.child,
+                          "not cancelled while copying the published segments (ffmpeg %s)",
+                          b.watch.child ? "ran" : "did not run");
         ck_assert_int_eq(entries_in(b.hls), 0);
         ck_assert_int_eq(entries_in(b.out), 0);
         ck_assert_msg(no_children_left(), "a child outlived the cancelled job");
