@@ -592,11 +592,13 @@ int ufix_setup(ufix_t *f, const ufix_opts_t *opts)
                  "server = { port = %d; threads = %d; public_origin = \"%s\"; %s };\n"
                  "auth = { secret_key = \"uploads-test-secret-key-0123456789abcdef\"; %s };\n"
                  "media = { %s work_dir = \"%s\"; job_split = \"%s\"; };\n"
-                 "queue = { visibility_timeout = 4; backoff_base = 1; backoff_max = 2; };\n"
+                 "queue = { visibility_timeout = %d; backoff_base = 1; backoff_max = 2; };\n"
                  "worker = { heartbeat_interval = 1; shutdown_grace = 5; };\n"
                  "%s\n",
                  f->port, opts->threads > 0 ? opts->threads : 2, f->base, opts->server ? opts->server : "",
-                 opts->auth ? opts->auth : "", opts->media ? opts->media : ladder, f->work_dir, opts->job_split ? opts->job_split : "per_rendition", opts->extra ? opts->extra : "") < 0)
+                 opts->auth ? opts->auth : "", opts->media ? opts->media : ladder, f->work_dir,
+                 opts->job_split ? opts->job_split : "per_rendition",
+                 opts->visibility_timeout > 0 ? opts->visibility_timeout : 4, opts->extra ? opts->extra : "") < 0)
         return -1;
     f->config = vft_write_config(f->dir, f->conninfo, f->redis.port, extra);
     free(extra);

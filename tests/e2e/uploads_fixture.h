@@ -31,6 +31,9 @@ typedef struct ufix_opts {
     const char *server;
     /* More settings of the auth section ("access_ttl = 10; "). */
     const char *auth;
+    /* queue.visibility_timeout (0: 4 s, so that a killed worker's job is
+     * taken over soon). */
+    int visibility_timeout;
 } ufix_opts_t;
 
 typedef struct ufix {
