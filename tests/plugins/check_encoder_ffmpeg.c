@@ -1710,6 +1710,9 @@ static void segment_packets(const char *init, const char *kept, size_t r, int n,
     free(joined);
 }
 
+/* The callback's refuse_at for the next resume_run_cut(), which clears it. */
+static int refuse_next_at;
+
 /* resume_run_cut()'s cancel_after that cancels while the published
  * segments are copied into the joined MP4s, before any ffmpeg runs. */
 #define CANCEL_COPYING (-2.0)
@@ -1738,7 +1741,8 @@ static void resume_run_cut(resume_run_t *run, vf_plugin_t *p, const char *clip, 
     int mp4 = (outputs & VF_OUTPUT_MP4) != 0;
     run->r[0] = (vf_rendition_t){"90p", 90, mp4 ? run->mp4[0] : NULL};
     run->r[1] = (vf_rendition_t){"180p", 180, mp4 ? run->mp4[1] : NULL};
-    run->seen = (hls_seen_t){.keep_dir = run->kept, .first = reported_from};
+    run->seen = (hls_seen_t){.keep_dir = run->kept, .first = reported_from, .refuse_at = refuse_next_at};
+    refuse_next_at = 0;
     run->watch = (watch_t){.cancel_after = cancel_after == CANCEL_COPYING ? -1 : cancel_after,
                            .cancel_copying = cancel_after == CANCEL_COPYING ? run->hls : NULL};
     vf_transcode_params_t params = hls_params(run->r, 2, outputs, run->hls, seconds, &run->seen);
@@ -2029,6 +2033,76 @@ START_TEST(test_hls_resume_other_segment_length)
 }
 END_TEST
 
+/* Faults a real ffmpeg does not make on demand, from a wrapper around it:
+ * the trial run failing alone (the run falls back and succeeds), the real
+ * run writing another initialisation segment than its trial (x264's preset
+ * changed under it: the shifts would not fit, so the job fails), and the
+ * callee refusing the first file after the rewrite.  Each leaves no MP4,
+ * nothing in hls_dir and no child, and the published files untouched. */
+START_TEST(test_hls_resume_faults)
+{
+    char *bin = vft_tmpdir("ffe-fault"), *wrapper = path_in(bin, "ffmpeg"), *config = NULL;
+    FILE *f = fopen(wrapper, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!/bin/bash\n"
+          "args=(\"$@\")\n"
+          "case \"$PWD\" in\n"
+          "*/.trial-*) [ \"$FFE_FAULT\" = trial ] && { echo 'the trial is refused by the test' >&2; exit 1; } ;;\n"
+          "*) if [ \"$FFE_FAULT\" = init ] && [[ \" $* \" == *' -ss '* && \"$*\" == *hls* ]]; then\n"
+          "       for i in \"${!args[@]}\"; do [ \"${args[i]}\" = -preset ] && args[i+1]=ultrafast; done\n"
+          "   fi ;;\n"
+          "esac\n"
+          "exec ffmpeg \"${args[@]}\"\n",
+          f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(wrapper, 0755), 0);
+    ck_assert_int_ge(asprintf(&config, "ffmpeg = \"%s\";", wrapper), 0);
+    vf_plugin_t *p = load("");
+    vf_plugin_t *faulty = load(config);
+    resume_run_t a, b;
+    char *published = whole_run_published(&a, p, 0);
+
+    setenv("FFE_FAULT", "trial", 1);
+    resume_run_falling_back(&b, faulty, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, published);
+    assert_fell_back(&b, "the trial is refused by the test");
+    for (size_t r = 0; r < 2; r++)
+        assert_joined_mp4(&b, r, &a, 0, &b);
+    resume_run_free(&b);
+
+    setenv("FFE_FAULT", "init", 1);
+    resume_run(&b, faulty, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published);
+    ck_assert_msg(b.ret == -EINVAL && strstr(b.err.message, "cannot continue the published HLS files"),
+                  "another init than the trial's: %d (%s)", b.ret, b.err.message);
+    ck_assert_msg(b.seen.calls == 0, "%d files reported with an init the shifts do not fit", b.seen.calls);
+    ck_assert_int_eq(entries_in(b.hls), 0);
+    ck_assert_int_eq(entries_in(b.out), 0);
+    ck_assert_msg(no_children_left(), "a child outlived the failed job");
+    resume_run_free(&b);
+    unsetenv("FFE_FAULT");
+
+    refuse_next_at = 2;
+    resume_run(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published);
+    ck_assert_msg(b.ret == -EPIPE, "refused after the rewrite: %d (%s)", b.ret, b.err.message);
+    ck_assert_int_eq(b.seen.calls, 2);
+    ck_assert_int_eq(entries_in(b.hls), 0);
+    ck_assert_int_eq(entries_in(b.out), 0);
+    ck_assert_msg(no_children_left(), "a child outlived the refused job");
+    resume_run_free(&b);
+
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/1-1.m4s' '%s/180p/1.m4s' && cmp -s '%s/1-init.mp4' '%s/180p/init.mp4'",
+                            a.kept, published, a.kept, published), 0);
+    resume_run_free(&a);
+    vft_rmrf(published);
+    vft_rmrf(bin);
+    free(published);
+    free(bin);
+    free(wrapper);
+    free(config);
+    vft_plugin_free(faulty);
+    vft_plugin_free(p);
+}
+END_TEST
+
 /* A resumed job cancelled (while it copies the published segments, in its
  * trial run or in its encode) leaves nothing: no MP4, hls_dir empty (trial
  * directory and joined files included), no child, and the published files
@@ -2107,6 +2181,7 @@ static Suite *suite(void)
     tcase_add_test(resume, test_hls_resume_falls_back);
     tcase_add_test(resume, test_hls_resume_other_segment_length);
     tcase_add_test(resume, test_hls_resume_cancelled);
+    tcase_add_test(resume, test_hls_resume_faults);
     suite_add_tcase(s, resume);
     return s;
 }
