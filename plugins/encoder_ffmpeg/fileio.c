@@ -85,6 +85,17 @@ out:
     return ret;
 }
 
+int ffe_write_file(const char *path, const void *buf, size_t len, int append)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+    if (fd < 0)
+        return -errno;
+    int ret = write_all(fd, buf, len);
+    if (close(fd) != 0 && ret == 0)
+        ret = -errno;
+    return ret;
+}
+
 int ffe_copy_file(const char *from, const char *to, int append)
 {
     int ret = 0;

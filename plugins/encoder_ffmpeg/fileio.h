@@ -12,6 +12,10 @@
  * (malloc()ed, the caller frees it).  0 or a negative errno. */
 int ffe_read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
 
+/* len bytes of buf into the file at `path`, created if missing, after what
+ * it holds (append) or instead of it.  0 or a negative errno. */
+int ffe_write_file(const char *path, const void *buf, size_t len, int append);
+
 /* Copy `from` into `to`: appended when `append`, else `to` is truncated.
  * `to` is created (0644) when missing.  0 or a negative errno. */
 int ffe_copy_file(const char *from, const char *to, int append);

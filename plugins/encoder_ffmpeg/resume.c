@@ -110,7 +110,7 @@ static int read_segment(const ffe_resume_t *r, size_t i, ffe_resume_rendition_t 
             rr->audio_first = spans[rr->audio].first;
         rr->audio_end = spans[rr->audio].end;
     }
-    if (rr->joined && (ret = ffe_copy_file(path, rr->joined, 1)) < 0)
+    if (rr->joined && (ret = ffe_write_file(rr->joined, buf, len, 1)) < 0)
         ret = because(why, whylen, "cannot copy %s: %s", path, strerror(-ret));
 out:
     free(buf);
@@ -132,11 +132,7 @@ static int open_rendition(ffe_resume_t *r, size_t i, int mp4, char *why, size_t 
             rr->joined = NULL;
             return -ENOMEM;
         }
-        char *init = published_path(r, i, "init.mp4");
-        if (!init)
-            return -ENOMEM;
-        ret = ffe_copy_file(init, rr->joined, 0);
-        free(init);
+        ret = ffe_write_file(rr->joined, rr->init, rr->init_len, 0);
         if (ret < 0)
             return because(why, whylen, "cannot copy the published init.mp4 of %s: %s", name_of(r, i),
                            strerror(-ret));
@@ -253,10 +249,10 @@ int ffe_resume_segment(const ffe_resume_t *r, size_t i, const char *path)
         ret = -EINVAL;
     else
         ret = ffe_replace_file(path, buf, len);
-    free(buf);
     /* Kept before the report: the callee may take the file away. */
     if (ret == 0 && rr->joined)
-        ret = ffe_copy_file(path, rr->joined, 1);
+        ret = ffe_write_file(rr->joined, buf, len, 1);
+    free(buf);
     return ret;
 }
 
