@@ -2033,6 +2033,21 @@ START_TEST(test_hls_resume_other_segment_length)
 }
 END_TEST
 
+/* A resumed run that failed left no MP4, nothing in hls_dir, no child. */
+static void assert_left_nothing(const resume_run_t *run, const char *how)
+{
+    ck_assert_msg(entries_in(run->hls) == 0, "%s: %d files left in hls_dir", how, entries_in(run->hls));
+    ck_assert_msg(entries_in(run->out) == 0, "%s: %d files left beside the MP4s", how, entries_in(run->out));
+    ck_assert_msg(no_children_left(), "%s: a child outlived the job", how);
+}
+
+/* The published files are read, never changed (`whole` published them). */
+static void assert_published_untouched(const resume_run_t *whole, const char *published)
+{
+    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/1-1.m4s' '%s/180p/1.m4s' && cmp -s '%s/1-init.mp4' '%s/180p/init.mp4'",
+                            whole->kept, published, whole->kept, published), 0);
+}
+
 /* Faults a real ffmpeg does not make on demand, from a wrapper around it:
  * the trial run failing alone (the run falls back and succeeds), the real
  * run writing another initialisation segment than its trial (x264's preset
@@ -2074,9 +2089,7 @@ START_TEST(test_hls_resume_faults)
     ck_assert_msg(b.ret == -EINVAL && strstr(b.err.message, "cannot continue the published HLS files"),
                   "another init than the trial's: %d (%s)", b.ret, b.err.message);
     ck_assert_msg(b.seen.calls == 0, "%d files reported with an init the shifts do not fit", b.seen.calls);
-    ck_assert_int_eq(entries_in(b.hls), 0);
-    ck_assert_int_eq(entries_in(b.out), 0);
-    ck_assert_msg(no_children_left(), "a child outlived the failed job");
+    assert_left_nothing(&b, "another init");
     resume_run_free(&b);
     unsetenv("FFE_FAULT");
 
@@ -2084,13 +2097,10 @@ START_TEST(test_hls_resume_faults)
     resume_run(&b, p, clip_resume_b, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, RESUME_FIRST, published);
     ck_assert_msg(b.ret == -EPIPE, "refused after the rewrite: %d (%s)", b.ret, b.err.message);
     ck_assert_int_eq(b.seen.calls, 2);
-    ck_assert_int_eq(entries_in(b.hls), 0);
-    ck_assert_int_eq(entries_in(b.out), 0);
-    ck_assert_msg(no_children_left(), "a child outlived the refused job");
+    assert_left_nothing(&b, "refused");
     resume_run_free(&b);
 
-    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/1-1.m4s' '%s/180p/1.m4s' && cmp -s '%s/1-init.mp4' '%s/180p/init.mp4'",
-                            a.kept, published, a.kept, published), 0);
+    assert_published_untouched(&a, published);
     resume_run_free(&a);
     vft_rmrf(published);
     vft_rmrf(bin);
@@ -2122,13 +2132,10 @@ START_TEST(test_hls_resume_cancelled)
             ck_assert_msg(b.watch.cancelled_at > 0 && !b.watch.child,
                           "not cancelled while copying the published segments (ffmpeg %s)",
                           b.watch.child ? "ran" : "did not run");
-        ck_assert_int_eq(entries_in(b.hls), 0);
-        ck_assert_int_eq(entries_in(b.out), 0);
-        ck_assert_msg(no_children_left(), "a child outlived the cancelled job");
+        assert_left_nothing(&b, "cancelled");
         resume_run_free(&b);
     }
-    ck_assert_int_eq(vft_sh(NULL, "cmp -s '%s/1-1.m4s' '%s/180p/1.m4s' && cmp -s '%s/1-init.mp4' '%s/180p/init.mp4'",
-                            a.kept, published, a.kept, published), 0);
+    assert_published_untouched(&a, published);
     resume_run_free(&a);
     vft_rmrf(published);
     free(published);
