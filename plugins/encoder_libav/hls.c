@@ -121,27 +121,30 @@ static int report_locked(lav_hls_t *h, int64_t sequence, const char *path, doubl
     return 0;
 }
 
-/* The file in hls_dir that a name of the muxer's (under MUXER_DIR, or
- * relative to it as playlist entries are) stands for; NULL when out of
- * memory or when the name is not one of that directory's files. */
-static char *real_path(const lav_hls_t *h, const char *name)
+/* In *path, the file in hls_dir that a name of the muxer's (under
+ * MUXER_DIR, or relative to it as playlist entries are) stands for.  0,
+ * AVERROR(EINVAL) for a name that is not one of that directory's files,
+ * or AVERROR(ENOMEM). */
+static int real_path(const lav_hls_t *h, const char *name, char **path)
 {
+    *path = NULL;
     if (strncmp(name, MUXER_DIR "/", strlen(MUXER_DIR "/")) == 0)
         name += strlen(MUXER_DIR "/");
     if (!name[0] || strchr(name, '/') || strchr(name, ':'))
-        return NULL;
-    return av_asprintf("%s/%s", h->dir, name);
+        return AVERROR(EINVAL);
+    *path = av_asprintf("%s/%s", h->dir, name);
+    return *path ? 0 : AVERROR(ENOMEM);
 }
 
 /* A finished media segment: reported (with the initialisation segment
  * first), or removed when it comes before report_from. */
 static int segment_done(lav_hls_t *h, const char *uri, double duration)
 {
-    char *path = real_path(h, uri);
-    if (!path)
-        return AVERROR(ENOMEM);
+    char *path;
+    int ret = real_path(h, uri, &path);
+    if (ret < 0)
+        return ret;
     int64_t sequence = h->first_number + h->listed++;
-    int ret = 0;
     if (sequence < h->reports->report_from) {
         unlink(path);
         disown_file(h, path);
@@ -197,8 +200,12 @@ static int hls_io_open(AVFormatContext *s, AVIOContext **pb, const char *url, in
     }
     if (!(flags & AVIO_FLAG_WRITE))
         return AVERROR(EPERM);
-    char *path = real_path(h, url), *file_url = path ? av_asprintf("file:%s", path) : NULL;
-    int ret = file_url ? own_file(h, path) : AVERROR(EINVAL);
+    char *path, *file_url = NULL;
+    int ret = real_path(h, url, &path);
+    if (ret == 0 && !(file_url = av_asprintf("file:%s", path)))
+        ret = AVERROR(ENOMEM);
+    if (ret == 0)
+        ret = own_file(h, path);
     if (ret == 0)
         ret = avio_open2(pb, file_url, flags, &s->interrupt_callback, options);
     av_free(path);
