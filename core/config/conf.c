@@ -473,7 +473,8 @@ static int parse_renditions(vf_config_t *cfg, const config_setting_t *s, errs_t 
         for (size_t j = 0; j < cfg->media.nrenditions; j++)
             if (strcmp(cfg->media.renditions[j].name, nm) == 0)
                 err_at(e, name, "media.renditions: '%s' appears twice", nm);
-        cfg->media.renditions[cfg->media.nrenditions].name = strdup(nm);
+        if (!(cfg->media.renditions[cfg->media.nrenditions].name = strdup(nm)))
+            return -1;
         cfg->media.renditions[cfg->media.nrenditions].height = h;
         cfg->media.nrenditions++;
     }

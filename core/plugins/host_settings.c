@@ -337,7 +337,8 @@ static int resolve_secret(problems_t *p, const config_setting_t *group, const vf
     bool required = k->flags & VF_SETTING_REQUIRED;
     if (!env && !file) {
         env = k->str_default;
-        if (!env || !getenv(env) || !*getenv(env)) {
+        const char *value = env ? getenv(env) : NULL;
+        if (!value || !*value) {
             if (required)
                 problem(p, group, "'%s' is required: set '%s', '%s_env' or '%s_file'%s%s", k->name, k->name, k->name,
                         k->name, env ? ", or the environment variable " : "", env ? env : "");

@@ -313,7 +313,8 @@ int vf_db_migrate(vf_db_t *db, const char *dir, int *applied, char *err, size_t 
         nnames++;
     }
     closedir(d);
-    qsort(names, nnames, sizeof *names, cmp_names);
+    if (nnames > 1)
+        qsort(names, nnames, sizeof *names, cmp_names);
 
     if (!vf_db_conn(db)) {
         snprintf(err, errlen, "cannot connect to the database: %s", vf_db_last_error(db));

@@ -200,7 +200,7 @@ static void map_uri(const char *line, char *out, size_t len)
         return;
     uri += 5;
     size_t n = strcspn(uri, "\"");
-    if (uri[n] == '"' && n < len)
+    if (n < len && uri[n] == '"')
         snprintf(out, len, "%.*s", (int)n, uri);
 }
 

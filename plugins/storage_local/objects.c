@@ -219,9 +219,13 @@ int sl_get_file_progress(void *state, const char *key, const char *path, vf_prog
         ret = SL_FAIL(st, err, -e, "cannot create a temporary file beside %s: %s", path, sl_strerror(e));
         goto out;
     }
-    if (fchmod(tmp, 0644) != 0 || (ret = sl_copy_fd(obj, tmp, (uint64_t)sb.st_size, progress, progress_ud)) < 0 ||
-        fsync(tmp) != 0) {
-        int e = ret < 0 ? -ret : errno;
+    ret = fchmod(tmp, 0644) == 0 ? 0 : -errno;
+    if (ret == 0)
+        ret = sl_copy_fd(obj, tmp, (uint64_t)sb.st_size, progress, progress_ud);
+    if (ret == 0 && fsync(tmp) != 0)
+        ret = -errno;
+    if (ret < 0) {
+        int e = -ret;
         ret = e == ECANCELED ? SL_FAIL(st, err, -e, "the copy of '%.200s' to %s was cancelled", key, path)
                              : SL_FAIL(st, err, -e, "cannot copy '%.200s' to %s: %s", key, path, sl_strerror(e));
         goto out;
