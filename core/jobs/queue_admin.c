@@ -615,7 +615,7 @@ int vf_queue_page(vf_thread_ctx_t *ctx, const char *state, const char *type, con
     next[0] = '\0';
     if (!state || !vf_job_state_valid(state))
         return -EINVAL;
-    page_cursor_t cur;
+    page_cursor_t cur = {0};
     if (strcmp(state, "outbox") != 0 && parse_index_cursor(cursor, &cur) != 0)
         return -EINVAL;
     json_t *arr = json_array();
