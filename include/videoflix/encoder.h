@@ -24,6 +24,11 @@
  * on.  Playlists are the caller's: it writes them from what is reported
  * (and reads codecs and picture size from the initialisation segment).
  *
+ * Paths (sources, output paths, hls_dir) are the operator's: they may hold
+ * any character a file name may ('%', ':', quotes, '|', spaces), and an
+ * encoder never lets a library or a program read one as a pattern, a
+ * protocol or an option (the contract suite's test_hls_odd_paths).
+ *
  * Codec settings: an encoder reads its own codec settings from its own
  * config group.  The core's media.preset and media.crf (libx264 terms) are
  * passed in vf_transcode_params_t only to encoders that declare
