@@ -331,8 +331,8 @@ START_TEST(test_hls_cancelled)
 END_TEST
 
 /* Paths are the operator's: media.work_dir may hold any character a file
- * name may, and none of them is a pattern, an option or a separator to
- * the encoder (muxers read '%d' in file names, tee reads '|', '[' and
+ * name may (the source, the outputs and hls_dir here), and none of them is
+ * a pattern, an option or a separator to the encoder (muxers read '%d' in file names, tee reads '|', '[' and
  * ':', the shell and ffmpeg's options read quotes). */
 START_TEST(test_hls_odd_paths)
 {
@@ -340,14 +340,19 @@ START_TEST(test_hls_odd_paths)
         return;
     char *dir = vfc_path(vfc_efx.out, " o d|[x]:y='q'\\z%d%v%%,=a\"b ");
     ck_assert_int_eq(mkdir(dir, 0755), 0);
+    char *source = vfc_path(dir, "s%d%v'|:[0].mp4");
+    char *cp[] = {"cp", (char *)vfc_efx.hls_av, source, NULL};
+    ck_assert_int_eq(vft_run(cp, NULL), 0);
     hls_job_t h;
     vfc_hls_job_init(&h, dir, VF_OUTPUT_MP4 | VF_OUTPUT_HLS, 0);
+    h.source = source;
     ck_assert_msg(vfc_hls_transcode(&h) == 0, "transcode: %s", h.job.err.message);
     vfc_hls_assert_segments(&h.rec);
     vfc_assert_rendition(h.job.paths[1], 180, vfc_efx.hls_av_seconds);
     vfc_assert_jpeg(h.job.thumb);
     ck_assert_msg(vfc_entries(h.rec.hls_dir) == 0, "%d files left in hls_dir", vfc_entries(h.rec.hls_dir));
     vfc_hls_job_free(&h);
+    free(source);
     free(dir);
 }
 END_TEST
