@@ -171,13 +171,9 @@ static int wait_running_progress(ufix_t *f, int64_t vid, int pct)
 START_TEST(sigkill)
 {
     ufix_t f;
-    /* The live job below must stay with its worker while a second one
-     * starts beside it on two loaded cores: a lease of 10 s rather than 4
-     * (the killed worker's job waits that much longer to be taken over). */
     ufix_opts_t o = {.job_split = "whole_ladder",
                      .media = "renditions = ( { name = \"120p\"; height = 120; }, { name = \"240p\"; height = 240; }, "
-                              "{ name = \"360p\"; height = 360; } ); preset = \"medium\";",
-                     .visibility_timeout = 10};
+                              "{ name = \"360p\"; height = 360; } ); preset = \"medium\";"};
     ck_assert_int_eq(ufix_setup(&f, &o), 0);
     char *clip = tmp_path(&f, "long.mp4");
     ck_assert_int_eq(ufix_make_clip(clip, 640, 360, 10.0), 0);

@@ -332,8 +332,9 @@ END_TEST
 
 /* Paths are the operator's: media.work_dir may hold any character a file
  * name may (the source, the outputs and hls_dir here), and none of them is
- * a pattern, an option or a separator to the encoder (muxers read '%d' in file names, tee reads '|', '[' and
- * ':', the shell and ffmpeg's options read quotes). */
+ * a pattern, an option or a separator to the encoder (muxers read '%d' in
+ * file names, tee reads '|', '[' and ':', the shell and ffmpeg's options
+ * read quotes). */
 START_TEST(test_hls_odd_paths)
 {
     if (!vfc_hls_declared())
