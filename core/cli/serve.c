@@ -22,7 +22,6 @@
 #include "jobs/queue_metrics.h"
 #include "util/log.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -47,15 +46,9 @@ int vf_cmd_serve(vf_app_t *app, int argc, char **argv)
     /* A client that goes away mid-response must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
     /* A stop asked during start-up (systemd, a test that saw the port
-     * open) must end cleanly, not by the default action: SIGTERM and
-     * SIGINT are blocked before any thread starts, so every service thread
-     * keeps them blocked, and the server unblocks them in its main thread
-     * once its handlers are in place (vf_http_server_run). */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+     * open) must end cleanly, not by the default action. */
+    if (vf_http_stop_signals(SIG_BLOCK) < 0)
+        return VF_EXIT_FAILURE;
     char err[1024];
     if (vf_app_load_plugins(app, 1, 0, err, sizeof err) < 0) {
         vf_error("%s", err);

@@ -347,6 +347,18 @@ fail:
     return NULL;
 }
 
+int vf_http_stop_signals(int how)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    int err = pthread_sigmask(how, &stop, NULL);
+    if (err != 0)
+        vf_error("http: cannot %s SIGTERM and SIGINT: %s", how == SIG_BLOCK ? "block" : "unblock", strerror(err));
+    return err ? -1 : 0;
+}
+
 int vf_http_server_run(vf_http_server_t *srv)
 {
     const vf_config_t *cfg = srv->app->cfg;
@@ -361,11 +373,8 @@ int vf_http_server_run(vf_http_server_t *srv)
     if (!sigterm || !sigint || event_add(sigterm, NULL) != 0 || event_add(sigint, NULL) != 0)
         goto out;
     /* `serve` blocked them until now; one that came meanwhile is handled. */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+    if (vf_http_stop_signals(SIG_UNBLOCK) < 0)
+        goto out;
     int started = 0;
     for (; started < srv->nthreads; started++)
         if (pthread_create(&srv->threads[started].tid, NULL, thread_main, &srv->threads[started]) != 0)

@@ -25,5 +25,11 @@ vf_http_server_t *vf_http_server_new(vf_app_t *app, const vf_router_t *router);
  * threads could not be started. */
 int vf_http_server_run(vf_http_server_t *srv);
 void vf_http_server_free(vf_http_server_t **srv);
+/* Block (SIG_BLOCK) or unblock (SIG_UNBLOCK) SIGTERM and SIGINT in the
+ * calling thread.  `serve` blocks them before any thread starts, so that
+ * every thread inherits the mask and a stop asked during start-up waits
+ * for the server's handlers; vf_http_server_run unblocks them once those
+ * are in place.  0, or -1 with the reason logged. */
+int vf_http_stop_signals(int how);
 
 #endif

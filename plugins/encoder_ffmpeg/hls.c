@@ -94,12 +94,6 @@ void ffe_hls_slave(const ffe_hls_t *h, size_t i, ffe_tee_t *tee)
     ffe_tee_target(tee, name);
 }
 
-/* Hand one finished file to the callee; its negative return is ours.
- * ffmpeg's hls muxer lists a segment even when writing its end failed (it
- * ignores the close's error), so a full disk would publish a cut segment
- * unless its boxes are checked to add up.  A resumed run reports the
- * published initialisation segment and its segments moved onto the
- * published timeline (resume.h). */
 /* A file report() fails on before the callee has it: the caller already
  * counts it as handed over (init_reported, next), so ffe_hls_free() would
  * keep it.  Removed here instead. */
@@ -109,6 +103,12 @@ static void remove_unreported(ffe_hls_t *h, const char *path)
         h->host->log("encoder_ffmpeg", VF_LOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
 }
 
+/* Hand one finished file to the callee; its negative return is ours.
+ * ffmpeg's hls muxer lists a segment even when writing its end failed (it
+ * ignores the close's error), so a full disk would publish a cut segment
+ * unless its boxes are checked to add up.  A resumed run reports the
+ * published initialisation segment and its segments moved onto the
+ * published timeline (resume.h). */
 static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, double duration,
                   vf_error_t *err)
 {
@@ -120,16 +120,13 @@ static int report(ffe_hls_t *h, size_t i, int64_t sequence, const char *name, do
     if (h->resume && ffe_bmff_whole_file(path))
         ret = sequence == VF_HLS_INIT ? ffe_resume_put_init(h->resume, i, path)
                                       : ffe_resume_segment(h->resume, i, path);
-    if (ret < 0) {
+    if (ret < 0)
         ret = h->host->error(err, ret, "cannot continue the published HLS files of rendition %s with %s: %s",
                              rendition_name(h, i), name, strerror(-ret));
-        remove_unreported(h, path);
-        free(path);
-        return ret;
-    }
-    if (!ffe_bmff_whole_file(path)) {
+    else if (!ffe_bmff_whole_file(path))
         ret = h->host->error(err, EIO, "ffmpeg listed the HLS file %s of rendition %s, but it is cut short "
                                            "(a write failed: is the disk full?)", name, rendition_name(h, i));
+    if (ret < 0) {
         remove_unreported(h, path);
         free(path);
         return ret;

@@ -643,8 +643,8 @@ static int prepare_resume(transcode_t *t, char *why)
          * the resumed point: the sound and picture would drift apart. */
         double published = end.video * av_q2d(r->hls.streams.vst->time_base);
         if (fabs(published - t->resume.at) > frame_s + 1e-3) {
-            snprintf(why, LAV_MSG_MAX,
-                     "%s: the published video ends at %.3f s, not at segment %" PRId64 "'s start (%.3f s)", r->spec->name, published, t->resume.segments, t->resume.at);
+            snprintf(why, LAV_MSG_MAX, "%s: the published video ends at %.3f s, not at segment %" PRId64
+                     "'s start (%.3f s)", r->spec->name, published, t->resume.segments, t->resume.at);
             return AVERROR_INVALIDDATA;
         }
         r->published_video_end = end.video;
